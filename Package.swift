@@ -1,0 +1,95 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "tradesync",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "tradesync", targets: ["tradesync"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+    ],
+    targets: [
+        // Values only: JSON, records, model types, diagnostics. No I/O.
+        .target(name: "TradeSyncCore", swiftSettings: strict),
+        // YAML → typed configuration, with file:line:col diagnostics.
+        .target(
+            name: "TradeSyncConfig",
+            dependencies: ["TradeSyncCore", .product(name: "Yams", package: "Yams")],
+            swiftSettings: strict
+        ),
+        // Mapping interpreter: paths, value maps, casts.
+        .target(name: "TradeSyncMapping", dependencies: ["TradeSyncCore"], swiftSettings: strict),
+        // HTTP transport, authenticators, paginators.
+        .target(
+            name: "TradeSyncSources",
+            dependencies: [
+                "TradeSyncCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // System SQLite: the embedded store talks to the C API directly (see docs/architecture.md).
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .target(
+            name: "TradeSyncStore",
+            dependencies: [
+                "TradeSyncCore", "CSQLite",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "TradeSyncEngine",
+            dependencies: [
+                "TradeSyncCore", "TradeSyncConfig", "TradeSyncMapping", "TradeSyncSources", "TradeSyncStore",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "TradeSyncSandbox",
+            dependencies: [
+                "TradeSyncCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: strict
+        ),
+        // The commands, as a library so tests can run them and snapshot their help.
+        .target(
+            name: "TradeSyncCLI",
+            dependencies: [
+                "TradeSyncCore", "TradeSyncConfig", "TradeSyncStore", "TradeSyncEngine", "TradeSyncSandbox",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(name: "tradesync", dependencies: ["TradeSyncCLI"], swiftSettings: strict),
+        .testTarget(
+            name: "TradeSyncTests",
+            dependencies: [
+                "TradeSyncCore", "TradeSyncConfig", "TradeSyncMapping", "TradeSyncSources", "TradeSyncStore",
+                "TradeSyncEngine", "TradeSyncSandbox", "TradeSyncCLI",
+            ],
+            exclude: ["Fixtures"],
+            swiftSettings: strict
+        ),
+    ]
+)

@@ -1,0 +1,75 @@
+import ArgumentParser
+import Foundation
+import TradeSyncConfig
+import TradeSyncCore
+import TradeSyncEngine
+import TradeSyncStore
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create or upgrade the store from the model; register templates and connections.",
+        discussion: """
+            Validates the project first and stops on any error. Then creates or migrates every table
+            (adding a field to mappings/model.yaml adds a column), writes one template per file in
+            integrations.d/, and registers the deployment's connections (credentials stay references).
+            """
+    )
+
+    @Argument(help: "Deployment file (tradesync.yaml) inside a project.")
+    var deployment: String
+
+    @Option(help: "Store to use instead of the file's: sqlite:PATH or postgres://user@host:port/db.")
+    var store: String?
+
+    func run() async throws {
+        guard let (root, file) = projectRoot(for: deployment), let file else {
+            throw ValidationError("\(deployment): not a deployment file inside a project (no integrations.d/ above it)")
+        }
+        let project = ProjectLoader.load(root: root, deploymentFiles: [file], displayPrefix: displayPrefix(for: root))
+        let errors = project.diagnostics.filter { $0.severity == .error }
+        if !errors.isEmpty {
+            for d in errors { printError(d.description) }
+            printError("\(errors.count) configuration error\(errors.count == 1 ? "" : "s"); nothing was changed")
+            throw ExitCode(1)
+        }
+        guard let config = project.deployments.first else { throw ExitCode(1) }
+        let location: String
+        if let store {
+            location = store
+        } else if let l = config.storeLocation {
+            switch l {
+            case .sqlite(let path): location = "sqlite:" + path
+            case .postgres(let url): location = url
+            }
+        } else {
+            throw ValidationError("\(config.file): no store")
+        }
+        let opened = try await StoreFactory.open(location)
+        do {
+            let report = try await Deployer.deploy(project: project, deployment: config, store: opened)
+            try await opened.close()
+            let shown = StoreLocation(parsing: location, relativeTo: "")?.description ?? "store"
+            print("store: \(shown)")
+            let versions = report.migration.appliedVersions
+            print("migrations applied: \(versions.isEmpty ? "none (up to date)" : versions.map(String.init).joined(separator: ", "))")
+            if !report.migration.createdTables.isEmpty {
+                print("tables created: \(report.migration.createdTables.joined(separator: ", "))")
+            }
+            if !report.migration.addedColumns.isEmpty {
+                print("columns added: \(report.migration.addedColumns.joined(separator: ", "))")
+            }
+            print("templates: \(report.templates.count) (\(report.templates.joined(separator: ", ")))")
+            print("connections: \(report.connections.count)")
+            for c in report.connections {
+                print("  \(c.demoId)/\(c.connectionKey)  \(c.integrationType)  \(c.status.rawValue)  \(c.syncFrequency)\(c.autoSync ? "" : "  (auto-sync off)")")
+            }
+        } catch {
+            try? await opened.close()
+            throw error
+        }
+    }
+}
+
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}

@@ -1,0 +1,151 @@
+import TradeSyncCore
+
+/// A deployment file (`tradesync.yaml`): the store and every contractor's connections.
+public struct DeploymentConfig: Sendable, ConfigDecodable {
+    /// `sqlite:PATH` (relative to the file) or `postgres://…`.
+    public var store: Located<String>?
+    public var contractors: [ContractorConfig] = []
+    /// The file as shown in diagnostics.
+    public var file = ""
+    /// The file's path on disk, to resolve relative store and `file:` paths.
+    public var path = ""
+
+    public var directory: String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return String(path[..<slash])
+    }
+
+    /// The store, with a relative SQLite path resolved against the file's folder.
+    public var storeLocation: StoreLocation? {
+        store.flatMap { StoreLocation(parsing: $0.value, relativeTo: directory) }
+    }
+
+    public static func decode(_ node: ConfigNode) -> DeploymentConfig? {
+        guard let o = node.object() else { return nil }
+        var c = DeploymentConfig()
+        c.file = node.file
+        c.store = o.required("store")
+        c.contractors = o.required("contractors") ?? []
+        o.finish()
+        if let store = c.store, StoreLocation(parsing: store.value, relativeTo: "") == nil {
+            node.sink.add(Diagnostic(.error, store.location, keyPath: store.keyPath,
+                                     "expected sqlite:PATH or postgres://user@host:port/database"))
+        }
+        return c
+    }
+}
+
+/// Where the store lives.
+public enum StoreLocation: Sendable, Hashable, CustomStringConvertible {
+    case sqlite(path: String)
+    case postgres(url: String)
+
+    public init?(parsing text: String, relativeTo directory: String) {
+        if text.hasPrefix("sqlite:") {
+            let path = String(text.dropFirst(7))
+            guard !path.isEmpty else { return nil }
+            if path.hasPrefix("/") || directory.isEmpty || path == ":memory:" {
+                self = .sqlite(path: path)
+            } else {
+                self = .sqlite(path: directory + "/" + path)
+            }
+        } else if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") {
+            self = .postgres(url: text)
+        } else {
+            return nil
+        }
+    }
+
+    /// Without the password, for messages.
+    public var description: String {
+        switch self {
+        case .sqlite(let path): return "sqlite:\(path)"
+        case .postgres(let url): return redactURLPassword(url)
+        }
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+public func redactURLPassword(_ url: String) -> String {
+    guard let scheme = url.range(of: "://"), let at = url.range(of: "@", range: scheme.upperBound..<url.endIndex) else {
+        return url
+    }
+    let userInfo = url[scheme.upperBound..<at.lowerBound]
+    guard let colon = userInfo.firstIndex(of: ":") else { return url }
+    return String(url[..<colon]) + ":***" + String(url[at.lowerBound...])
+}
+
+public struct ContractorConfig: Sendable, ConfigDecodable {
+    /// The seed's demo/contractor id.
+    public var id: Located<String>?
+    public var name: String?
+    public var connections: [ConnectionConfig] = []
+
+    public static func decode(_ node: ConfigNode) -> ContractorConfig? {
+        guard let o = node.object() else { return nil }
+        var c = ContractorConfig()
+        c.id = o.required("id")
+        c.name = o.optional("name")
+        c.connections = o.optional("connections") ?? []
+        o.finish()
+        return c
+    }
+}
+
+/// A credential value as written: a reference, or a literal that is reported (never echoed).
+public struct CredentialValue: Sendable, ConfigDecodable {
+    public var reference: CredentialReference?
+    public var location: SourceLocation
+    public var keyPath: String
+
+    public static func decode(_ node: ConfigNode) -> CredentialValue? {
+        guard case .scalar(let s) = node.node else {
+            node.error("expected env:NAME or file:PATH, found \(node.kindName)")
+            return nil
+        }
+        let reference = CredentialReference(parsing: s.string)
+        if reference == nil {
+            node.error("a literal secret is not allowed in configuration; write env:NAME or file:PATH")
+        }
+        return CredentialValue(reference: reference, location: node.location, keyPath: node.keyPath)
+    }
+}
+
+/// One contractor's connection to one integration.
+public struct ConnectionConfig: Sendable, ConfigDecodable {
+    public var id: Located<String>?
+    public var integration: Located<String>?
+    /// One of the integration's `environments`.
+    public var environment: Located<String>?
+    public var baseURL: String?
+    public var tokenURL: String?
+    public var authorizeURL: String?
+    public var fields = NamedMap<JSONValue>()
+    public var credentials = NamedMap<CredentialValue>()
+    public var frequency: SyncFrequency?
+    public var autoSync = true
+    /// Streams to sync; nil = every stream of the integration.
+    public var streams: [Located<String>]?
+    public var location = SourceLocation(file: "", line: 1, column: 1)
+    public var keyPath = ""
+
+    public static func decode(_ node: ConfigNode) -> ConnectionConfig? {
+        guard let o = node.object() else { return nil }
+        var c = ConnectionConfig()
+        c.location = node.location
+        c.keyPath = node.keyPath
+        c.id = o.required("id")
+        c.integration = o.required("integration")
+        c.environment = o.optional("environment")
+        c.baseURL = o.optional("base_url")
+        c.tokenURL = o.optional("token_url")
+        c.authorizeURL = o.optional("authorize_url")
+        c.fields = o.optional("fields") ?? NamedMap()
+        c.credentials = o.optional("credentials") ?? NamedMap()
+        c.frequency = o.optional("frequency", as: FrequencyValue.self)?.value
+        c.autoSync = o.optional("auto_sync") ?? true
+        c.streams = o.optional("streams")
+        o.finish()
+        return c
+    }
+}

@@ -1,0 +1,212 @@
+/// Types a model field can have. They decide the column type in each store and which casts
+/// and value maps may fill the field.
+public enum FieldType: String, Sendable, Hashable, CaseIterable, Codable {
+    case string, text, integer, decimal, boolean, timestamp, date, json
+    case enumeration = "enum"
+}
+
+public struct ModelField: Sendable, Hashable {
+    public var name: String
+    public var type: FieldType
+    /// Allowed values, for `enum` fields.
+    public var values: [String]
+    public var description: String?
+
+    public init(name: String, type: FieldType, values: [String] = [], description: String? = nil) {
+        self.name = name
+        self.type = type
+        self.values = values
+        self.description = description
+    }
+}
+
+/// One internal entity (jobs, reviews, …) and the table that holds it.
+public struct EntityModel: Sendable, Hashable {
+    public var name: String
+    public var table: String
+    public var description: String?
+    public var fields: [ModelField]
+
+    public init(name: String, table: String, description: String? = nil, fields: [ModelField]) {
+        self.name = name
+        self.table = table
+        self.description = description
+        self.fields = fields
+    }
+
+    public func field(_ name: String) -> ModelField? { fields.first { $0.name == name } }
+    public func fieldIndex(_ name: String) -> Int? { fields.firstIndex { $0.name == name } }
+
+    /// Columns every entity table has besides its declared fields.
+    public static let standardColumns = [
+        "id", "demo_id", "integration_id", "external_id", "source_hash", "created_at", "updated_at",
+    ]
+}
+
+/// The declared internal model: every entity the stores create tables for.
+public struct DataModel: Sendable, Hashable {
+    public var entities: [EntityModel]
+
+    public init(entities: [EntityModel]) { self.entities = entities }
+
+    public func entity(_ name: String) -> EntityModel? { entities.first { $0.name == name } }
+}
+
+/// A value ready for a column. Timestamps are microseconds since the Unix epoch (UTC);
+/// decimals keep their exact digits as text.
+public enum CellValue: Sendable, Hashable {
+    case null
+    case text(String)
+    case integer(Int64)
+    case decimal(String)
+    case boolean(Bool)
+    case timestamp(Int64)
+    case date(String)
+    case json(String)
+
+    /// The stable textual form used for hashing and for SQLite columns.
+    public var canonicalText: String? {
+        switch self {
+        case .null: return nil
+        case .text(let s), .decimal(let s), .date(let s), .json(let s): return s
+        case .integer(let i): return String(i)
+        case .boolean(let b): return b ? "1" : "0"
+        case .timestamp(let micros): return Timestamp.iso8601(micros: micros)
+        }
+    }
+}
+
+/// A mapped record, ready to upsert: values align with the entity's fields.
+public struct MappedRecord: Sendable, Hashable {
+    public var externalId: String
+    public var values: [CellValue]
+
+    public init(externalId: String, values: [CellValue]) {
+        self.externalId = externalId
+        self.values = values
+    }
+
+    /// A content hash of the values (FNV-1a 64): equal hashes mean the stored row is current.
+    public var contentHash: String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        func mix(_ byte: UInt8) {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01b3
+        }
+        for value in values {
+            if let text = value.canonicalText {
+                mix(1)
+                for b in text.utf8 { mix(b) }
+            } else {
+                mix(0)
+            }
+            mix(0x1F)
+        }
+        let hex = String(hash, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+}
+
+/// UTC timestamp formatting without Foundation's formatters (which are slow and locale-bound).
+public enum Timestamp {
+    /// `2021-07-19T20:35:38.287600Z` (microseconds kept when present).
+    public static func iso8601(micros: Int64) -> String {
+        var seconds = micros >= 0 ? micros / 1_000_000 : (micros - 999_999) / 1_000_000
+        let fraction = micros - seconds * 1_000_000
+        var days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        seconds -= days * 86_400
+        let hour = seconds / 3600
+        let minute = (seconds % 3600) / 60
+        let second = seconds % 60
+        // Civil-from-days (Howard Hinnant).
+        days += 719_468
+        let era = (days >= 0 ? days : days - 146_096) / 146_097
+        let doe = days - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        var out = pad(year, 4) + "-" + pad(month, 2) + "-" + pad(day, 2)
+        out += "T" + pad(hour, 2) + ":" + pad(minute, 2) + ":" + pad(second, 2)
+        if fraction != 0 { out += "." + pad(fraction, 6) }
+        return out + "Z"
+    }
+
+    /// Days since 1970-01-01 for a civil date.
+    public static func daysFromCivil(year: Int64, month: Int64, day: Int64) -> Int64 {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = month > 2 ? month - 3 : month + 9
+        let doy = (153 * mp + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    static func pad(_ value: Int64, _ width: Int) -> String {
+        let s = String(value)
+        return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
+    }
+}
+
+extension Timestamp {
+    /// Parses ISO 8601 / RFC 3339 timestamps: any number of fractional digits (kept to µs),
+    /// `Z` or `±hh:mm` / `±hhmm` offsets, `T` or a space between date and time, and a bare
+    /// date (midnight). A time without offset is read in `defaultOffsetSeconds` (UTC by default).
+    public static func parse(_ text: String, defaultOffsetSeconds: Int64 = 0) -> Int64? {
+        var bytes = Array(text.utf8)[...]
+        func number(_ count: Int) -> Int64? {
+            guard bytes.count >= count else { return nil }
+            var v: Int64 = 0
+            for _ in 0..<count {
+                let b = bytes.removeFirst()
+                guard b >= 48, b <= 57 else { return nil }
+                v = v * 10 + Int64(b - 48)
+            }
+            return v
+        }
+        func take(_ c: UInt8) -> Bool {
+            if bytes.first == c { bytes.removeFirst(); return true }
+            return false
+        }
+        guard let year = number(4), take(45), let month = number(2), take(45), let day = number(2),
+            (1...12).contains(month), (1...31).contains(day)
+        else { return nil }
+        let days = daysFromCivil(year: year, month: month, day: day)
+        if bytes.isEmpty { return days * 86_400_000_000 }
+        guard take(84) || take(116) || take(32) else { return nil }  // T, t, space
+        guard let hour = number(2), take(58), let minute = number(2), hour < 24, minute < 60 else { return nil }
+        var second: Int64 = 0
+        var micros: Int64 = 0
+        if take(58) {
+            guard let s = number(2), s <= 60 else { return nil }
+            second = s
+            if take(46) || take(44) {
+                var digits = 0
+                while let b = bytes.first, b >= 48, b <= 57 {
+                    bytes.removeFirst()
+                    if digits < 6 { micros = micros * 10 + Int64(b - 48) }
+                    digits += 1
+                }
+                guard digits > 0 else { return nil }
+                var scale = digits
+                while scale < 6 { micros *= 10; scale += 1 }
+            }
+        }
+        var offset = defaultOffsetSeconds
+        if take(90) || take(122) {  // Z, z
+            offset = 0
+        } else if let sign = bytes.first, sign == 43 || sign == 45 {
+            bytes.removeFirst()
+            guard let oh = number(2) else { return nil }
+            _ = take(58)
+            let om = number(2) ?? 0
+            offset = (oh * 3600 + om * 60) * (sign == 45 ? -1 : 1)
+        }
+        guard bytes.isEmpty else { return nil }
+        let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset
+        return seconds * 1_000_000 + micros
+    }
+}

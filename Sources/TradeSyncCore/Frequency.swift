@@ -1,0 +1,180 @@
+/// How often a connection syncs: `manual`, `realtime`, `hourly`, `daily` or `cron:<5 fields>`.
+public enum SyncFrequency: Sendable, Hashable, CustomStringConvertible {
+    case manual, realtime, hourly, daily
+    case cron(CronSchedule)
+
+    public init?(parsing text: String) throws(CronSchedule.ParseError) {
+        switch text {
+        case "manual": self = .manual
+        case "realtime": self = .realtime
+        case "hourly": self = .hourly
+        case "daily": self = .daily
+        default:
+            guard text.hasPrefix("cron:") else { return nil }
+            self = .cron(try CronSchedule(String(text.dropFirst(5)).trimmingSpaces))
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .manual: return "manual"
+        case .realtime: return "realtime"
+        case .hourly: return "hourly"
+        case .daily: return "daily"
+        case .cron(let c): return "cron:\(c.expression)"
+        }
+    }
+
+    /// The seed's `sync_frequency` column value.
+    public var columnValue: String {
+        switch self {
+        case .cron: return "cron"
+        default: return description
+        }
+    }
+}
+
+/// A five-field cron expression (minute hour day-of-month month day-of-week), UTC.
+public struct CronSchedule: Sendable, Hashable {
+    public struct ParseError: Error, Sendable, CustomStringConvertible {
+        public var description: String
+    }
+
+    public let expression: String
+    public let minutes: Set<Int>
+    public let hours: Set<Int>
+    public let daysOfMonth: Set<Int>
+    public let months: Set<Int>
+    public let daysOfWeek: Set<Int>
+
+    public init(_ expression: String) throws(ParseError) {
+        self.expression = expression
+        let fields = expression.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+        guard fields.count == 5 else {
+            throw ParseError(description: "cron needs 5 fields (minute hour day month weekday), found \(fields.count)")
+        }
+        minutes = try CronSchedule.field(fields[0], "minute", 0...59)
+        hours = try CronSchedule.field(fields[1], "hour", 0...23)
+        daysOfMonth = try CronSchedule.field(fields[2], "day of month", 1...31)
+        months = try CronSchedule.field(fields[3], "month", 1...12)
+        let weekdays = try CronSchedule.field(fields[4], "day of week", 0...7)
+        daysOfWeek = Set(weekdays.map { $0 == 7 ? 0 : $0 })
+    }
+
+    static func field(_ text: String, _ name: String, _ range: ClosedRange<Int>) throws(ParseError) -> Set<Int> {
+        var out = Set<Int>()
+        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+            var body = Substring(part)
+            var step = 1
+            if let slash = part.firstIndex(of: "/") {
+                body = part[..<slash]
+                guard let s = Int(part[part.index(after: slash)...]), s > 0 else {
+                    throw ParseError(description: "\(name): invalid step in '\(part)'")
+                }
+                step = s
+            }
+            var lower = range.lowerBound
+            var upper = range.upperBound
+            if body != "*" {
+                if let dash = body.firstIndex(of: "-") {
+                    guard let a = Int(body[..<dash]), let b = Int(body[body.index(after: dash)...]), a <= b else {
+                        throw ParseError(description: "\(name): invalid range '\(body)'")
+                    }
+                    lower = a
+                    upper = b
+                } else {
+                    guard let v = Int(body) else { throw ParseError(description: "\(name): invalid value '\(body)'") }
+                    lower = v
+                    upper = step > 1 ? range.upperBound : v
+                }
+            }
+            guard range.contains(lower), range.contains(upper) else {
+                throw ParseError(description: "\(name): '\(part)' is outside \(range.lowerBound)-\(range.upperBound)")
+            }
+            out.formUnion(stride(from: lower, through: upper, by: step))
+        }
+        return out
+    }
+
+    /// The first matching minute strictly after `epochSeconds` (UTC), searching up to a year ahead.
+    public func next(after epochSeconds: Int64) -> Int64? {
+        var t = (epochSeconds / 60 + 1) * 60
+        let limit = t + 366 * 86_400
+        while t < limit {
+            let days = t >= 0 ? t / 86_400 : (t - 86_399) / 86_400
+            let secondOfDay = t - days * 86_400
+            let (_, month, day) = CronSchedule.civil(days)
+            let weekday = Int((days + 4) % 7 + 7) % 7
+            let domRestricted = daysOfMonth.count < 31
+            let dowRestricted = daysOfWeek.count < 7
+            let dayMatches: Bool
+            if domRestricted && dowRestricted {
+                dayMatches = daysOfMonth.contains(day) || daysOfWeek.contains(weekday)
+            } else {
+                dayMatches = daysOfMonth.contains(day) && daysOfWeek.contains(weekday)
+            }
+            if !months.contains(month) || !dayMatches {
+                t = (days + 1) * 86_400
+                continue
+            }
+            let hour = Int(secondOfDay / 3600)
+            if !hours.contains(hour) {
+                t = days * 86_400 + Int64(hour + 1) * 3600
+                continue
+            }
+            let minute = Int((secondOfDay % 3600) / 60)
+            if minutes.contains(minute) { return t }
+            t += 60
+        }
+        return nil
+    }
+
+    static func civil(_ daysSinceEpoch: Int64) -> (Int64, Int, Int) {
+        let z = daysSinceEpoch + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (m <= 2 ? 1 : 0), Int(m), Int(d))
+    }
+}
+
+extension String {
+    public var trimmingSpaces: String {
+        var s = Substring(self)
+        while let f = s.first, f.isWhitespace { s.removeFirst() }
+        while let l = s.last, l.isWhitespace { s.removeLast() }
+        return String(s)
+    }
+}
+
+/// A credential reference: the only form a secret takes in configuration.
+public enum CredentialReference: Sendable, Hashable, CustomStringConvertible {
+    case environment(String)
+    case file(String)
+
+    /// nil when the text is not a reference (a literal value).
+    public init?(parsing text: String) {
+        if text.hasPrefix("env:") {
+            let name = String(text.dropFirst(4))
+            guard !name.isEmpty else { return nil }
+            self = .environment(name)
+        } else if text.hasPrefix("file:") {
+            let path = String(text.dropFirst(5))
+            guard !path.isEmpty else { return nil }
+            self = .file(path)
+        } else {
+            return nil
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .environment(let n): return "env:\(n)"
+        case .file(let p): return "file:\(p)"
+        }
+    }
+}

@@ -1,0 +1,519 @@
+import Foundation
+import Logging
+import PostgresNIO
+import TradeSyncCore
+
+/// The production store: PostgreSQL through postgres-nio's connection pool. Several worker
+/// processes on several machines share one database. Pages are written set-based: one
+/// `json_to_recordset` statement per page and operation, not one statement per record.
+public final class PostgresStore: SyncStore, @unchecked Sendable {
+    public let dialect = SQLDialect.postgres
+    let client: PostgresClient
+    private let runTask: Task<Void, Never>
+    let logger: Logger
+
+    init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+        runTask = Task { await client.run() }
+    }
+
+    /// Connects to `postgres://user[:password]@host[:port]/database`.
+    public static func connect(url: String, logger: Logger = Logger(label: "tradesync.store.postgres")) async throws
+        -> PostgresStore
+    {
+        guard let components = URLComponents(string: url), let host = components.host, let user = components.user
+        else {
+            throw StoreError("invalid PostgreSQL URL \(redact(url)): expected postgres://user@host:port/database")
+        }
+        let database = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
+        var config = PostgresClient.Configuration(
+            host: host, port: components.port ?? 5432, username: user,
+            password: components.password?.removingPercentEncoding, database: database.isEmpty ? nil : database,
+            tls: .disable)
+        config.options.maximumConnections = 8
+        let store = PostgresStore(client: PostgresClient(configuration: config), logger: logger)
+        do {
+            _ = try await store.client.query("SELECT 1", logger: logger)
+        } catch {
+            try? await store.close()
+            throw StoreError("cannot connect to PostgreSQL at \(redact(url)): \(String(reflecting: error).prefix(300))")
+        }
+        return store
+    }
+
+    static func redact(_ url: String) -> String {
+        guard let scheme = url.range(of: "://"), let at = url.range(of: "@", range: scheme.upperBound..<url.endIndex)
+        else { return url }
+        let userInfo = url[scheme.upperBound..<at.lowerBound]
+        guard let colon = userInfo.firstIndex(of: ":") else { return url }
+        return String(url[..<colon]) + ":***" + String(url[at.lowerBound...])
+    }
+
+    public func close() async throws {
+        runTask.cancel()
+        _ = await runTask.value
+    }
+
+    // MARK: Helpers
+
+    func query(_ sql: String, _ binds: PostgresBindings = PostgresBindings()) async throws -> [PostgresRow] {
+        do {
+            return try await client.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger).collect()
+        } catch let error as PSQLError {
+            throw StoreError("PostgreSQL: \(error.serverInfo?[.message] ?? String(describing: error.code)) in: \(sql.prefix(200))")
+        }
+    }
+
+    func query(on c: PostgresConnection, _ sql: String, _ binds: PostgresBindings = PostgresBindings()) async throws
+        -> [PostgresRow]
+    {
+        do {
+            return try await c.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger).collect()
+        } catch let error as PSQLError {
+            throw StoreError("PostgreSQL: \(error.serverInfo?[.message] ?? String(describing: error.code)) in: \(sql.prefix(200))")
+        }
+    }
+
+    func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        try await client.withConnection { c in
+            _ = try await self.query(on: c, "BEGIN")
+            do {
+                let result = try await body(c)
+                _ = try await self.query(on: c, "COMMIT")
+                return result
+            } catch {
+                _ = try? await self.query(on: c, "ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    static func binds(_ values: [(any PostgresEncodable & Sendable)?]) throws -> PostgresBindings {
+        var b = PostgresBindings(capacity: values.count)
+        for v in values {
+            if let v { try b.append(v) } else { b.appendNull() }
+        }
+        return b
+    }
+
+    static func iso(_ micros: Int64) -> String { Timestamp.iso8601(micros: micros) }
+
+    /// Timestamps are read as µs since the epoch: exact, and free of session time-zone settings.
+    static func micros(_ column: String) -> String {
+        "(EXTRACT(EPOCH FROM \(column)) * 1000000)::BIGINT"
+    }
+
+    // MARK: Migrations
+
+    public func migrate(model: DataModel) async throws -> MigrationReport {
+        try await transaction { c in
+            // Concurrent workers may migrate at once: one at a time.
+            _ = try await self.query(on: c, "SELECT pg_advisory_xact_lock(727379736)")
+            _ = try await self.query(on: c, """
+                CREATE TABLE IF NOT EXISTS tradesync_migrations (
+                    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL)
+                """)
+            var report = MigrationReport()
+            let applied = Set(try await self.query(on: c, "SELECT version FROM tradesync_migrations").map {
+                try $0.decode(Int32.self)
+            })
+            let now = PostgresStore.iso(currentMicros())
+            for m in Schema.migrations where !applied.contains(Int32(m.version)) {
+                for sql in m.statements(.postgres) { _ = try await self.query(on: c, sql) }
+                _ = try await self.query(on: c, "INSERT INTO tradesync_migrations (version, name, applied_at) VALUES ($1, $2, $3::timestamptz)",
+                                         try PostgresStore.binds([Int32(m.version), m.name, now]))
+                report.appliedVersions.append(m.version)
+            }
+            var changed = !report.appliedVersions.isEmpty
+            for entity in model.entities {
+                let existing = try await self.columnNames(c, entity.table)
+                if existing.isEmpty {
+                    for sql in Schema.createEntityTable(entity, .postgres) { _ = try await self.query(on: c, sql) }
+                    report.createdTables.append(entity.table)
+                    for f in entity.fields { try await self.recordColumn(c, entity.table, f, now) }
+                    changed = true
+                    continue
+                }
+                for f in entity.fields where !existing.contains(f.name) {
+                    _ = try await self.query(on: c, "ALTER TABLE \(Schema.quote(entity.table)) ADD COLUMN \(Schema.quote(f.name)) \(Schema.columnType(f.type, .postgres))")
+                    try await self.recordColumn(c, entity.table, f, now)
+                    report.addedColumns.append("\(entity.table).\(f.name)")
+                    changed = true
+                }
+            }
+            let viewExists = try await self.query(on: c, "SELECT 1 FROM pg_matviews WHERE matviewname = $1",
+                                                  try PostgresStore.binds([Schema.summaryName]))
+            if changed || viewExists.isEmpty {
+                for sql in Schema.summaryView(.postgres) { _ = try await self.query(on: c, sql) }
+            }
+            return report
+        }
+    }
+
+    private func recordColumn(_ c: PostgresConnection, _ table: String, _ f: ModelField, _ now: String) async throws {
+        _ = try await query(on: c, """
+            INSERT INTO tradesync_model_columns (table_name, column_name, column_type, added_at)
+            VALUES ($1, $2, $3, $4::timestamptz) ON CONFLICT DO NOTHING
+            """, try PostgresStore.binds([table, f.name, f.type.rawValue, now]))
+    }
+
+    private func columnNames(_ c: PostgresConnection, _ table: String) async throws -> [String] {
+        try await query(on: c, """
+            SELECT attname::text FROM pg_attribute
+            WHERE attrelid = to_regclass(quote_ident($1)) AND attnum > 0 AND NOT attisdropped ORDER BY attnum
+            """, try PostgresStore.binds([table])).map { try $0.decode(String.self) }
+    }
+
+    public func appliedMigrations() async throws -> [AppliedMigration] {
+        try await query("SELECT version, name FROM tradesync_migrations ORDER BY version").map {
+            let (v, n) = try $0.decode((Int32, String).self)
+            return AppliedMigration(version: Int(v), name: n)
+        }
+    }
+
+    public func columns(of table: String) async throws -> [String] {
+        try await client.withConnection { c in try await self.columnNames(c, table) }
+    }
+
+    // MARK: Templates and connections
+
+    public func upsertTemplate(_ t: IntegrationTemplate) async throws {
+        let caps = JSONValue.array(t.capabilities.map { .string($0) }).jsonText
+        _ = try await query("""
+            INSERT INTO contractor_integration_templates
+                (integration_type, display_name, description, auth_type, status, status_note, capabilities,
+                 default_frequency, docs_url, config, updated_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10::jsonb, now())
+            ON CONFLICT (integration_type) DO UPDATE SET
+                display_name = excluded.display_name, description = excluded.description,
+                auth_type = excluded.auth_type, status = excluded.status, status_note = excluded.status_note,
+                capabilities = excluded.capabilities, default_frequency = excluded.default_frequency,
+                docs_url = excluded.docs_url, config = excluded.config, updated_at = excluded.updated_at
+            """, try PostgresStore.binds([
+                t.integrationType, t.displayName, t.description, t.authType, t.status, t.statusNote, caps,
+                t.defaultFrequency, t.docsURL, t.configJSON,
+            ]))
+    }
+
+    public func templates() async throws -> [IntegrationTemplate] {
+        try await query("""
+            SELECT integration_type, display_name, description, auth_type, status, status_note, capabilities::text,
+                   default_frequency, docs_url, config::text
+            FROM contractor_integration_templates ORDER BY integration_type
+            """).map { row in
+            let (type, name, description, auth, status, note, caps, freq, docs, config) = try row.decode(
+                (String, String, String?, String, String, String?, String, String, String?, String).self)
+            return IntegrationTemplate(
+                integrationType: type, displayName: name, description: description, authType: auth, status: status,
+                statusNote: note,
+                capabilities: (try? JSONValue.parse(caps))?.arrayValue?.compactMap(\.stringValue) ?? [],
+                defaultFrequency: freq, docsURL: docs, configJSON: config)
+        }
+    }
+
+    static let connectionColumns = """
+        id, demo_id, connection_key, integration_type, status, credentials::text, config::text, sync_frequency,
+        auto_sync, \(micros("last_synced_at")), last_error
+        """
+
+    static func readConnection(_ row: PostgresRow) throws -> ConnectionRecord {
+        let (id, demo, key, type, status, creds, config, freq, auto, last, error) = try row.decode(
+            (String, String, String, String, String, String, String, String, Bool, Int64?, String?).self)
+        return ConnectionRecord(
+            id: id, demoId: demo, connectionKey: key, integrationType: type,
+            status: ConnectionStatus(rawValue: status) ?? .error, credentialsJSON: creds, configJSON: config,
+            syncFrequency: freq, autoSync: auto, lastSyncedAt: last, lastError: error)
+    }
+
+    public func upsertConnection(_ c: ConnectionRecord) async throws -> ConnectionRecord {
+        let rows = try await query("""
+            INSERT INTO contractor_integrations
+                (id, demo_id, connection_key, integration_type, status, credentials, config, sync_frequency,
+                 auto_sync, created_at, updated_at)
+            VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8, $9, now(), now())
+            ON CONFLICT (demo_id, connection_key) DO UPDATE SET
+                integration_type = excluded.integration_type, credentials = excluded.credentials,
+                config = excluded.config, sync_frequency = excluded.sync_frequency,
+                auto_sync = excluded.auto_sync, updated_at = excluded.updated_at
+            RETURNING \(PostgresStore.connectionColumns)
+            """, try PostgresStore.binds([
+                c.id.isEmpty ? newIdentifier() : c.id, c.demoId, c.connectionKey, c.integrationType, c.status.rawValue,
+                c.credentialsJSON, c.configJSON, c.syncFrequency, c.autoSync,
+            ]))
+        guard let row = rows.first else { throw StoreError("upsert of connection \(c.connectionKey) returned nothing") }
+        return try PostgresStore.readConnection(row)
+    }
+
+    public func connections(demoId: String?) async throws -> [ConnectionRecord] {
+        try await query("""
+            SELECT \(PostgresStore.connectionColumns) FROM contractor_integrations
+            WHERE $1::text IS NULL OR demo_id = $1 ORDER BY demo_id, connection_key
+            """, try PostgresStore.binds([demoId])).map(PostgresStore.readConnection)
+    }
+
+    public func connection(id: String) async throws -> ConnectionRecord? {
+        try await query("SELECT \(PostgresStore.connectionColumns) FROM contractor_integrations WHERE id = $1",
+                        try PostgresStore.binds([id])).first.map(PostgresStore.readConnection)
+    }
+
+    public func setConnectionStatus(id: String, status: ConnectionStatus, error: String?) async throws {
+        _ = try await query("UPDATE contractor_integrations SET status = $1, last_error = $2, updated_at = now() WHERE id = $3",
+                            try PostgresStore.binds([status.rawValue, error, id]))
+    }
+
+    // MARK: Sync data
+
+    public func cursor(integrationId: String, stream: String) async throws -> String? {
+        try await query("SELECT cursor FROM tradesync_cursors WHERE integration_id = $1 AND stream = $2",
+                        try PostgresStore.binds([integrationId, stream])).first.map { try $0.decode(String?.self) } ?? nil
+    }
+
+    static func recordsetType(_ t: FieldType) -> String {
+        switch t {
+        case .string, .text, .enumeration: return "text"
+        case .integer: return "bigint"
+        case .decimal: return "numeric"
+        case .boolean: return "boolean"
+        case .timestamp: return "timestamptz"
+        case .date: return "date"
+        case .json: return "jsonb"
+        }
+    }
+
+    /// One JSON object per row, for `json_to_recordset`: typed by the recordset definition,
+    /// so PostgreSQL converts numeric, timestamp and date text itself.
+    static func rowsJSON(_ rows: [(id: String, record: MappedRecord, hash: String)], entity: EntityModel) -> String {
+        var out = "["
+        out.reserveCapacity(rows.count * 256)
+        for (n, row) in rows.enumerated() {
+            if n > 0 { out += "," }
+            out += "{\"id\":"
+            JSONValue.writeString(row.id, to: &out)
+            out += ",\"external_id\":"
+            JSONValue.writeString(row.record.externalId, to: &out)
+            out += ",\"source_hash\":\"" + row.hash + "\""
+            for (i, f) in entity.fields.enumerated() {
+                out += ",\"f\(i)\":"
+                let value = i < row.record.values.count ? row.record.values[i] : .null
+                switch value {
+                case .null: out += "null"
+                case .integer(let v): out += String(v)
+                case .boolean(let b): out += b ? "true" : "false"
+                case .json(let text): out += text
+                default: JSONValue.writeString(value.canonicalText ?? "", to: &out)
+                }
+            }
+            out += "}"
+        }
+        return out + "]"
+    }
+
+    public func applyPage(_ page: PageWrite) async throws -> PageOutcome {
+        let entity = page.entity
+        let table = Schema.quote(entity.table)
+        let now = PostgresStore.iso(page.now)
+        return try await transaction { c in
+            let ids = Array(Set(page.records.map(\.externalId)))
+            var known: [String: (id: String, hash: String?)] = [:]
+            if !ids.isEmpty {
+                for row in try await self.query(on: c, """
+                    SELECT m.external_id, m.internal_id, t.source_hash FROM contractor_data_mappings m
+                    LEFT JOIN \(table) t ON t.id = m.internal_id
+                    WHERE m.integration_id = $1 AND m.entity_type = $2 AND m.external_id = ANY($3::text[])
+                    """, try PostgresStore.binds([page.integrationId, entity.name, ids]))
+                {
+                    let (ext, internalId, hash) = try row.decode((String, String, String?).self)
+                    known[ext] = (internalId, hash)
+                }
+            }
+            // Classify in page order, so a record repeated within a page counts as SQLite counts it.
+            var outcome = PageOutcome()
+            var newMappings: [(external: String, internal: String)] = []
+            var inserts: [String: (id: String, record: MappedRecord, hash: String)] = [:]
+            var updates: [String: (id: String, record: MappedRecord, hash: String)] = [:]
+            var insertOrder: [String] = []
+            var updateOrder: [String] = []
+            for record in page.records {
+                let hash = record.contentHash
+                if let k = known[record.externalId], let storedHash = k.hash {
+                    if storedHash == hash {
+                        outcome.unchanged += 1
+                    } else {
+                        outcome.updated += 1
+                        if inserts[record.externalId] != nil {
+                            inserts[record.externalId] = (k.id, record, hash)
+                        } else {
+                            if updates[record.externalId] == nil { updateOrder.append(record.externalId) }
+                            updates[record.externalId] = (k.id, record, hash)
+                        }
+                        known[record.externalId] = (k.id, hash)
+                    }
+                } else {
+                    let id = known[record.externalId]?.id ?? newIdentifier()
+                    if known[record.externalId] == nil { newMappings.append((record.externalId, id)) }
+                    inserts[record.externalId] = (id, record, hash)
+                    insertOrder.append(record.externalId)
+                    known[record.externalId] = (id, hash)
+                    outcome.inserted += 1
+                }
+            }
+            let fieldColumns = entity.fields.map { Schema.quote($0.name) }
+            let recordset = (["id text", "external_id text", "source_hash text"]
+                + entity.fields.enumerated().map { "f\($0) \(PostgresStore.recordsetType($1.type))" })
+                .joined(separator: ", ")
+            if !newMappings.isEmpty {
+                _ = try await self.query(on: c, """
+                    INSERT INTO contractor_data_mappings
+                        (id, integration_id, entity_type, external_id, internal_id, created_at, last_synced_at)
+                    SELECT gen_random_uuid()::text, $1, $2, e, i, $5::timestamptz, $5::timestamptz
+                    FROM unnest($3::text[], $4::text[]) AS x(e, i)
+                    """, try PostgresStore.binds([
+                        page.integrationId, entity.name, newMappings.map(\.external), newMappings.map(\.internal), now,
+                    ]))
+            }
+            if !insertOrder.isEmpty {
+                let rows = insertOrder.compactMap { inserts[$0] }
+                _ = try await self.query(on: c, """
+                    INSERT INTO \(table) (id, demo_id, integration_id, external_id, source_hash, created_at, updated_at\(fieldColumns.isEmpty ? "" : ", " + fieldColumns.joined(separator: ", ")))
+                    SELECT x.id, $2, $3, x.external_id, x.source_hash, $4::timestamptz, $4::timestamptz\(entity.fields.indices.map { ", x.f\($0)" }.joined())
+                    FROM json_to_recordset($1::json) AS x(\(recordset))
+                    """, try PostgresStore.binds([PostgresStore.rowsJSON(rows, entity: entity), page.demoId, page.integrationId, now]))
+            }
+            if !updateOrder.isEmpty {
+                let rows = updateOrder.compactMap { updates[$0] }
+                let assignments = (["source_hash = x.source_hash", "updated_at = $2::timestamptz"]
+                    + fieldColumns.enumerated().map { "\($1) = x.f\($0)" }).joined(separator: ", ")
+                _ = try await self.query(on: c, """
+                    UPDATE \(table) AS t SET \(assignments)
+                    FROM json_to_recordset($1::json) AS x(\(recordset)) WHERE t.id = x.id
+                    """, try PostgresStore.binds([PostgresStore.rowsJSON(rows, entity: entity), now]))
+                _ = try await self.query(on: c, """
+                    UPDATE contractor_data_mappings SET last_synced_at = $1::timestamptz
+                    WHERE integration_id = $2 AND entity_type = $3 AND external_id = ANY($4::text[])
+                    """, try PostgresStore.binds([now, page.integrationId, entity.name, updateOrder]))
+            }
+            if let cursor = page.cursor {
+                _ = try await self.query(on: c, """
+                    INSERT INTO tradesync_cursors (integration_id, stream, cursor, updated_at) VALUES ($1, $2, $3, $4::timestamptz)
+                    ON CONFLICT (integration_id, stream) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at
+                    """, try PostgresStore.binds([page.integrationId, page.stream, cursor, now]))
+            }
+            return outcome
+        }
+    }
+
+    // MARK: Runs
+
+    public func startRun(_ run: SyncRunStart) async throws -> String {
+        let id = newIdentifier()
+        _ = try await query("""
+            INSERT INTO contractor_sync_logs (id, integration_id, demo_id, entity_type, sync_type, status, details, started_at)
+            VALUES ($1, $2, $3, $4, $5, 'running', '{}'::jsonb, $6::timestamptz)
+            """, try PostgresStore.binds([id, run.integrationId, run.demoId, run.entityType, run.syncType,
+                                          PostgresStore.iso(run.startedAt)]))
+        return id
+    }
+
+    public func finishRun(_ run: SyncRunFinish) async throws {
+        try await transaction { c in
+            _ = try await self.query(on: c, """
+                UPDATE contractor_sync_logs SET status = $1, records_fetched = $2, records_inserted = $3, records_updated = $4,
+                    records_unchanged = $5, records_failed = $6, completed_at = $7::timestamptz, duration_ms = $8,
+                    error_message = $9, details = $10::jsonb
+                WHERE id = $11
+                """, try PostgresStore.binds([
+                    run.status.rawValue, Int64(run.fetched), Int64(run.inserted), Int64(run.updated), Int64(run.unchanged),
+                    Int64(run.failed), PostgresStore.iso(run.completedAt), run.durationMs, run.errorMessage,
+                    run.detailsJSON, run.runId,
+                ]))
+            if run.status == .success || run.status == .partial {
+                _ = try await self.query(on: c, """
+                    UPDATE contractor_integrations SET last_synced_at = $1::timestamptz, updated_at = now()
+                    WHERE id = (SELECT integration_id FROM contractor_sync_logs WHERE id = $2)
+                    """, try PostgresStore.binds([PostgresStore.iso(run.completedAt), run.runId]))
+            }
+        }
+        _ = try await query("REFRESH MATERIALIZED VIEW CONCURRENTLY \(Schema.summaryName)")
+    }
+
+    public func runs(integrationId: String?, limit: Int) async throws -> [SyncRunRecord] {
+        try await query("""
+            SELECT id, integration_id, demo_id, entity_type, sync_type, status, records_fetched, records_inserted,
+                   records_updated, records_unchanged, records_failed, \(PostgresStore.micros("started_at")),
+                   \(PostgresStore.micros("completed_at")), duration_ms, error_message, details::text
+            FROM contractor_sync_logs WHERE $1::text IS NULL OR integration_id = $1
+            ORDER BY started_at DESC, id DESC LIMIT $2
+            """, try PostgresStore.binds([integrationId, Int64(limit)])).map { row in
+            let (id, integration, demo, entity, type, status, fetched, inserted, updated, unchanged, failed) =
+                try row.decode((String, String, String, String, String, String, Int64, Int64, Int64, Int64, Int64).self)
+            var cells = row.makeIterator()
+            for _ in 0..<11 { _ = cells.next() }
+            let started = try cells.next()?.decode(Int64.self) ?? 0
+            let completed = try cells.next()?.decode(Int64?.self) ?? nil
+            let duration = try cells.next()?.decode(Int64?.self) ?? nil
+            let error = try cells.next()?.decode(String?.self) ?? nil
+            let details = try cells.next()?.decode(String.self) ?? "{}"
+            return SyncRunRecord(
+                id: id, integrationId: integration, demoId: demo, entityType: entity, syncType: type,
+                status: SyncRunStatus(rawValue: status) ?? .failed, fetched: Int(fetched), inserted: Int(inserted),
+                updated: Int(updated), unchanged: Int(unchanged), failed: Int(failed), startedAt: started,
+                completedAt: completed, durationMs: duration, errorMessage: error, detailsJSON: details)
+        }
+    }
+
+    // MARK: Reading back
+
+    static func textExpression(_ f: ModelField) -> String {
+        let c = Schema.quote(f.name)
+        switch f.type {
+        case .timestamp: return micros(c) + "::text"
+        case .boolean: return "CASE WHEN \(c) IS NULL THEN NULL WHEN \(c) THEN '1' ELSE '0' END"
+        default: return "\(c)::text"
+        }
+    }
+
+    public func rows(entity: EntityModel, integrationId: String) async throws -> [String: StoredRow] {
+        let fields = entity.fields.map(PostgresStore.textExpression)
+        let rows = try await query("""
+            SELECT id, external_id, source_hash\(fields.isEmpty ? "" : ", " + fields.joined(separator: ", "))
+            FROM \(Schema.quote(entity.table)) WHERE integration_id = $1
+            """, try PostgresStore.binds([integrationId]))
+        var out: [String: StoredRow] = [:]
+        for row in rows {
+            var cells = row.makeIterator()
+            let id = try cells.next()?.decode(String.self) ?? ""
+            let external = try cells.next()?.decode(String.self) ?? ""
+            let hash = try cells.next()?.decode(String.self) ?? ""
+            var values: [String: String?] = [:]
+            for f in entity.fields {
+                var text = try cells.next()?.decode(String?.self) ?? nil
+                if f.type == .timestamp, let t = text, let micros = Int64(t) { text = Timestamp.iso8601(micros: micros) }
+                values[f.name] = text
+            }
+            out[external] = StoredRow(id: id, sourceHash: hash, values: values)
+        }
+        return out
+    }
+
+    public func mappingCount(integrationId: String, entity: String) async throws -> Int {
+        let rows = try await query(
+            "SELECT COUNT(*) FROM contractor_data_mappings WHERE integration_id = $1 AND entity_type = $2",
+            try PostgresStore.binds([integrationId, entity]))
+        return Int(try rows.first?.decode(Int64.self) ?? 0)
+    }
+
+    public func summary() async throws -> [IntegrationSummary] {
+        try await query("""
+            SELECT integration_id, demo_id, integration_type, status, total_syncs::bigint, successful_syncs::bigint,
+                   failed_syncs::bigint, records_synced::bigint, mapped_records::bigint
+            FROM \(Schema.summaryName) ORDER BY demo_id, integration_type
+            """).map { row in
+            let (id, demo, type, status, total, ok, failed, records, mapped) = try row.decode(
+                (String, String, String, String, Int64, Int64, Int64, Int64, Int64).self)
+            return IntegrationSummary(
+                integrationId: id, demoId: demo, integrationType: type, status: status, totalSyncs: Int(total),
+                successfulSyncs: Int(ok), failedSyncs: Int(failed), recordsSynced: Int(records), mappedRecords: Int(mapped))
+        }
+    }
+}

@@ -1,0 +1,129 @@
+import CSQLite
+import Foundation
+import TradeSyncCore
+
+/// A thin, synchronous wrapper over the SQLite C API with a prepared-statement cache.
+/// Not thread-safe: `SQLiteStore` serialises access.
+final class SQLiteConnection {
+    let handle: OpaquePointer
+    private var cache: [String: SQLiteStatement] = [:]
+
+    init(path: String) throws {
+        var db: OpaquePointer?
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        guard rc == SQLITE_OK, let db else {
+            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            if let db { sqlite3_close_v2(db) }
+            throw StoreError("cannot open SQLite database \(path): \(message)")
+        }
+        handle = db
+        sqlite3_busy_timeout(db, 10_000)
+    }
+
+    deinit {
+        cache.removeAll()
+        sqlite3_close_v2(handle)
+    }
+
+    var lastError: String { String(cString: sqlite3_errmsg(handle)) }
+
+    func execute(_ sql: String) throws {
+        var error: UnsafeMutablePointer<CChar>?
+        if sqlite3_exec(handle, sql, nil, nil, &error) != SQLITE_OK {
+            let message = error.map { String(cString: $0) } ?? lastError
+            sqlite3_free(error)
+            throw StoreError("SQLite: \(message) in: \(sql.prefix(200))")
+        }
+    }
+
+    /// A cached prepared statement, reset and with bindings cleared.
+    func prepare(_ sql: String) throws -> SQLiteStatement {
+        if let s = cache[sql] {
+            sqlite3_reset(s.handle)
+            sqlite3_clear_bindings(s.handle)
+            return s
+        }
+        var stmt: OpaquePointer?
+        guard sqlite3_prepare_v2(handle, sql, -1, &stmt, nil) == SQLITE_OK, let stmt else {
+            throw StoreError("SQLite: \(lastError) in: \(sql.prefix(200))")
+        }
+        let s = SQLiteStatement(handle: stmt, connection: self)
+        cache[sql] = s
+        return s
+    }
+
+    func dropCachedStatements() { cache.removeAll() }
+
+    func transaction<T>(_ body: () throws -> T) throws -> T {
+        try execute("BEGIN IMMEDIATE")
+        do {
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+}
+
+private let SQLITE_TRANSIENT_DESTRUCTOR = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+final class SQLiteStatement {
+    let handle: OpaquePointer
+    unowned let connection: SQLiteConnection
+
+    init(handle: OpaquePointer, connection: SQLiteConnection) {
+        self.handle = handle
+        self.connection = connection
+    }
+
+    deinit { sqlite3_finalize(handle) }
+
+    func bind(_ index: Int32, _ text: String?) {
+        if let text {
+            sqlite3_bind_text(handle, index, text, -1, SQLITE_TRANSIENT_DESTRUCTOR)
+        } else {
+            sqlite3_bind_null(handle, index)
+        }
+    }
+
+    func bind(_ index: Int32, _ value: Int64?) {
+        if let value { sqlite3_bind_int64(handle, index, value) } else { sqlite3_bind_null(handle, index) }
+    }
+
+    func bind(_ index: Int32, _ cell: CellValue) {
+        switch cell {
+        case .null: sqlite3_bind_null(handle, index)
+        case .integer(let i): sqlite3_bind_int64(handle, index, i)
+        case .boolean(let b): sqlite3_bind_int64(handle, index, b ? 1 : 0)
+        default: bind(index, cell.canonicalText)
+        }
+    }
+
+    /// Steps once; true when a row is available.
+    @discardableResult
+    func step() throws -> Bool {
+        let rc = sqlite3_step(handle)
+        if rc == SQLITE_ROW { return true }
+        if rc == SQLITE_DONE { return false }
+        throw StoreError("SQLite: \(connection.lastError)")
+    }
+
+    func run() throws {
+        while try step() {}
+    }
+
+    func text(_ column: Int32) -> String? {
+        guard sqlite3_column_type(handle, column) != SQLITE_NULL, let p = sqlite3_column_text(handle, column) else {
+            return nil
+        }
+        return String(cString: p)
+    }
+
+    func int(_ column: Int32) -> Int64? {
+        guard sqlite3_column_type(handle, column) != SQLITE_NULL else { return nil }
+        return sqlite3_column_int64(handle, column)
+    }
+}

@@ -1,0 +1,505 @@
+import CSQLite
+import Foundation
+import TradeSyncCore
+
+/// The embedded store: one SQLite file in WAL mode, one writer. Calls are serialised by a
+/// lock and run synchronously: SQLite work per call is microseconds to a few milliseconds,
+/// less than a thread hop would cost.
+public final class SQLiteStore: SyncStore, @unchecked Sendable {
+    public let dialect = SQLDialect.sqlite
+    public let path: String
+    private let lock = NSLock()
+    private var db: SQLiteConnection?
+
+    public init(path: String) throws {
+        self.path = path
+        if path != ":memory:" {
+            let directory = (path as NSString).deletingLastPathComponent
+            if !directory.isEmpty {
+                try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            }
+        }
+        let db = try SQLiteConnection(path: path)
+        try db.execute("PRAGMA journal_mode=WAL")
+        try db.execute("PRAGMA synchronous=NORMAL")
+        try db.execute("PRAGMA foreign_keys=ON")
+        self.db = db
+    }
+
+    private func withDB<T>(_ body: (SQLiteConnection) throws -> T) throws -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let db else { throw StoreError("the SQLite store is closed") }
+        return try body(db)
+    }
+
+    public func close() async throws {
+        lock.withLock { db = nil }
+    }
+
+    // MARK: Migrations
+
+    public func migrate(model: DataModel) async throws -> MigrationReport {
+        try withDB { db in
+            try db.transaction {
+                var report = MigrationReport()
+                try db.execute("""
+                    CREATE TABLE IF NOT EXISTS tradesync_migrations (
+                        version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)
+                    """)
+                let applied = Set(try appliedVersions(db))
+                let now = Timestamp.iso8601(micros: currentMicros())
+                for m in Schema.migrations where !applied.contains(m.version) {
+                    for sql in m.statements(.sqlite) { try db.execute(sql) }
+                    let s = try db.prepare("INSERT INTO tradesync_migrations (version, name, applied_at) VALUES (?, ?, ?)")
+                    s.bind(1, Int64(m.version))
+                    s.bind(2, m.name)
+                    s.bind(3, now)
+                    try s.run()
+                    report.appliedVersions.append(m.version)
+                }
+                var changed = !report.appliedVersions.isEmpty
+                for entity in model.entities {
+                    let existing = try columnNames(db, entity.table)
+                    if existing.isEmpty {
+                        for sql in Schema.createEntityTable(entity, .sqlite) { try db.execute(sql) }
+                        report.createdTables.append(entity.table)
+                        for f in entity.fields { try recordColumn(db, entity.table, f, now) }
+                        changed = true
+                        continue
+                    }
+                    for f in entity.fields where !existing.contains(f.name) {
+                        try db.execute("ALTER TABLE \(Schema.quote(entity.table)) ADD COLUMN \(Schema.quote(f.name)) \(Schema.columnType(f.type, .sqlite))")
+                        try recordColumn(db, entity.table, f, now)
+                        report.addedColumns.append("\(entity.table).\(f.name)")
+                        changed = true
+                    }
+                }
+                let viewMissing = try columnNames(db, Schema.summaryName).isEmpty
+                if changed || viewMissing {
+                    for sql in Schema.summaryView(.sqlite) { try db.execute(sql) }
+                }
+                db.dropCachedStatements()
+                return report
+            }
+        }
+    }
+
+    private func recordColumn(_ db: SQLiteConnection, _ table: String, _ f: ModelField, _ now: String) throws {
+        let s = try db.prepare("""
+            INSERT INTO tradesync_model_columns (table_name, column_name, column_type, added_at) VALUES (?, ?, ?, ?)
+            ON CONFLICT (table_name, column_name) DO NOTHING
+            """)
+        s.bind(1, table)
+        s.bind(2, f.name)
+        s.bind(3, f.type.rawValue)
+        s.bind(4, now)
+        try s.run()
+    }
+
+    private func appliedVersions(_ db: SQLiteConnection) throws -> [Int] {
+        let s = try db.prepare("SELECT version FROM tradesync_migrations ORDER BY version")
+        var out: [Int] = []
+        while try s.step() { out.append(Int(s.int(0) ?? 0)) }
+        return out
+    }
+
+    private func columnNames(_ db: SQLiteConnection, _ table: String) throws -> [String] {
+        let s = try db.prepare("SELECT name FROM pragma_table_info(?)")
+        s.bind(1, table)
+        var out: [String] = []
+        while try s.step() { if let n = s.text(0) { out.append(n) } }
+        return out
+    }
+
+    public func appliedMigrations() async throws -> [AppliedMigration] {
+        try withDB { db in
+            let s = try db.prepare("SELECT version, name FROM tradesync_migrations ORDER BY version")
+            var out: [AppliedMigration] = []
+            while try s.step() { out.append(AppliedMigration(version: Int(s.int(0) ?? 0), name: s.text(1) ?? "")) }
+            return out
+        }
+    }
+
+    public func columns(of table: String) async throws -> [String] {
+        try withDB { try columnNames($0, table) }
+    }
+
+    // MARK: Templates and connections
+
+    public func upsertTemplate(_ t: IntegrationTemplate) async throws {
+        try withDB { db in
+            let s = try db.prepare("""
+                INSERT INTO contractor_integration_templates
+                    (integration_type, display_name, description, auth_type, status, status_note, capabilities,
+                     default_frequency, docs_url, config, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (integration_type) DO UPDATE SET
+                    display_name = excluded.display_name, description = excluded.description,
+                    auth_type = excluded.auth_type, status = excluded.status, status_note = excluded.status_note,
+                    capabilities = excluded.capabilities, default_frequency = excluded.default_frequency,
+                    docs_url = excluded.docs_url, config = excluded.config, updated_at = excluded.updated_at
+                """)
+            s.bind(1, t.integrationType)
+            s.bind(2, t.displayName)
+            s.bind(3, t.description)
+            s.bind(4, t.authType)
+            s.bind(5, t.status)
+            s.bind(6, t.statusNote)
+            s.bind(7, JSONValue.array(t.capabilities.map { .string($0) }).jsonText)
+            s.bind(8, t.defaultFrequency)
+            s.bind(9, t.docsURL)
+            s.bind(10, t.configJSON)
+            s.bind(11, Timestamp.iso8601(micros: currentMicros()))
+            try s.run()
+        }
+    }
+
+    public func templates() async throws -> [IntegrationTemplate] {
+        try withDB { db in
+            let s = try db.prepare("""
+                SELECT integration_type, display_name, description, auth_type, status, status_note, capabilities,
+                       default_frequency, docs_url, config
+                FROM contractor_integration_templates ORDER BY integration_type
+                """)
+            var out: [IntegrationTemplate] = []
+            while try s.step() {
+                let caps = (try? JSONValue.parse(s.text(6) ?? "[]"))?.arrayValue?.compactMap(\.stringValue) ?? []
+                out.append(IntegrationTemplate(
+                    integrationType: s.text(0) ?? "", displayName: s.text(1) ?? "", description: s.text(2),
+                    authType: s.text(3) ?? "", status: s.text(4) ?? "", statusNote: s.text(5), capabilities: caps,
+                    defaultFrequency: s.text(7) ?? "", docsURL: s.text(8), configJSON: s.text(9) ?? "{}"))
+            }
+            return out
+        }
+    }
+
+    static let connectionColumns = """
+        id, demo_id, connection_key, integration_type, status, credentials, config, sync_frequency, auto_sync,
+        last_synced_at, last_error
+        """
+
+    private func readConnection(_ s: SQLiteStatement) -> ConnectionRecord {
+        ConnectionRecord(
+            id: s.text(0) ?? "", demoId: s.text(1) ?? "", connectionKey: s.text(2) ?? "",
+            integrationType: s.text(3) ?? "", status: ConnectionStatus(rawValue: s.text(4) ?? "") ?? .error,
+            credentialsJSON: s.text(5) ?? "{}", configJSON: s.text(6) ?? "{}", syncFrequency: s.text(7) ?? "manual",
+            autoSync: (s.int(8) ?? 0) != 0, lastSyncedAt: s.text(9).flatMap { Timestamp.parse($0) },
+            lastError: s.text(10))
+    }
+
+    public func upsertConnection(_ c: ConnectionRecord) async throws -> ConnectionRecord {
+        try withDB { db in
+            let now = Timestamp.iso8601(micros: currentMicros())
+            let s = try db.prepare("""
+                INSERT INTO contractor_integrations
+                    (id, demo_id, connection_key, integration_type, status, credentials, config, sync_frequency,
+                     auto_sync, created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (demo_id, connection_key) DO UPDATE SET
+                    integration_type = excluded.integration_type, credentials = excluded.credentials,
+                    config = excluded.config, sync_frequency = excluded.sync_frequency,
+                    auto_sync = excluded.auto_sync, updated_at = excluded.updated_at
+                RETURNING \(SQLiteStore.connectionColumns)
+                """)
+            s.bind(1, c.id.isEmpty ? newIdentifier() : c.id)
+            s.bind(2, c.demoId)
+            s.bind(3, c.connectionKey)
+            s.bind(4, c.integrationType)
+            s.bind(5, c.status.rawValue)
+            s.bind(6, c.credentialsJSON)
+            s.bind(7, c.configJSON)
+            s.bind(8, c.syncFrequency)
+            s.bind(9, Int64(c.autoSync ? 1 : 0))
+            s.bind(10, now)
+            s.bind(11, now)
+            guard try s.step() else { throw StoreError("upsert of connection \(c.connectionKey) returned nothing") }
+            let out = readConnection(s)
+            try s.run()
+            return out
+        }
+    }
+
+    public func connections(demoId: String?) async throws -> [ConnectionRecord] {
+        try withDB { db in
+            let s = try db.prepare("""
+                SELECT \(SQLiteStore.connectionColumns) FROM contractor_integrations
+                WHERE ?1 IS NULL OR demo_id = ?1 ORDER BY demo_id, connection_key
+                """)
+            s.bind(1, demoId)
+            var out: [ConnectionRecord] = []
+            while try s.step() { out.append(readConnection(s)) }
+            return out
+        }
+    }
+
+    public func connection(id: String) async throws -> ConnectionRecord? {
+        try withDB { db in
+            let s = try db.prepare("SELECT \(SQLiteStore.connectionColumns) FROM contractor_integrations WHERE id = ?")
+            s.bind(1, id)
+            return try s.step() ? readConnection(s) : nil
+        }
+    }
+
+    public func setConnectionStatus(id: String, status: ConnectionStatus, error: String?) async throws {
+        try withDB { db in
+            let s = try db.prepare("UPDATE contractor_integrations SET status = ?, last_error = ?, updated_at = ? WHERE id = ?")
+            s.bind(1, status.rawValue)
+            s.bind(2, error)
+            s.bind(3, Timestamp.iso8601(micros: currentMicros()))
+            s.bind(4, id)
+            try s.run()
+        }
+    }
+
+    // MARK: Sync data
+
+    public func cursor(integrationId: String, stream: String) async throws -> String? {
+        try withDB { db in
+            let s = try db.prepare("SELECT cursor FROM tradesync_cursors WHERE integration_id = ? AND stream = ?")
+            s.bind(1, integrationId)
+            s.bind(2, stream)
+            return try s.step() ? s.text(0) : nil
+        }
+    }
+
+    public func applyPage(_ page: PageWrite) async throws -> PageOutcome {
+        try withDB { db in
+            try db.transaction { try writePage(db, page) }
+        }
+    }
+
+    private func writePage(_ db: SQLiteConnection, _ page: PageWrite) throws -> PageOutcome {
+        let entity = page.entity
+        let table = Schema.quote(entity.table)
+        let now = Timestamp.iso8601(micros: page.now)
+        let fieldList = entity.fields.map { Schema.quote($0.name) }.joined(separator: ", ")
+        let fieldParams = entity.fields.indices.map { "?\($0 + 8)" }.joined(separator: ", ")
+        let lookup = try db.prepare("""
+            SELECT m.internal_id, t.source_hash FROM contractor_data_mappings m
+            LEFT JOIN \(table) t ON t.id = m.internal_id
+            WHERE m.integration_id = ? AND m.entity_type = ? AND m.external_id = ?
+            """)
+        var outcome = PageOutcome()
+        for record in page.records {
+            lookup.bind(1, page.integrationId)
+            lookup.bind(2, entity.name)
+            lookup.bind(3, record.externalId)
+            var internalId: String?
+            var storedHash: String?
+            if try lookup.step() {
+                internalId = lookup.text(0)
+                storedHash = lookup.text(1)
+            }
+            sqlite3_reset(lookup.handle)
+            let hash = record.contentHash
+            if let internalId, let storedHash {
+                if storedHash == hash {
+                    outcome.unchanged += 1
+                    continue
+                }
+                let assignments = entity.fields.enumerated().map { "\(Schema.quote($1.name)) = ?\($0 + 8)" }
+                let update = try db.prepare("""
+                    UPDATE \(table) SET source_hash = ?2, updated_at = ?3\(assignments.isEmpty ? "" : ", " + assignments.joined(separator: ", "))
+                    WHERE id = ?1
+                    """)
+                update.bind(1, internalId)
+                update.bind(2, hash)
+                update.bind(3, now)
+                for (i, v) in record.values.enumerated() { update.bind(Int32(i + 8), v) }
+                try update.run()
+                let touch = try db.prepare("""
+                    UPDATE contractor_data_mappings SET last_synced_at = ? WHERE integration_id = ? AND entity_type = ? AND external_id = ?
+                    """)
+                touch.bind(1, now)
+                touch.bind(2, page.integrationId)
+                touch.bind(3, entity.name)
+                touch.bind(4, record.externalId)
+                try touch.run()
+                outcome.updated += 1
+                continue
+            }
+            let id = internalId ?? newIdentifier()
+            if internalId == nil {
+                let map = try db.prepare("""
+                    INSERT INTO contractor_data_mappings
+                        (id, integration_id, entity_type, external_id, internal_id, created_at, last_synced_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """)
+                map.bind(1, newIdentifier())
+                map.bind(2, page.integrationId)
+                map.bind(3, entity.name)
+                map.bind(4, record.externalId)
+                map.bind(5, id)
+                map.bind(6, now)
+                map.bind(7, now)
+                try map.run()
+            }
+            let insert = try db.prepare("""
+                INSERT INTO \(table) (id, demo_id, integration_id, external_id, source_hash, created_at, updated_at\(fieldList.isEmpty ? "" : ", " + fieldList))
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7\(fieldParams.isEmpty ? "" : ", " + fieldParams))
+                """)
+            insert.bind(1, id)
+            insert.bind(2, page.demoId)
+            insert.bind(3, page.integrationId)
+            insert.bind(4, record.externalId)
+            insert.bind(5, hash)
+            insert.bind(6, now)
+            insert.bind(7, now)
+            for (i, v) in record.values.enumerated() { insert.bind(Int32(i + 8), v) }
+            try insert.run()
+            outcome.inserted += 1
+        }
+        if let cursor = page.cursor {
+            let s = try db.prepare("""
+                INSERT INTO tradesync_cursors (integration_id, stream, cursor, updated_at) VALUES (?, ?, ?, ?)
+                ON CONFLICT (integration_id, stream) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at
+                """)
+            s.bind(1, page.integrationId)
+            s.bind(2, page.stream)
+            s.bind(3, cursor)
+            s.bind(4, now)
+            try s.run()
+        }
+        return outcome
+    }
+
+    // MARK: Runs
+
+    public func startRun(_ run: SyncRunStart) async throws -> String {
+        try withDB { db in
+            let id = newIdentifier()
+            let s = try db.prepare("""
+                INSERT INTO contractor_sync_logs (id, integration_id, demo_id, entity_type, sync_type, status, details, started_at)
+                VALUES (?, ?, ?, ?, ?, 'running', '{}', ?)
+                """)
+            s.bind(1, id)
+            s.bind(2, run.integrationId)
+            s.bind(3, run.demoId)
+            s.bind(4, run.entityType)
+            s.bind(5, run.syncType)
+            s.bind(6, Timestamp.iso8601(micros: run.startedAt))
+            try s.run()
+            return id
+        }
+    }
+
+    public func finishRun(_ run: SyncRunFinish) async throws {
+        try withDB { db in
+            try db.transaction {
+                let s = try db.prepare("""
+                    UPDATE contractor_sync_logs SET status = ?, records_fetched = ?, records_inserted = ?, records_updated = ?,
+                        records_unchanged = ?, records_failed = ?, completed_at = ?, duration_ms = ?, error_message = ?, details = ?
+                    WHERE id = ?
+                    """)
+                s.bind(1, run.status.rawValue)
+                s.bind(2, Int64(run.fetched))
+                s.bind(3, Int64(run.inserted))
+                s.bind(4, Int64(run.updated))
+                s.bind(5, Int64(run.unchanged))
+                s.bind(6, Int64(run.failed))
+                s.bind(7, Timestamp.iso8601(micros: run.completedAt))
+                s.bind(8, run.durationMs)
+                s.bind(9, run.errorMessage)
+                s.bind(10, run.detailsJSON)
+                s.bind(11, run.runId)
+                try s.run()
+                if run.status == .success || run.status == .partial {
+                    let c = try db.prepare("""
+                        UPDATE contractor_integrations SET last_synced_at = ?, updated_at = ?
+                        WHERE id = (SELECT integration_id FROM contractor_sync_logs WHERE id = ?)
+                        """)
+                    c.bind(1, Timestamp.iso8601(micros: run.completedAt))
+                    c.bind(2, Timestamp.iso8601(micros: run.completedAt))
+                    c.bind(3, run.runId)
+                    try c.run()
+                }
+            }
+        }
+    }
+
+    public func runs(integrationId: String?, limit: Int) async throws -> [SyncRunRecord] {
+        try withDB { db in
+            let s = try db.prepare("""
+                SELECT id, integration_id, demo_id, entity_type, sync_type, status, records_fetched, records_inserted,
+                       records_updated, records_unchanged, records_failed, started_at, completed_at, duration_ms,
+                       error_message, details
+                FROM contractor_sync_logs WHERE ?1 IS NULL OR integration_id = ?1
+                ORDER BY started_at DESC, rowid DESC LIMIT ?2
+                """)
+            s.bind(1, integrationId)
+            s.bind(2, Int64(limit))
+            var out: [SyncRunRecord] = []
+            while try s.step() {
+                out.append(SyncRunRecord(
+                    id: s.text(0) ?? "", integrationId: s.text(1) ?? "", demoId: s.text(2) ?? "",
+                    entityType: s.text(3) ?? "", syncType: s.text(4) ?? "",
+                    status: SyncRunStatus(rawValue: s.text(5) ?? "") ?? .failed, fetched: Int(s.int(6) ?? 0),
+                    inserted: Int(s.int(7) ?? 0), updated: Int(s.int(8) ?? 0), unchanged: Int(s.int(9) ?? 0),
+                    failed: Int(s.int(10) ?? 0), startedAt: s.text(11).flatMap { Timestamp.parse($0) } ?? 0,
+                    completedAt: s.text(12).flatMap { Timestamp.parse($0) }, durationMs: s.int(13),
+                    errorMessage: s.text(14), detailsJSON: s.text(15) ?? "{}"))
+            }
+            return out
+        }
+    }
+
+    // MARK: Reading back
+
+    public func rows(entity: EntityModel, integrationId: String) async throws -> [String: StoredRow] {
+        try withDB { db in
+            let fields = entity.fields.map { Schema.quote($0.name) }
+            let s = try db.prepare("""
+                SELECT id, external_id, source_hash\(fields.isEmpty ? "" : ", " + fields.joined(separator: ", "))
+                FROM \(Schema.quote(entity.table)) WHERE integration_id = ?
+                """)
+            s.bind(1, integrationId)
+            var out: [String: StoredRow] = [:]
+            while try s.step() {
+                var values: [String: String?] = [:]
+                for (i, f) in entity.fields.enumerated() {
+                    values[f.name] = s.text(Int32(i + 3))
+                }
+                out[s.text(1) ?? ""] = StoredRow(id: s.text(0) ?? "", sourceHash: s.text(2) ?? "", values: values)
+            }
+            return out
+        }
+    }
+
+    public func mappingCount(integrationId: String, entity: String) async throws -> Int {
+        try withDB { db in
+            let s = try db.prepare("SELECT COUNT(*) FROM contractor_data_mappings WHERE integration_id = ? AND entity_type = ?")
+            s.bind(1, integrationId)
+            s.bind(2, entity)
+            _ = try s.step()
+            return Int(s.int(0) ?? 0)
+        }
+    }
+
+    public func summary() async throws -> [IntegrationSummary] {
+        try withDB { db in
+            let s = try db.prepare("""
+                SELECT integration_id, demo_id, integration_type, status, total_syncs, successful_syncs, failed_syncs,
+                       records_synced, mapped_records
+                FROM \(Schema.summaryName) ORDER BY demo_id, integration_type
+                """)
+            var out: [IntegrationSummary] = []
+            while try s.step() {
+                out.append(IntegrationSummary(
+                    integrationId: s.text(0) ?? "", demoId: s.text(1) ?? "", integrationType: s.text(2) ?? "",
+                    status: s.text(3) ?? "", totalSyncs: Int(s.int(4) ?? 0), successfulSyncs: Int(s.int(5) ?? 0),
+                    failedSyncs: Int(s.int(6) ?? 0), recordsSynced: Int(s.int(7) ?? 0), mappedRecords: Int(s.int(8) ?? 0)))
+            }
+            return out
+        }
+    }
+}
+
+/// A random (v4) UUID in lowercase text, the form of every internal id.
+public func newIdentifier() -> String {
+    UUID().uuidString.lowercased()
+}
+
+public func currentMicros() -> Int64 {
+    Int64((Date().timeIntervalSince1970 * 1_000_000).rounded())
+}

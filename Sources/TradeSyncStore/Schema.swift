@@ -1,0 +1,186 @@
+import Foundation
+import TradeSyncCore
+
+/// DDL for both stores, generated from one description so the two cannot drift.
+enum Schema {
+    struct Migration: Sendable {
+        var version: Int
+        var name: String
+        var statements: @Sendable (SQLDialect) -> [String]
+    }
+
+    static func ts(_ d: SQLDialect) -> String { d == .postgres ? "TIMESTAMPTZ" : "TEXT" }
+    static func bool(_ d: SQLDialect) -> String { d == .postgres ? "BOOLEAN" : "INTEGER" }
+    static func json(_ d: SQLDialect) -> String { d == .postgres ? "JSONB" : "TEXT" }
+    static func bigint(_ d: SQLDialect) -> String { d == .postgres ? "BIGINT" : "INTEGER" }
+
+    /// Versioned, append-only. Never edit a shipped migration; add the next version.
+    static let migrations: [Migration] = [
+        Migration(version: 1, name: "seed tables: templates, integrations, sync logs, data mappings, cursors") { d in
+            [
+                """
+                CREATE TABLE IF NOT EXISTS contractor_integration_templates (
+                    integration_type TEXT PRIMARY KEY,
+                    display_name TEXT NOT NULL,
+                    description TEXT,
+                    auth_type TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    status_note TEXT,
+                    capabilities \(json(d)) NOT NULL,
+                    default_frequency TEXT NOT NULL,
+                    docs_url TEXT,
+                    config \(json(d)) NOT NULL,
+                    updated_at \(ts(d)) NOT NULL
+                )
+                """,
+                """
+                CREATE TABLE IF NOT EXISTS contractor_integrations (
+                    id TEXT PRIMARY KEY,
+                    demo_id TEXT NOT NULL,
+                    connection_key TEXT NOT NULL,
+                    integration_type TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    credentials \(json(d)) NOT NULL,
+                    config \(json(d)) NOT NULL,
+                    sync_frequency TEXT NOT NULL,
+                    auto_sync \(bool(d)) NOT NULL,
+                    last_synced_at \(ts(d)),
+                    next_sync_at \(ts(d)),
+                    last_error TEXT,
+                    created_at \(ts(d)) NOT NULL,
+                    updated_at \(ts(d)) NOT NULL,
+                    UNIQUE (demo_id, connection_key)
+                )
+                """,
+                """
+                CREATE TABLE IF NOT EXISTS contractor_sync_logs (
+                    id TEXT PRIMARY KEY,
+                    integration_id TEXT NOT NULL REFERENCES contractor_integrations(id) ON DELETE CASCADE,
+                    demo_id TEXT NOT NULL,
+                    entity_type TEXT NOT NULL,
+                    sync_type TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    records_fetched \(bigint(d)) NOT NULL DEFAULT 0,
+                    records_inserted \(bigint(d)) NOT NULL DEFAULT 0,
+                    records_updated \(bigint(d)) NOT NULL DEFAULT 0,
+                    records_unchanged \(bigint(d)) NOT NULL DEFAULT 0,
+                    records_failed \(bigint(d)) NOT NULL DEFAULT 0,
+                    duration_ms \(bigint(d)),
+                    error_message TEXT,
+                    details \(json(d)) NOT NULL,
+                    started_at \(ts(d)) NOT NULL,
+                    completed_at \(ts(d))
+                )
+                """,
+                "CREATE INDEX IF NOT EXISTS contractor_sync_logs_integration ON contractor_sync_logs (integration_id, started_at)",
+                """
+                CREATE TABLE IF NOT EXISTS contractor_data_mappings (
+                    id TEXT PRIMARY KEY,
+                    integration_id TEXT NOT NULL REFERENCES contractor_integrations(id) ON DELETE CASCADE,
+                    entity_type TEXT NOT NULL,
+                    external_id TEXT NOT NULL,
+                    internal_id TEXT NOT NULL,
+                    created_at \(ts(d)) NOT NULL,
+                    last_synced_at \(ts(d)) NOT NULL,
+                    UNIQUE (integration_id, entity_type, external_id)
+                )
+                """,
+                """
+                CREATE TABLE IF NOT EXISTS tradesync_cursors (
+                    integration_id TEXT NOT NULL REFERENCES contractor_integrations(id) ON DELETE CASCADE,
+                    stream TEXT NOT NULL,
+                    cursor TEXT,
+                    updated_at \(ts(d)) NOT NULL,
+                    PRIMARY KEY (integration_id, stream)
+                )
+                """,
+                """
+                CREATE TABLE IF NOT EXISTS tradesync_model_columns (
+                    table_name TEXT NOT NULL,
+                    column_name TEXT NOT NULL,
+                    column_type TEXT NOT NULL,
+                    added_at \(ts(d)) NOT NULL,
+                    PRIMARY KEY (table_name, column_name)
+                )
+                """,
+            ]
+        },
+        Migration(version: 2, name: "run leases: one sync per connection across processes") { d in
+            [
+                """
+                CREATE TABLE IF NOT EXISTS tradesync_leases (
+                    integration_id TEXT PRIMARY KEY REFERENCES contractor_integrations(id) ON DELETE CASCADE,
+                    holder TEXT NOT NULL,
+                    expires_at \(ts(d)) NOT NULL
+                )
+                """
+            ]
+        },
+    ]
+
+    static func columnType(_ type: FieldType, _ d: SQLDialect) -> String {
+        switch (type, d) {
+        case (.string, _), (.text, _), (.enumeration, _): return "TEXT"
+        case (.integer, _): return bigint(d)
+        case (.decimal, .postgres): return "NUMERIC"
+        case (.decimal, .sqlite): return "TEXT"
+        case (.boolean, _): return bool(d)
+        case (.timestamp, _): return ts(d)
+        case (.date, .postgres): return "DATE"
+        case (.date, .sqlite): return "TEXT"
+        case (.json, _): return json(d)
+        }
+    }
+
+    static func createEntityTable(_ e: EntityModel, _ d: SQLDialect) -> [String] {
+        var columns = [
+            "id TEXT PRIMARY KEY",
+            "demo_id TEXT NOT NULL",
+            "integration_id TEXT NOT NULL REFERENCES contractor_integrations(id) ON DELETE CASCADE",
+            "external_id TEXT NOT NULL",
+            "source_hash TEXT NOT NULL",
+            "created_at \(ts(d)) NOT NULL",
+            "updated_at \(ts(d)) NOT NULL",
+        ]
+        for f in e.fields { columns.append("\(quote(f.name)) \(columnType(f.type, d))") }
+        return [
+            "CREATE TABLE IF NOT EXISTS \(quote(e.table)) (\n    " + columns.joined(separator: ",\n    ") + "\n)",
+            "CREATE UNIQUE INDEX IF NOT EXISTS \(quote(e.table + "_external")) ON \(quote(e.table)) (integration_id, external_id)",
+            "CREATE INDEX IF NOT EXISTS \(quote(e.table + "_demo")) ON \(quote(e.table)) (demo_id)",
+        ]
+    }
+
+    static let summaryName = "contractor_integration_summary"
+
+    /// The per-integration summary: a view on SQLite, a materialized view on PostgreSQL
+    /// (refreshed after each run) as in the seed.
+    static func summaryView(_ d: SQLDialect) -> [String] {
+        let body = """
+            SELECT i.id AS integration_id, i.demo_id, i.integration_type, i.status, i.last_synced_at,
+                   COUNT(l.id) AS total_syncs,
+                   COALESCE(SUM(CASE WHEN l.status = 'success' THEN 1 ELSE 0 END), 0) AS successful_syncs,
+                   COALESCE(SUM(CASE WHEN l.status = 'failed' THEN 1 ELSE 0 END), 0) AS failed_syncs,
+                   COALESCE(SUM(l.records_inserted + l.records_updated), 0) AS records_synced,
+                   (SELECT COUNT(*) FROM contractor_data_mappings m WHERE m.integration_id = i.id) AS mapped_records
+            FROM contractor_integrations i
+            LEFT JOIN contractor_sync_logs l ON l.integration_id = i.id
+            GROUP BY i.id, i.demo_id, i.integration_type, i.status, i.last_synced_at
+            """
+        switch d {
+        case .sqlite:
+            return ["DROP VIEW IF EXISTS \(summaryName)", "CREATE VIEW \(summaryName) AS \(body)"]
+        case .postgres:
+            return [
+                "DROP MATERIALIZED VIEW IF EXISTS \(summaryName)",
+                "CREATE MATERIALIZED VIEW \(summaryName) AS \(body)",
+                "CREATE UNIQUE INDEX \(summaryName)_id ON \(summaryName) (integration_id)",
+            ]
+        }
+    }
+
+    /// Identifiers come from validated configuration (lowercase, digits, _), quoted anyway.
+    static func quote(_ identifier: String) -> String {
+        "\"" + identifier.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}
+

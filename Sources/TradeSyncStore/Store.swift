@@ -1,0 +1,278 @@
+import TradeSyncCore
+
+/// The one way out: where configuration, connections, synced records, id maps, cursors and
+/// run logs live. SQLite (embedded) and PostgreSQL (shared by many workers) implement it.
+public protocol SyncStore: Sendable {
+    var dialect: SQLDialect { get }
+
+    /// Creates or upgrades every table from the declared model. Idempotent.
+    func migrate(model: DataModel) async throws -> MigrationReport
+    func appliedMigrations() async throws -> [AppliedMigration]
+    /// Column names of a table, in order (for tests and `plan`).
+    func columns(of table: String) async throws -> [String]
+
+    func upsertTemplate(_ template: IntegrationTemplate) async throws
+    func templates() async throws -> [IntegrationTemplate]
+
+    /// Inserts or updates a connection keyed by (demo id, connection key); returns it with its id.
+    func upsertConnection(_ connection: ConnectionRecord) async throws -> ConnectionRecord
+    func connections(demoId: String?) async throws -> [ConnectionRecord]
+    func connection(id: String) async throws -> ConnectionRecord?
+    func setConnectionStatus(id: String, status: ConnectionStatus, error: String?) async throws
+
+    func cursor(integrationId: String, stream: String) async throws -> String?
+    /// Writes a page's records, their id mappings and the stream's new cursor in one transaction.
+    func applyPage(_ page: PageWrite) async throws -> PageOutcome
+
+    func startRun(_ run: SyncRunStart) async throws -> String
+    func finishRun(_ run: SyncRunFinish) async throws
+    func runs(integrationId: String?, limit: Int) async throws -> [SyncRunRecord]
+
+    /// Every stored row of an entity for one integration, keyed by external id.
+    func rows(entity: EntityModel, integrationId: String) async throws -> [String: StoredRow]
+    func mappingCount(integrationId: String, entity: String) async throws -> Int
+    func summary() async throws -> [IntegrationSummary]
+
+    func close() async throws
+}
+
+public enum SQLDialect: String, Sendable {
+    case sqlite, postgres
+}
+
+public struct StoreError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+public struct MigrationReport: Sendable, Equatable {
+    /// Versioned base migrations applied by this call.
+    public var appliedVersions: [Int] = []
+    public var createdTables: [String] = []
+    /// `table.column` for each column added because the model gained a field.
+    public var addedColumns: [String] = []
+    public var isNoOp: Bool { appliedVersions.isEmpty && createdTables.isEmpty && addedColumns.isEmpty }
+    public init() {}
+}
+
+public struct AppliedMigration: Sendable, Equatable {
+    public var version: Int
+    public var name: String
+}
+
+/// A row of `contractor_integration_templates`: what the UI offers to connect.
+public struct IntegrationTemplate: Sendable, Equatable {
+    public var integrationType: String
+    public var displayName: String
+    public var description: String?
+    public var authType: String
+    public var status: String
+    public var statusNote: String?
+    public var capabilities: [String]
+    public var defaultFrequency: String
+    public var docsURL: String?
+    /// Streams and connection fields, as JSON text.
+    public var configJSON: String
+
+    public init(
+        integrationType: String, displayName: String, description: String?, authType: String, status: String,
+        statusNote: String?, capabilities: [String], defaultFrequency: String, docsURL: String?, configJSON: String
+    ) {
+        self.integrationType = integrationType
+        self.displayName = displayName
+        self.description = description
+        self.authType = authType
+        self.status = status
+        self.statusNote = statusNote
+        self.capabilities = capabilities
+        self.defaultFrequency = defaultFrequency
+        self.docsURL = docsURL
+        self.configJSON = configJSON
+    }
+}
+
+public enum ConnectionStatus: String, Sendable, CaseIterable {
+    case pending, connected, disconnected, error
+    case needsReauth = "needs_reauth"
+}
+
+/// A row of `contractor_integrations`. Credentials are references (`env:…`), never values.
+public struct ConnectionRecord: Sendable, Equatable {
+    public var id: String
+    public var demoId: String
+    public var connectionKey: String
+    public var integrationType: String
+    public var status: ConnectionStatus
+    /// Credential slot → reference, as JSON text.
+    public var credentialsJSON: String
+    /// Connection fields, stream selection and URL overrides, as JSON text.
+    public var configJSON: String
+    public var syncFrequency: String
+    public var autoSync: Bool
+    public var lastSyncedAt: Int64?
+    public var lastError: String?
+
+    public init(
+        id: String = "", demoId: String, connectionKey: String, integrationType: String,
+        status: ConnectionStatus = .pending, credentialsJSON: String = "{}", configJSON: String = "{}",
+        syncFrequency: String, autoSync: Bool, lastSyncedAt: Int64? = nil, lastError: String? = nil
+    ) {
+        self.id = id
+        self.demoId = demoId
+        self.connectionKey = connectionKey
+        self.integrationType = integrationType
+        self.status = status
+        self.credentialsJSON = credentialsJSON
+        self.configJSON = configJSON
+        self.syncFrequency = syncFrequency
+        self.autoSync = autoSync
+        self.lastSyncedAt = lastSyncedAt
+        self.lastError = lastError
+    }
+}
+
+/// One page to write atomically.
+public struct PageWrite: Sendable {
+    public var integrationId: String
+    public var demoId: String
+    public var entity: EntityModel
+    public var stream: String
+    public var records: [MappedRecord]
+    /// The stream's cursor after this page; nil leaves it as it is.
+    public var cursor: String?
+    /// When the page was fetched, µs since epoch.
+    public var now: Int64
+
+    public init(
+        integrationId: String, demoId: String, entity: EntityModel, stream: String, records: [MappedRecord],
+        cursor: String?, now: Int64
+    ) {
+        self.integrationId = integrationId
+        self.demoId = demoId
+        self.entity = entity
+        self.stream = stream
+        self.records = records
+        self.cursor = cursor
+        self.now = now
+    }
+}
+
+public struct PageOutcome: Sendable, Equatable {
+    public var inserted = 0
+    public var updated = 0
+    /// Records whose content hash equals the stored row: not rewritten.
+    public var unchanged = 0
+    public init(inserted: Int = 0, updated: Int = 0, unchanged: Int = 0) {
+        self.inserted = inserted
+        self.updated = updated
+        self.unchanged = unchanged
+    }
+}
+
+public enum SyncRunStatus: String, Sendable, CaseIterable {
+    case running, success, partial, failed, deferred
+}
+
+public struct SyncRunStart: Sendable {
+    public var integrationId: String
+    public var demoId: String
+    /// Streams synced, comma-separated (the seed's `entity_type`).
+    public var entityType: String
+    /// `scheduled` or `manual`.
+    public var syncType: String
+    public var startedAt: Int64
+
+    public init(integrationId: String, demoId: String, entityType: String, syncType: String, startedAt: Int64) {
+        self.integrationId = integrationId
+        self.demoId = demoId
+        self.entityType = entityType
+        self.syncType = syncType
+        self.startedAt = startedAt
+    }
+}
+
+public struct SyncRunFinish: Sendable {
+    public var runId: String
+    public var status: SyncRunStatus
+    public var fetched: Int
+    public var inserted: Int
+    public var updated: Int
+    public var unchanged: Int
+    public var failed: Int
+    public var completedAt: Int64
+    public var durationMs: Int64
+    public var errorMessage: String?
+    /// Per-stream counts and failed records (external id + reason), as JSON text.
+    public var detailsJSON: String
+
+    public init(
+        runId: String, status: SyncRunStatus, fetched: Int, inserted: Int, updated: Int, unchanged: Int, failed: Int,
+        completedAt: Int64, durationMs: Int64, errorMessage: String?, detailsJSON: String
+    ) {
+        self.runId = runId
+        self.status = status
+        self.fetched = fetched
+        self.inserted = inserted
+        self.updated = updated
+        self.unchanged = unchanged
+        self.failed = failed
+        self.completedAt = completedAt
+        self.durationMs = durationMs
+        self.errorMessage = errorMessage
+        self.detailsJSON = detailsJSON
+    }
+}
+
+/// A row of `contractor_sync_logs`.
+public struct SyncRunRecord: Sendable, Equatable {
+    public var id: String
+    public var integrationId: String
+    public var demoId: String
+    public var entityType: String
+    public var syncType: String
+    public var status: SyncRunStatus
+    public var fetched: Int
+    public var inserted: Int
+    public var updated: Int
+    public var unchanged: Int
+    public var failed: Int
+    public var startedAt: Int64
+    public var completedAt: Int64?
+    public var durationMs: Int64?
+    public var errorMessage: String?
+    public var detailsJSON: String
+}
+
+/// A stored entity row: declared fields by name (as canonical text) plus bookkeeping.
+public struct StoredRow: Sendable, Equatable {
+    public var id: String
+    public var sourceHash: String
+    public var values: [String: String?]
+}
+
+/// A row of the `contractor_integration_summary` view.
+public struct IntegrationSummary: Sendable, Equatable {
+    public var integrationId: String
+    public var demoId: String
+    public var integrationType: String
+    public var status: String
+    public var totalSyncs: Int
+    public var successfulSyncs: Int
+    public var failedSyncs: Int
+    public var recordsSynced: Int
+    public var mappedRecords: Int
+}
+
+/// Opens the store a location names.
+public enum StoreFactory {
+    public static func open(_ location: String) async throws -> any SyncStore {
+        if location.hasPrefix("postgres://") || location.hasPrefix("postgresql://") {
+            return try await PostgresStore.connect(url: location)
+        }
+        if location.hasPrefix("sqlite:") {
+            return try SQLiteStore(path: String(location.dropFirst(7)))
+        }
+        throw StoreError("unknown store '\(location)': expected sqlite:PATH or postgres://…")
+    }
+}

@@ -1,0 +1,3 @@
+import TradeSyncCLI
+
+await TradeSyncCommand.runFromCommandLine()

@@ -1,0 +1,300 @@
+import Foundation
+import Testing
+import TradeSyncCore
+@testable import TradeSyncStore
+
+/// Which real backend a store test runs against.
+enum Backend: String, CaseIterable, CustomTestStringConvertible {
+    case sqlite, postgres
+    var testDescription: String { rawValue }
+}
+
+let postgresAdminURL = ProcessInfo.processInfo.environment["TRADESYNC_TEST_POSTGRES_URL"]
+
+/// Opens a fresh, empty store: a new SQLite file, or a new PostgreSQL database created for
+/// this test on the server named by TRADESYNC_TEST_POSTGRES_URL. Drops it afterwards.
+func withFreshStore(_ backend: Backend, _ body: (any SyncStore) async throws -> Void) async throws {
+    switch backend {
+    case .sqlite:
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try SQLiteStore(path: dir + "/store.sqlite")
+        do {
+            try await body(store)
+        } catch {
+            try await store.close()
+            throw error
+        }
+        try await store.close()
+    case .postgres:
+        guard let admin = postgresAdminURL else {
+            if isCI {
+                Issue.record("CI=true but TRADESYNC_TEST_POSTGRES_URL is not set: the PostgreSQL suite must run in CI")
+            } else {
+                print("⚠️  PostgreSQL store tests SKIPPED: set TRADESYNC_TEST_POSTGRES_URL=postgres://user@host:port/db (see README)")
+            }
+            return
+        }
+        let name = "tradesync_test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        let adminStore = try await PostgresStore.connect(url: admin)
+        _ = try await adminStore.query("CREATE DATABASE \(name)")
+        guard var components = URLComponents(string: admin) else { throw StoreError("bad admin URL") }
+        components.path = "/" + name
+        let store = try await PostgresStore.connect(url: components.string ?? admin)
+        var failure: (any Error)?
+        do {
+            try await body(store)
+        } catch {
+            failure = error
+        }
+        try await store.close()
+        _ = try? await adminStore.query("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+        try await adminStore.close()
+        if let failure { throw failure }
+    }
+}
+
+let postgresEnabled = postgresAdminURL != nil || isCI
+
+let jobsEntity = EntityModel(name: "jobs", table: "contractor_jobs", fields: [
+    ModelField(name: "job_name", type: .string),
+    ModelField(name: "status", type: .enumeration, values: ["scheduled", "completed"]),
+    ModelField(name: "final_value", type: .decimal),
+    ModelField(name: "completed_at", type: .timestamp),
+    ModelField(name: "warranty", type: .boolean),
+    ModelField(name: "visits", type: .integer),
+    ModelField(name: "crew", type: .json),
+    ModelField(name: "notes", type: .text),
+    ModelField(name: "service_date", type: .date),
+])
+let reviewsEntity = EntityModel(name: "reviews", table: "contractor_reviews", fields: [
+    ModelField(name: "rating", type: .integer),
+    ModelField(name: "comment", type: .text),
+])
+let testModel = DataModel(entities: [jobsEntity, reviewsEntity])
+
+func job(_ id: String, name: String, value: String = "150.00", visits: Int64 = 1) -> MappedRecord {
+    MappedRecord(externalId: id, values: [
+        .text(name), .text("scheduled"), .decimal(value),
+        .timestamp(Timestamp.parse("2021-07-19T20:35:38.2876004Z") ?? 0), .boolean(true), .integer(visits),
+        .json("[{\"name\":\"Ana\",\"role\":\"Technician\"}]"), .null, .date("2021-07-19"),
+    ])
+}
+
+func makeConnection(_ store: any SyncStore, key: String = "austin-st") async throws -> ConnectionRecord {
+    try await store.upsertConnection(ConnectionRecord(
+        demoId: "demo-123", connectionKey: key, integrationType: "servicetitan",
+        credentialsJSON: "{\"client_secret\":\"env:ST_SECRET\"}", configJSON: "{\"fields\":{\"tenant_id\":\"1\"}}",
+        syncFrequency: "hourly", autoSync: true))
+}
+
+func page(_ c: ConnectionRecord, _ records: [MappedRecord], cursor: String?, entity: EntityModel = jobsEntity) -> PageWrite {
+    PageWrite(integrationId: c.id, demoId: c.demoId, entity: entity, stream: "jobs", records: records, cursor: cursor,
+              now: currentMicros())
+}
+
+/// One suite, every backend: the same assertions hold for SQLite and PostgreSQL.
+@Suite(.serialized) struct StoreSuite {
+    static let backends: [Backend] = postgresEnabled ? [.sqlite, .postgres] : [.sqlite]
+
+    @Test(arguments: backends)
+    func migrationsAreVersionedAndIdempotent(backend: Backend) async throws {
+        try await withFreshStore(backend) { store in
+            let first = try await store.migrate(model: testModel)
+            #expect(first.appliedVersions == [1, 2])
+            #expect(Set(first.createdTables) == ["contractor_jobs", "contractor_reviews"])
+            let second = try await store.migrate(model: testModel)
+            #expect(second.isNoOp)
+            #expect(try await store.appliedMigrations().map(\.version) == [1, 2])
+            let columns = try await store.columns(of: "contractor_jobs")
+            #expect(columns.prefix(7) == ["id", "demo_id", "integration_id", "external_id", "source_hash", "created_at", "updated_at"])
+            #expect(columns.dropFirst(7).map { $0 } == jobsEntity.fields.map(\.name))
+            for table in ["contractor_integrations", "contractor_sync_logs", "contractor_data_mappings",
+                          "contractor_integration_templates", "contractor_integration_summary"] {
+                #expect(!(try await store.columns(of: table)).isEmpty, "\(table) exists")
+            }
+        }
+    }
+
+    @Test(arguments: backends)
+    func addingAModelFieldAddsAColumn(backend: Backend) async throws {
+        try await withFreshStore(backend) { store in
+            _ = try await store.migrate(model: testModel)
+            let c = try await makeConnection(store)
+            _ = try await store.applyPage(page(c, [job("1", name: "Old")], cursor: nil))
+            var grown = jobsEntity
+            grown.fields.append(ModelField(name: "priority", type: .string))
+            let report = try await store.migrate(model: DataModel(entities: [grown, reviewsEntity]))
+            #expect(report.addedColumns == ["contractor_jobs.priority"])
+            #expect(report.appliedVersions.isEmpty)
+            #expect(try await store.columns(of: "contractor_jobs").last == "priority")
+            // Existing rows keep their data; the new column is null until the next sync fills it.
+            let rows = try await store.rows(entity: grown, integrationId: c.id)
+            #expect(rows["1"]?.values["job_name"] == "Old")
+            #expect(rows["1"]?.values["priority"] == .some(nil))
+            #expect(try await store.migrate(model: DataModel(entities: [grown, reviewsEntity])).isNoOp)
+        }
+    }
+
+    @Test(arguments: backends)
+    func upsertsCountInsertsUpdatesAndUnchangedExactly(backend: Backend) async throws {
+        try await withFreshStore(backend) { store in
+            _ = try await store.migrate(model: testModel)
+            let c = try await makeConnection(store)
+            let first = try await store.applyPage(page(c, [job("1", name: "A"), job("2", name: "B"), job("3", name: "C")], cursor: "t1"))
+            #expect(first == PageOutcome(inserted: 3, updated: 0, unchanged: 0))
+            let again = try await store.applyPage(page(c, [job("1", name: "A"), job("2", name: "B"), job("3", name: "C")], cursor: "t2"))
+            #expect(again == PageOutcome(inserted: 0, updated: 0, unchanged: 3))
+            let changed = try await store.applyPage(page(c, [job("1", name: "A"), job("2", name: "B2", value: "99.95")], cursor: "t3"))
+            #expect(changed == PageOutcome(inserted: 0, updated: 1, unchanged: 1))
+            #expect(try await store.mappingCount(integrationId: c.id, entity: "jobs") == 3)
+            #expect(try await store.cursor(integrationId: c.id, stream: "jobs") == "t3")
+            let rows = try await store.rows(entity: jobsEntity, integrationId: c.id)
+            #expect(rows.count == 3)
+            let b = try #require(rows["2"])
+            #expect(b.values["job_name"] == "B2")
+            #expect(b.values["final_value"] == "99.95")
+            #expect(b.values["completed_at"] == "2021-07-19T20:35:38.287600Z")
+            #expect(b.values["warranty"] == "1")
+            #expect(b.values["visits"] == "1")
+            #expect(b.values["notes"] == .some(nil))
+            #expect(b.values["service_date"] == "2021-07-19")
+            let crew = try JSONValue.parse(try #require(b.values["crew"] ?? nil))
+            #expect(crew.arrayValue?.first?["name"] == "Ana")
+            // The internal id is stable across updates.
+            let before = try #require(rows["1"]?.id)
+            _ = try await store.applyPage(page(c, [job("1", name: "A-changed")], cursor: nil))
+            #expect(try await store.rows(entity: jobsEntity, integrationId: c.id)["1"]?.id == before)
+            #expect(try await store.cursor(integrationId: c.id, stream: "jobs") == "t3", "a nil cursor leaves it as it was")
+        }
+    }
+
+    @Test(arguments: backends)
+    func aRecordRepeatedInOnePageIsCountedOnceAsInsertThenAsUpdate(backend: Backend) async throws {
+        try await withFreshStore(backend) { store in
+            _ = try await store.migrate(model: testModel)
+            let c = try await makeConnection(store)
+            let outcome = try await store.applyPage(page(c, [job("7", name: "first"), job("7", name: "second"), job("7", name: "second")], cursor: nil))
+            #expect(outcome == PageOutcome(inserted: 1, updated: 1, unchanged: 1))
+            let rows = try await store.rows(entity: jobsEntity, integrationId: c.id)
+            #expect(rows.count == 1)
+            #expect(rows["7"]?.values["job_name"] == "second")
+            #expect(try await store.mappingCount(integrationId: c.id, entity: "jobs") == 1)
+        }
+    }
+
+    @Test(arguments: backends)
+    func aFailedPageLeavesNoRowsNoMappingsAndNoCursor(backend: Backend) async throws {
+        try await withFreshStore(backend) { store in
+            // Only the jobs table exists: a page for an entity whose table is missing fails
+            // after its mappings were written, and the whole transaction must roll back.
+            _ = try await store.migrate(model: DataModel(entities: [jobsEntity]))
+            let c = try await makeConnection(store)
+            let missing = EntityModel(name: "estimates", table: "contractor_estimates", fields: [ModelField(name: "name", type: .string)])
+            await #expect(throws: (any Error).self) {
+                _ = try await store.applyPage(page(c, [MappedRecord(externalId: "1", values: [.text("x")])], cursor: "c1", entity: missing))
+            }
+            #expect(try await store.mappingCount(integrationId: c.id, entity: "estimates") == 0)
+            #expect(try await store.cursor(integrationId: c.id, stream: "jobs") == nil)
+            // The store is still usable afterwards.
+            #expect(try await store.applyPage(page(c, [job("1", name: "ok")], cursor: "c2")).inserted == 1)
+        }
+    }
+
+    @Test(arguments: backends)
+    func idMapsAreSeparatePerIntegrationAndEntity(backend: Backend) async throws {
+        try await withFreshStore(backend) { store in
+            _ = try await store.migrate(model: testModel)
+            let a = try await makeConnection(store, key: "a")
+            let b = try await makeConnection(store, key: "b")
+            #expect(a.id != b.id)
+            #expect(try await store.applyPage(page(a, [job("1", name: "A")], cursor: nil)).inserted == 1)
+            #expect(try await store.applyPage(page(b, [job("1", name: "A")], cursor: nil)).inserted == 1)
+            let review = MappedRecord(externalId: "1", values: [.integer(5), .text("great")])
+            #expect(try await store.applyPage(page(a, [review], cursor: nil, entity: reviewsEntity)).inserted == 1)
+            #expect(try await store.rows(entity: jobsEntity, integrationId: a.id).count == 1)
+            #expect(try await store.rows(entity: reviewsEntity, integrationId: a.id)["1"]?.values["rating"] == "5")
+        }
+    }
+
+    @Test(arguments: backends)
+    func connectionsAreKeyedByContractorAndKey(backend: Backend) async throws {
+        try await withFreshStore(backend) { store in
+            _ = try await store.migrate(model: testModel)
+            let first = try await makeConnection(store)
+            var changed = first
+            changed.syncFrequency = "daily"
+            changed.autoSync = false
+            changed.id = ""
+            let second = try await store.upsertConnection(changed)
+            #expect(second.id == first.id)
+            #expect(second.syncFrequency == "daily")
+            #expect(second.autoSync == false)
+            #expect(try await store.connections(demoId: "demo-123").count == 1)
+            #expect(try await store.connections(demoId: "other").isEmpty)
+            try await store.setConnectionStatus(id: first.id, status: .needsReauth, error: "invalid_grant")
+            let reloaded = try #require(try await store.connection(id: first.id))
+            #expect(reloaded.status == .needsReauth)
+            #expect(reloaded.lastError == "invalid_grant")
+            #expect(try JSONValue.parse(reloaded.credentialsJSON)["client_secret"] == "env:ST_SECRET")
+        }
+    }
+
+    @Test(arguments: backends)
+    func templatesRoundTrip(backend: Backend) async throws {
+        try await withFreshStore(backend) { store in
+            _ = try await store.migrate(model: testModel)
+            let t = IntegrationTemplate(
+                integrationType: "yelp", displayName: "Yelp", description: "Reviews", authType: "api_key",
+                status: "available", statusNote: nil, capabilities: ["reviews"], defaultFrequency: "hourly",
+                docsURL: "https://docs.developer.yelp.com", configJSON: "{\"streams\":[]}")
+            try await store.upsertTemplate(t)
+            var renamed = t
+            renamed.displayName = "Yelp Fusion"
+            try await store.upsertTemplate(renamed)
+            let all = try await store.templates()
+            #expect(all.count == 1)
+            #expect(all.first?.displayName == "Yelp Fusion")
+            #expect(all.first?.capabilities == ["reviews"])
+        }
+    }
+
+    @Test(arguments: backends)
+    func runsAreLoggedAndSummarised(backend: Backend) async throws {
+        try await withFreshStore(backend) { store in
+            _ = try await store.migrate(model: testModel)
+            let c = try await makeConnection(store)
+            _ = try await store.applyPage(page(c, [job("1", name: "A"), job("2", name: "B")], cursor: nil))
+            let started = currentMicros()
+            let run = try await store.startRun(SyncRunStart(integrationId: c.id, demoId: c.demoId, entityType: "jobs",
+                                                            syncType: "manual", startedAt: started))
+            let running = try await store.runs(integrationId: c.id, limit: 10)
+            #expect(running.first?.status == .running)
+            try await store.finishRun(SyncRunFinish(
+                runId: run, status: .success, fetched: 3, inserted: 2, updated: 0, unchanged: 0, failed: 1,
+                completedAt: started + 1_500_000, durationMs: 1500, errorMessage: nil,
+                detailsJSON: "{\"failures\":[{\"external_id\":\"3\",\"reason\":\"unmapped status\"}]}"))
+            let failedRun = try await store.startRun(SyncRunStart(integrationId: c.id, demoId: c.demoId, entityType: "jobs",
+                                                                  syncType: "scheduled", startedAt: started + 2_000_000))
+            try await store.finishRun(SyncRunFinish(
+                runId: failedRun, status: .failed, fetched: 0, inserted: 0, updated: 0, unchanged: 0, failed: 0,
+                completedAt: started + 2_100_000, durationMs: 100, errorMessage: "HTTP 500", detailsJSON: "{}"))
+            let runs = try await store.runs(integrationId: c.id, limit: 10)
+            #expect(runs.map(\.status) == [.failed, .success])
+            let ok = try #require(runs.last)
+            #expect(ok.fetched == 3 && ok.inserted == 2 && ok.failed == 1 && ok.durationMs == 1500)
+            #expect(ok.syncType == "manual")
+            #expect(ok.completedAt == started + 1_500_000)
+            #expect(try JSONValue.parse(ok.detailsJSON)["failures"]?.arrayValue?.count == 1)
+            #expect(runs.first?.errorMessage == "HTTP 500")
+            let reloaded = try #require(try await store.connection(id: c.id))
+            #expect(reloaded.lastSyncedAt == started + 1_500_000, "only a successful run moves last_synced_at")
+            let summary = try #require(try await store.summary().first { $0.integrationId == c.id })
+            #expect(summary.totalSyncs == 2)
+            #expect(summary.successfulSyncs == 1)
+            #expect(summary.failedSyncs == 1)
+            #expect(summary.recordsSynced == 2)
+            #expect(summary.mappedRecords == 2)
+        }
+    }
+}

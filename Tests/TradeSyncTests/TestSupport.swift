@@ -1,0 +1,33 @@
+import Foundation
+import Testing
+
+/// Paths of the repository, found from this file's location (goldens are updated in place).
+enum Repo {
+    static let testsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path
+    static let fixtures = testsDirectory + "/Fixtures"
+    static let root = URL(fileURLWithPath: testsDirectory).deletingLastPathComponent().deletingLastPathComponent().path
+}
+
+let isCI = ProcessInfo.processInfo.environment["CI"] == "true"
+let updateGoldens = ProcessInfo.processInfo.environment["UPDATE_GOLDENS"] == "1"
+
+/// Compares text with a golden file; with UPDATE_GOLDENS=1 rewrites the golden instead.
+func expectMatchesGolden(_ actual: String, _ path: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    if updateGoldens {
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try actual.write(toFile: path, atomically: true, encoding: .utf8)
+        return
+    }
+    guard let expected = try? String(contentsOfFile: path, encoding: .utf8) else {
+        Issue.record("golden file missing: \(path) (run with UPDATE_GOLDENS=1 to create it)", sourceLocation: sourceLocation)
+        return
+    }
+    #expect(actual == expected, "differs from golden \(path)", sourceLocation: sourceLocation)
+}
+
+func temporaryDirectory() throws -> String {
+    let path = NSTemporaryDirectory() + "tradesync-test-" + UUID().uuidString.lowercased()
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
