@@ -129,6 +129,13 @@ public final class ConfigObject {
         return child.isNull ? nil : child
     }
 
+    /// True when the key is present with a YAML null value (`key: null`, `key: ~`).
+    public func isExplicitNull(_ key: String) -> Bool {
+        note(key)
+        guard let entry = entries.first(where: { $0.key == key }) else { return false }
+        return node.child(entry.value, key).isNull
+    }
+
     /// The node of the key itself, for messages about the key.
     public func keyNode(_ key: String) -> ConfigNode? {
         guard let entry = entries.first(where: { $0.key == key }) else { return nil }
@@ -330,40 +337,151 @@ extension JSONValue: ConfigDecodable {
 
 /// Reads a YAML file into its root node, reporting syntax errors at their position.
 public func parseYAMLFile(path: String, displayPath: String, sink: DiagnosticSink) -> ConfigNode? {
-    guard let data = FileManagerShim.read(path) else {
+    guard var text = FileManagerShim.read(path) else {
         sink.add(Diagnostic(.error, SourceLocation(file: displayPath, line: 1, column: 1), keyPath: "",
                             "cannot read file"))
         return nil
     }
-    do {
-        guard let root = try Yams.compose(yaml: data) else {
+    // Yams rejects a mapping with a repeated key and names only the first occurrence. Each
+    // repeat is located in the text, reported, blanked out, and the file read again, so the
+    // rest of it is still checked.
+    for _ in 0..<50 {
+        do {
+            guard let root = try Yams.compose(yaml: text) else {
+                sink.add(Diagnostic(.error, SourceLocation(file: displayPath, line: 1, column: 1), keyPath: "",
+                                    "file is empty"))
+                return nil
+            }
+            return ConfigNode(node: root, file: displayPath, sink: sink)
+        } catch YamlError.duplicatedKeysInMapping(let duplicates, let context) {
+            let repeats = DuplicateKeys.locate(in: text, keys: duplicates, first: context.mark)
+            guard !repeats.isEmpty else {
+                sink.add(Diagnostic(.error, SourceLocation(file: displayPath, line: context.mark.line, column: context.mark.column),
+                                    keyPath: "", "duplicate key \(duplicates.map { "'\($0)'" }.joined(separator: ", "))"))
+                return nil
+            }
+            for r in repeats {
+                sink.add(Diagnostic(.error, SourceLocation(file: displayPath, line: r.line, column: r.column),
+                                    keyPath: r.keyPath, "duplicate key (first defined at line \(r.firstLine))"))
+            }
+            text = DuplicateKeys.blank(text, repeats)
+        } catch let error as YamlError {
+            var line = 1
+            var column = 1
+            var problem = "invalid YAML"
+            switch error {
+            case .scanner(let context, let p, let mark, _), .parser(let context, let p, let mark, _),
+                .composer(let context, let p, let mark, _):
+                line = mark.line
+                column = mark.column
+                problem = p
+                if let context { problem = "\(p) (\(context.text) at line \(context.mark.line))" }
+            case .reader(let p, _, _, _):
+                problem = p
+            default:
+                break
+            }
+            sink.add(Diagnostic(.error, SourceLocation(file: displayPath, line: line, column: column), keyPath: "",
+                                "YAML syntax error: \(problem)"))
+            return nil
+        } catch {
             sink.add(Diagnostic(.error, SourceLocation(file: displayPath, line: 1, column: 1), keyPath: "",
-                                "file is empty"))
+                                "YAML syntax error"))
             return nil
         }
-        return ConfigNode(node: root, file: displayPath, sink: sink)
-    } catch let error as YamlError {
-        var line = 1
-        var column = 1
-        var problem = "\(error)"
-        switch error {
-        case .scanner(let context, let p, let mark, _), .parser(let context, let p, let mark, _),
-            .composer(let context, let p, let mark, _):
-            line = mark.line
-            column = mark.column
-            problem = p
-            if let context { problem = "\(p) (\(context.text) at line \(context.mark.line))" }
-        case .reader(let p, _, _, _):
-            problem = p
-        default:
-            break
+    }
+    return nil
+}
+
+/// Finds repeated keys of block-style mappings in YAML text.
+enum DuplicateKeys {
+    struct Repeat {
+        var line: Int
+        var column: Int
+        var firstLine: Int
+        var keyPath: String
+        var indent: Int
+    }
+
+    static func indentation(_ line: Substring) -> Int { line.prefix { $0 == " " }.count }
+
+    static func isContent(_ line: Substring) -> Bool {
+        let t = line.drop { $0 == " " }
+        return !t.isEmpty && !t.hasPrefix("#")
+    }
+
+    /// The key a line starts with at `indent` (`key:` or `- key:`), if any.
+    static func key(of line: Substring, at indent: Int) -> String? {
+        guard indentation(line) == indent else { return nil }
+        var rest = line.dropFirst(indent)
+        if rest.hasPrefix("- ") { rest = rest.dropFirst(2) }
+        guard let colon = rest.firstIndex(of: ":") else { return nil }
+        var k = rest[..<colon]
+        if k.count >= 2, let f = k.first, let l = k.last, (f == "\"" || f == "'"), f == l { k = k.dropFirst().dropLast() }
+        guard !k.isEmpty, !k.contains(" ") || k.first != "-" else { return nil }
+        return String(k)
+    }
+
+    static func locate(in text: String, keys: [String], first: Mark) -> [Repeat] {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let firstIndex = first.line - 1
+        guard firstIndex >= 0, firstIndex < lines.count else { return [] }
+        let indent = first.column - 1
+        // The mapping spans from its first key to the first line indented less.
+        var start = firstIndex
+        while start > 0 {
+            let previous = lines[start - 1]
+            if isContent(previous), indentation(previous) < indent { break }
+            start -= 1
         }
-        sink.add(Diagnostic(.error, SourceLocation(file: displayPath, line: line, column: column), keyPath: "",
-                            "YAML syntax error: \(problem)"))
-        return nil
-    } catch {
-        sink.add(Diagnostic(.error, SourceLocation(file: displayPath, line: 1, column: 1), keyPath: "",
-                            "YAML syntax error: \(error)"))
-        return nil
+        var seen: [String: Int] = [:]
+        var out: [Repeat] = []
+        var i = start
+        while i < lines.count {
+            let line = lines[i]
+            if isContent(line), indentation(line) < indent { break }
+            if let k = key(of: line, at: indent), keys.contains(k) {
+                if let firstLine = seen[k] {
+                    out.append(Repeat(line: i + 1, column: indent + 1, firstLine: firstLine,
+                                      keyPath: path(lines, i, indent, k), indent: indent))
+                } else {
+                    seen[k] = i + 1
+                }
+            }
+            i += 1
+        }
+        return out
+    }
+
+    /// Key path of a key by walking up to less-indented parent keys.
+    static func path(_ lines: [Substring], _ index: Int, _ indent: Int, _ name: String) -> String {
+        var parts = [name]
+        var current = indent
+        var i = index - 1
+        while i >= 0, current > 0 {
+            let line = lines[i]
+            if isContent(line), indentation(line) < current, let k = key(of: line, at: indentation(line)) {
+                parts.insert(k, at: 0)
+                current = indentation(line)
+            }
+            i -= 1
+        }
+        return parts.joined(separator: ".")
+    }
+
+    static func blank(_ text: String, _ repeats: [Repeat]) -> String {
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        for r in repeats {
+            let i = r.line - 1
+            lines[i] = ""
+            var j = i + 1
+            while j < lines.count {
+                let l = Substring(lines[j])
+                if isContent(l), indentation(l) <= r.indent { break }
+                lines[j] = ""
+                j += 1
+            }
+        }
+        return lines.joined(separator: "\n")
     }
 }

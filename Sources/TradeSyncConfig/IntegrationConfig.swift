@@ -23,6 +23,7 @@ public enum AuthKind: String, ConfigEnum, Sendable {
 public struct IntegrationConfig: Sendable, ConfigDecodable {
     /// Provider id; equals the file name without `.yaml`.
     public var provider = ""
+    public var providerLocation: SourceLocation?
     public var displayName = ""
     public var description: String?
     public var status = IntegrationStatus.available
@@ -48,7 +49,9 @@ public struct IntegrationConfig: Sendable, ConfigDecodable {
         guard let o = node.object() else { return nil }
         var c = IntegrationConfig()
         c.location = node.location
-        c.provider = o.required("provider") ?? ""
+        let provider: Located<String>? = o.required("provider")
+        c.provider = provider?.value ?? ""
+        c.providerLocation = provider?.location
         c.displayName = o.required("display_name") ?? ""
         c.description = o.optional("description")
         c.status = o.optional("status") ?? .available
@@ -184,7 +187,7 @@ public struct AuthConfig: Sendable, ConfigDecodable {
             break
         }
         if c.kind == .oauth2AuthorizationCode || c.kind == .oauth2ClientCredentials {
-            for slot in ["client_id", "client_secret"] where c.credentials[slot] == nil && o.has("credentials") {
+            for slot in ["client_id", "client_secret"] where c.credentials[slot] == nil {
                 node.sink.add(Diagnostic(.error, o.child("credentials")?.location ?? node.location,
                                          keyPath: ConfigNode.render(node.path + ["credentials"]),
                                          "OAuth 2.0 needs a '\(slot)' credential slot"))

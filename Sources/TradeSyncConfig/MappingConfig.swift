@@ -63,6 +63,10 @@ public struct FieldMappingConfig: Sendable, ConfigDecodable {
     public var location = SourceLocation(file: "", line: 1, column: 1)
     public var keyPath = ""
     public var mapLocation: SourceLocation?
+    public var castLocation: SourceLocation?
+    public var eachLocation: SourceLocation?
+    public var constLocation: SourceLocation?
+    public var defaultLocation: SourceLocation?
 
     public init() {}
 
@@ -81,8 +85,13 @@ public struct FieldMappingConfig: Sendable, ConfigDecodable {
         c.cast = o.optional("cast")
         c.map = o.optional("map")
         c.mapLocation = o.child("map")?.location
+        c.castLocation = o.child("cast")?.location
+        c.eachLocation = o.child("each")?.location
+        c.constLocation = o.child("const")?.location
+        c.defaultLocation = o.child("default")?.location
         c.unspecified = o.optional("unspecified") ?? []
-        c.onUnmapped = o.optional("on_unmapped") ?? .fail
+        // `on_unmapped: null` unquoted is YAML's null, and means the policy `null`.
+        c.onUnmapped = o.isExplicitNull("on_unmapped") ? .null : (o.optional("on_unmapped") ?? .fail)
         c.default = o.optional("default")
         c.lookup = o.optional("lookup")
         c.each = o.optional("each")

@@ -21,6 +21,9 @@ public struct Project: Sendable {
     public var mappings: [MappingFile] = []
     public var deployments: [DeploymentConfig] = []
     public var diagnostics: [Diagnostic] = []
+    /// Files that exist but could not be parsed (relative to the root): references to them
+    /// are not reported again as missing.
+    public var unreadable: Set<String> = []
 
     public func integration(_ provider: String) -> IntegrationConfig? {
         integrations.first { $0.config.provider == provider }?.config
@@ -57,9 +60,13 @@ public enum ProjectLoader {
         }
         for file in FileManagerShim.yamlFiles(under: full(integrationDir), recursive: false) {
             let relative = integrationDir + "/" + file
-            guard let node = parseYAMLFile(path: full(relative), displayPath: display(relative), sink: sink),
-                let config = IntegrationConfig.decode(node)
-            else { continue }
+            guard let node = parseYAMLFile(path: full(relative), displayPath: display(relative), sink: sink) else {
+                project.unreadable.insert(relative)
+                continue
+            }
+            guard var config = IntegrationConfig.decode(node) else { continue }
+            // Without a provider id the file name stands in, so references to it still resolve.
+            if config.provider.isEmpty { config.provider = String(file.prefix { $0 != "." }) }
             project.integrations.append(.init(path: display(relative), config: config))
         }
 
@@ -77,9 +84,11 @@ public enum ProjectLoader {
             let relative = "mappings/" + file
             var name = file
             for ext in [".yaml", ".yml"] where name.hasSuffix(ext) { name = String(name.dropLast(ext.count)) }
-            guard let node = parseYAMLFile(path: full(relative), displayPath: display(relative), sink: sink),
-                let config = MappingConfig.decode(node)
-            else { continue }
+            guard let node = parseYAMLFile(path: full(relative), displayPath: display(relative), sink: sink) else {
+                project.unreadable.insert(relative)
+                continue
+            }
+            guard let config = MappingConfig.decode(node) else { continue }
             project.mappings.append(.init(name: name, path: display(relative), config: config))
         }
 

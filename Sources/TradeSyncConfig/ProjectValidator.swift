@@ -24,11 +24,12 @@ struct ProjectValidator {
         for file in project.integrations {
             let c = file.config
             let expected = fileStem(file.path)
+            let at = c.providerLocation ?? c.location
             if !c.provider.isEmpty, c.provider != expected {
-                error(c.location, "provider", "provider id '\(c.provider)' must match the file name '\(expected)'")
+                error(at, "provider", "provider id '\(c.provider)' must match the file name '\(expected)'")
             }
             if let other = providers[c.provider] {
-                error(c.location, "provider", "duplicate provider id '\(c.provider)' (also in \(other))")
+                error(at, "provider", "duplicate provider id '\(c.provider)' (also in \(other))")
             }
             providers[c.provider] = file.path
             validateIntegration(c, model: model, entityNames: entityNames)
@@ -100,7 +101,7 @@ struct ProjectValidator {
                     error(mapping.location, mapping.keyPath,
                           "mapping '\(mapping.value)' targets '\(target.value)' but the stream fills '\(entity.value)'")
                 }
-            } else {
+            } else if !project.unreadable.contains("mappings/\(mapping.value).yaml") {
                 error(mapping.location, mapping.keyPath,
                       "mapping not found: mappings/\(mapping.value).yaml\(suggest(mapping.value, project.mappings.map(\.name)))")
             }
@@ -198,7 +199,7 @@ struct ProjectValidator {
         let integration = provider.flatMap { project.integration($0) }
         if parts.count != 2 {
             warning(m.location, "", "mapping files live at mappings/<provider>/<stream>.yaml")
-        } else if integration == nil {
+        } else if integration == nil, !project.unreadable.contains("integrations.d/\(parts[0]).yaml") {
             error(m.location, "", "no integration '\(parts[0])' in integrations.d/\(suggest(parts[0], project.integrations.map(\.config.provider)))")
         }
         let stream = integration.flatMap { i in i.streams.entries.first { $0.value.mapping?.value == file.name } }
@@ -226,11 +227,11 @@ struct ProjectValidator {
         integration: IntegrationConfig?
     ) {
         if let cast = f.cast, !castFits(cast, field.type) {
-            error(f.location, f.keyPath + ".cast", "cast '\(cast.rawValue)' cannot fill a \(field.type.rawValue) field")
+            error(f.castLocation ?? f.location, f.keyPath + ".cast", "cast '\(cast.rawValue)' cannot fill a \(field.type.rawValue) field")
         }
         if let each = f.each {
             if field.type != .json {
-                error(f.location, f.keyPath + ".each", "'each' builds a list of objects: the field must be json, not \(field.type.rawValue)")
+                error(f.eachLocation ?? f.location, f.keyPath + ".each", "'each' builds a list of objects: the field must be json, not \(field.type.rawValue)")
             }
             for sub in each.entries where sub.value.each != nil {
                 error(sub.location, sub.keyPath, "nested 'each' is not supported")
@@ -244,8 +245,8 @@ struct ProjectValidator {
                       "unknown stream '\(lookup.stream.value)' of '\(integration.provider)'\(suggest(lookup.stream.value, integration.streams.names))")
             }
         }
-        if let c = f.const { checkValue(c, fits: field, at: f.location, keyPath: f.keyPath + ".const") }
-        if let d = f.default { checkValue(d, fits: field, at: f.location, keyPath: f.keyPath + ".default") }
+        if let c = f.const { checkValue(c, fits: field, at: f.constLocation ?? f.location, keyPath: f.keyPath + ".const") }
+        if let d = f.default { checkValue(d, fits: field, at: f.defaultLocation ?? f.location, keyPath: f.keyPath + ".default") }
         if let map = f.map {
             for e in map.entries {
                 checkValue(e.value, fits: field, at: e.location, keyPath: e.keyPath)
@@ -343,6 +344,7 @@ struct ProjectValidator {
     func validateConnection(_ c: ConnectionConfig, deployment: DeploymentConfig) {
         guard let integrationName = c.integration else { return }
         guard let integration = project.integration(integrationName.value) else {
+            if project.unreadable.contains("integrations.d/\(integrationName.value).yaml") { return }
             error(integrationName.location, integrationName.keyPath,
                   "unknown integration '\(integrationName.value)'\(suggest(integrationName.value, project.integrations.map(\.config.provider)))")
             return

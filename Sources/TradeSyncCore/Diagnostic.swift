@@ -88,7 +88,13 @@ public func closestMatch(to word: String, in candidates: some Sequence<String>) 
             best = (candidate, d)
         }
     }
-    return best?.0
+    if let best { return best.0 }
+    // A truncated name (`tenant` for `tenant_id`) is far in edits but plainly meant.
+    if w.count >= 3 {
+        let lowered = word.lowercased()
+        return candidates.first { $0.lowercased().hasPrefix(lowered) }
+    }
+    return nil
 }
 
 func editDistance(_ a: [Character], _ b: [Character]) -> Int {

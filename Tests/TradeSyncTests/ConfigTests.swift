@@ -1,0 +1,177 @@
+import Foundation
+import Testing
+@testable import TradeSyncCLI
+import TradeSyncConfig
+import TradeSyncCore
+import TradeSyncEngine
+import TradeSyncStore
+
+/// Test harness environment: variables named SET_* exist, nothing else does.
+func fakeEnvironment(_ name: String) -> String? { name.hasPrefix("SET_") ? "value" : nil }
+
+@Suite struct ShippedConfigurationTests {
+    @Test func theShippedProjectHasNoErrors() {
+        let project = ProjectLoader.load(root: Repo.root, environment: { _ in "set" })
+        #expect(project.diagnostics.map(\.description) == [], "with every variable set there is nothing to report")
+        #expect(project.integrations.count == 8)
+        #expect(Set(project.integrations.map(\.config.provider)) == [
+            "servicetitan", "jobber", "quickbooks", "google-business-profile", "indeed", "facebook-jobs", "yelp", "serpapi",
+        ])
+        #expect(project.deployments.count == 1)
+    }
+
+    @Test func unsetEnvironmentReferencesAreWarningsNotErrors() {
+        let project = ProjectLoader.load(root: Repo.root, environment: { _ in nil })
+        #expect(!project.diagnostics.hasErrors)
+        #expect(project.diagnostics.contains { $0.message == "environment variable SERVICETITAN_CLIENT_SECRET is not set" })
+    }
+
+    @Test func providersWithoutAPullAPISayTheTruth() throws {
+        let project = ProjectLoader.load(root: Repo.root, environment: { _ in "set" })
+        let facebook = try #require(project.integration("facebook-jobs"))
+        #expect(facebook.status == .retired)
+        #expect(facebook.statusNote?.contains("2023") == true)
+        #expect(facebook.streams.isEmpty)
+        let indeed = try #require(project.integration("indeed"))
+        #expect(indeed.status == .webhookOnly)
+        #expect(indeed.auth.signature?.header == "X-Indeed-Signature")
+    }
+
+    @Test func realProviderEndpointsAreTheDefaults() throws {
+        let project = ProjectLoader.load(root: Repo.root, environment: { _ in "set" })
+        let st = try #require(project.integration("servicetitan"))
+        #expect(st.baseURL == "https://api.servicetitan.io")
+        #expect(st.auth.tokenURL == "https://auth.servicetitan.io/connect/token")
+        #expect(st.auth.kind == .oauth2ClientCredentials)
+        #expect(st.environments["integration"]?.baseURL == "https://api-integration.servicetitan.io")
+        let qb = try #require(project.integration("quickbooks"))
+        #expect(qb.auth.tokenURL == "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer")
+        #expect(qb.auth.clientAuth == .basic)
+        let gbp = try #require(project.integration("google-business-profile"))
+        #expect(gbp.auth.scopes == ["https://www.googleapis.com/auth/business.manage"])
+    }
+}
+
+@Suite struct BrokenConfigurationCorpus {
+    static let root = Repo.fixtures + "/broken"
+    static let cases: [String] = {
+        let items = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
+        return items.filter { !$0.hasPrefix("_") && FileManager.default.fileExists(atPath: root + "/" + $0 + "/expected.txt") }
+            .sorted()
+    }()
+
+    @Test func theCorpusIsLarge() {
+        #expect(BrokenConfigurationCorpus.cases.count >= 30)
+    }
+
+    @Test func theBaseProjectIsClean() {
+        let project = ProjectLoader.load(root: BrokenConfigurationCorpus.root + "/_base", environment: fakeEnvironment)
+        #expect(project.diagnostics.map(\.description) == [])
+    }
+
+    /// Every case reports exactly its golden diagnostics: file, line, column, key and message.
+    @Test(arguments: cases)
+    func reportsEveryProblem(name: String) throws {
+        let dir = BrokenConfigurationCorpus.root + "/" + name
+        let project = ProjectLoader.load(root: dir, environment: fakeEnvironment)
+        #expect(project.diagnostics.hasErrors || project.diagnostics.contains { $0.severity == .warning })
+        let actual = project.diagnostics.map(\.description).joined(separator: "\n") + "\n"
+        try expectMatchesGolden(actual, dir + "/expected.txt")
+    }
+}
+
+@Suite struct SecretHandlingTests {
+    /// A project made of the shipped integrations and model plus one deployment file.
+    func project(deployment: String) throws -> (String, Project) {
+        let dir = try temporaryDirectory()
+        for item in ["integrations.d", "mappings"] {
+            try FileManager.default.copyItem(atPath: Repo.root + "/" + item, toPath: dir + "/" + item)
+        }
+        try deployment.write(toFile: dir + "/tradesync.yaml", atomically: true, encoding: .utf8)
+        return (dir, ProjectLoader.load(root: dir, environment: { _ in "set" }))
+    }
+
+    @Test func aLiteralSecretIsReportedAndNeverEchoed() throws {
+        let secret = "sk_live_9f8e7d6c5b4a39281706"
+        let (dir, project) = try project(deployment: """
+            store: sqlite:x.sqlite
+            contractors:
+              - id: demo-1
+                connections:
+                  - id: yelp
+                    integration: yelp
+                    fields: { business_id: austin-comfort-hvac }
+                    credentials:
+                      api_key: \(secret)
+            """)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let errors = project.diagnostics.filter { $0.severity == .error }
+        #expect(errors.map(\.description) == [
+            "tradesync.yaml:9:20: error: contractors[0].connections[0].credentials.api_key: a literal secret is not allowed in configuration; write env:NAME or file:PATH"
+        ])
+        #expect(!project.diagnostics.contains { $0.description.contains(secret) })
+    }
+
+    @Test func fileReferencesAreCheckedRelativeToTheDeployment() throws {
+        let (dir, project) = try project(deployment: """
+            store: sqlite:x.sqlite
+            contractors:
+              - id: demo-1
+                connections:
+                  - id: yelp
+                    integration: yelp
+                    fields: { business_id: austin-comfort-hvac }
+                    credentials: { api_key: "file:secrets/yelp.key" }
+            """)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(project.diagnostics.map(\.description) == [
+            "tradesync.yaml:8:33: warning: contractors[0].connections[0].credentials.api_key: file secrets/yelp.key does not exist"
+        ])
+    }
+
+    @Test func postgresPasswordsAreRedacted() {
+        #expect(redactURLPassword("postgres://app:hunter2@db:5432/ts") == "postgres://app:***@db:5432/ts")
+        #expect(StoreLocation(parsing: "postgres://app:hunter2@db/ts", relativeTo: "")?.description == "postgres://app:***@db/ts")
+    }
+}
+
+@Suite struct DeploymentTests {
+    @Test func migrateRegistersTemplatesAndConnectionsIdempotently() async throws {
+        let project = ProjectLoader.load(root: Repo.root, environment: { _ in "set" })
+        let deployment = try #require(project.deployments.first)
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try SQLiteStore(path: dir + "/s.sqlite")
+        let first = try await Deployer.deploy(project: project, deployment: deployment, store: store)
+        #expect(first.templates.count == 8)
+        #expect(first.connections.count == 8)
+        #expect(first.migration.createdTables.contains("contractor_jobs"))
+        #expect(first.migration.createdTables.contains("contractor_reviews"))
+        let facebook = try #require(first.connections.first { $0.integrationType == "facebook-jobs" })
+        #expect(facebook.status == .disconnected)
+        // Credentials are stored as references only.
+        for c in first.connections {
+            let creds = try JSONValue.parse(c.credentialsJSON).objectValue?.entries ?? []
+            #expect(creds.allSatisfy { $0.value.stringValue?.hasPrefix("env:") == true || $0.value.stringValue?.hasPrefix("file:") == true })
+        }
+        let second = try await Deployer.deploy(project: project, deployment: deployment, store: store)
+        #expect(second.migration.isNoOp)
+        #expect(Set(second.connections.map(\.id)) == Set(first.connections.map(\.id)))
+        let templates = try await store.templates()
+        #expect(templates.first { $0.integrationType == "facebook-jobs" }?.status == "retired")
+        try await store.close()
+    }
+}
+
+@Suite struct HelpSnapshots {
+    @Test(arguments: ["tradesync", "validate", "migrate"])
+    func helpMatchesGolden(command: String) throws {
+        let text: String
+        switch command {
+        case "validate": text = TradeSyncCommand.helpMessage(for: Validate.self, columns: 100)
+        case "migrate": text = TradeSyncCommand.helpMessage(for: Migrate.self, columns: 100)
+        default: text = TradeSyncCommand.helpMessage(columns: 100)
+        }
+        try expectMatchesGolden(text + "\n", Repo.fixtures + "/help/\(command).txt")
+    }
+}
