@@ -87,6 +87,7 @@ let package = Package(
             dependencies: [
                 "TradeSyncCore", "TradeSyncConfig", "TradeSyncMapping", "TradeSyncSources", "TradeSyncStore",
                 "TradeSyncEngine", "TradeSyncSandbox", "TradeSyncCLI",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             exclude: ["Fixtures"],
             swiftSettings: strict

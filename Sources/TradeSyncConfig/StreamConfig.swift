@@ -18,6 +18,13 @@ public enum PaginationKind: String, ConfigEnum, Sendable {
     case graphqlRelay = "graphql_relay"
 }
 
+public enum StreamTransform: String, ConfigEnum, Sendable {
+    case none
+    /// Google Performance API: adds a 30-day `dailyRange` and flattens the nested time series
+    /// to one record per metric and day (`{id, location, dailyMetric, date, value}`).
+    case googleDailyMetrics = "google_daily_metrics"
+}
+
 public enum CursorKind: String, ConfigEnum, Sendable {
     case continuationToken = "continuation_token"
     case timestamp
@@ -48,6 +55,8 @@ public struct StreamConfig: Sendable, ConfigDecodable {
     public var enums = NamedMap<[String]>()
     /// Fetched only to resolve lookups (job types); not stored.
     public var lookupOnly = false
+    /// A provider adapter that turns responses into records (`google_daily_metrics`).
+    public var transform: StreamTransform = .none
     public var location = SourceLocation(file: "", line: 1, column: 1)
     public var keyPath = ""
 
@@ -69,6 +78,7 @@ public struct StreamConfig: Sendable, ConfigDecodable {
         c.cursor = o.optional("cursor")
         c.parent = o.optional("parent")
         c.enums = o.optional("enums") ?? NamedMap()
+        c.transform = o.optional("transform") ?? .none
         if let cursor = c.cursor, cursor.kind == .continuationToken, c.paginate.kind != .continuationToken {
             node.sink.add(Diagnostic(.error, cursor.location, keyPath: ConfigNode.render(node.path + ["cursor", "kind"]),
                                      "a continuation_token cursor needs paginate.kind: continuation_token"))

@@ -403,6 +403,72 @@ public final class PostgresStore: SyncStore, @unchecked Sendable {
         }
     }
 
+    public func previewPage(_ page: PageWrite) async throws -> PageOutcome {
+        let ids = Array(Set(page.records.map(\.externalId)))
+        var stored: [String: String?] = [:]
+        if !ids.isEmpty {
+            for row in try await query("""
+                SELECT m.external_id, t.source_hash FROM contractor_data_mappings m
+                LEFT JOIN \(Schema.quote(page.entity.table)) t ON t.id = m.internal_id
+                WHERE m.integration_id = $1 AND m.entity_type = $2 AND m.external_id = ANY($3::text[])
+                """, try PostgresStore.binds([page.integrationId, page.entity.name, ids]))
+            {
+                let (ext, hash) = try row.decode((String, String?).self)
+                stored[ext] = .some(hash)
+            }
+        }
+        var outcome = PageOutcome()
+        for record in page.records {
+            let hash = record.contentHash
+            if let existing = stored[record.externalId] {
+                if existing == hash { outcome.unchanged += 1 } else { outcome.updated += 1 }
+            } else {
+                outcome.inserted += 1
+            }
+            stored[record.externalId] = .some(hash)
+        }
+        return outcome
+    }
+
+    // MARK: Leases and tokens
+
+    public func acquireLease(integrationId: String, holder: String, ttlSeconds: Int) async throws -> Bool {
+        let now = currentMicros()
+        let rows = try await query("""
+            INSERT INTO tradesync_leases (integration_id, holder, expires_at_micros) VALUES ($1, $2, $3)
+            ON CONFLICT (integration_id) DO UPDATE SET holder = excluded.holder, expires_at_micros = excluded.expires_at_micros
+            WHERE tradesync_leases.expires_at_micros < $4 OR tradesync_leases.holder = excluded.holder
+            RETURNING holder
+            """, try PostgresStore.binds([integrationId, holder, now + Int64(ttlSeconds) * 1_000_000, now]))
+        return !rows.isEmpty
+    }
+
+    public func releaseLease(integrationId: String, holder: String) async throws {
+        _ = try await query("DELETE FROM tradesync_leases WHERE integration_id = $1 AND holder = $2",
+                            try PostgresStore.binds([integrationId, holder]))
+    }
+
+    public func loadTokens(integrationId: String) async throws -> StoredTokens? {
+        try await query("SELECT access_token, refresh_token, expires_at_micros FROM tradesync_tokens WHERE integration_id = $1",
+                        try PostgresStore.binds([integrationId])).first.map { row in
+            let (a, r, e) = try row.decode((String?, String, Int64?).self)
+            return StoredTokens(accessToken: a, refreshToken: r, expiresAtMicros: e)
+        }
+    }
+
+    public func replaceTokens(integrationId: String, expectedRefreshToken: String?, with t: StoredTokens) async throws -> Bool {
+        if let expected = expectedRefreshToken {
+            return !(try await query("""
+                UPDATE tradesync_tokens SET access_token = $1, refresh_token = $2, expires_at_micros = $3, updated_at = now()
+                WHERE integration_id = $4 AND refresh_token = $5 RETURNING 1
+                """, try PostgresStore.binds([t.accessToken, t.refreshToken, t.expiresAtMicros, integrationId, expected]))).isEmpty
+        }
+        return !(try await query("""
+            INSERT INTO tradesync_tokens (integration_id, access_token, refresh_token, expires_at_micros, updated_at)
+            VALUES ($1, $2, $3, $4, now()) ON CONFLICT (integration_id) DO NOTHING RETURNING 1
+            """, try PostgresStore.binds([integrationId, t.accessToken, t.refreshToken, t.expiresAtMicros]))).isEmpty
+    }
+
     // MARK: Runs
 
     public func startRun(_ run: SyncRunStart) async throws -> String {

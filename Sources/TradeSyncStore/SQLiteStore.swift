@@ -364,6 +364,104 @@ public final class SQLiteStore: SyncStore, @unchecked Sendable {
         return outcome
     }
 
+    public func previewPage(_ page: PageWrite) async throws -> PageOutcome {
+        try withDB { db in
+            let lookup = try db.prepare("""
+                SELECT t.source_hash FROM contractor_data_mappings m
+                LEFT JOIN \(Schema.quote(page.entity.table)) t ON t.id = m.internal_id
+                WHERE m.integration_id = ? AND m.entity_type = ? AND m.external_id = ?
+                """)
+            var seen: [String: String] = [:]
+            var outcome = PageOutcome()
+            for record in page.records {
+                let hash = record.contentHash
+                var stored = seen[record.externalId]
+                if stored == nil {
+                    lookup.bind(1, page.integrationId)
+                    lookup.bind(2, page.entity.name)
+                    lookup.bind(3, record.externalId)
+                    if try lookup.step() { stored = lookup.text(0) }
+                    sqlite3_reset(lookup.handle)
+                }
+                if let stored {
+                    if stored == hash { outcome.unchanged += 1 } else { outcome.updated += 1 }
+                } else {
+                    outcome.inserted += 1
+                }
+                seen[record.externalId] = hash
+            }
+            return outcome
+        }
+    }
+
+    // MARK: Leases and tokens
+
+    public func acquireLease(integrationId: String, holder: String, ttlSeconds: Int) async throws -> Bool {
+        try withDB { db in
+            let now = currentMicros()
+            let s = try db.prepare("""
+                INSERT INTO tradesync_leases (integration_id, holder, expires_at_micros) VALUES (?1, ?2, ?3)
+                ON CONFLICT (integration_id) DO UPDATE SET holder = excluded.holder, expires_at_micros = excluded.expires_at_micros
+                WHERE tradesync_leases.expires_at_micros < ?4 OR tradesync_leases.holder = excluded.holder
+                """)
+            s.bind(1, integrationId)
+            s.bind(2, holder)
+            s.bind(3, now + Int64(ttlSeconds) * 1_000_000)
+            s.bind(4, now)
+            try s.run()
+            return sqlite3_changes(db.handle) == 1
+        }
+    }
+
+    public func releaseLease(integrationId: String, holder: String) async throws {
+        try withDB { db in
+            let s = try db.prepare("DELETE FROM tradesync_leases WHERE integration_id = ? AND holder = ?")
+            s.bind(1, integrationId)
+            s.bind(2, holder)
+            try s.run()
+        }
+    }
+
+    public func loadTokens(integrationId: String) async throws -> StoredTokens? {
+        try withDB { db in
+            let s = try db.prepare("SELECT access_token, refresh_token, expires_at_micros FROM tradesync_tokens WHERE integration_id = ?")
+            s.bind(1, integrationId)
+            guard try s.step() else { return nil }
+            return StoredTokens(accessToken: s.text(0), refreshToken: s.text(1) ?? "", expiresAtMicros: s.int(2))
+        }
+    }
+
+    public func replaceTokens(integrationId: String, expectedRefreshToken: String?, with t: StoredTokens) async throws -> Bool {
+        try withDB { db in
+            let now = Timestamp.iso8601(micros: currentMicros())
+            if let expected = expectedRefreshToken {
+                let s = try db.prepare("""
+                    UPDATE tradesync_tokens SET access_token = ?, refresh_token = ?, expires_at_micros = ?, updated_at = ?
+                    WHERE integration_id = ? AND refresh_token = ?
+                    """)
+                s.bind(1, t.accessToken)
+                s.bind(2, t.refreshToken)
+                s.bind(3, t.expiresAtMicros)
+                s.bind(4, now)
+                s.bind(5, integrationId)
+                s.bind(6, expected)
+                try s.run()
+            } else {
+                let s = try db.prepare("""
+                    INSERT INTO tradesync_tokens (integration_id, access_token, refresh_token, expires_at_micros, updated_at)
+                    VALUES (?, ?, ?, ?, ?) ON CONFLICT (integration_id) DO NOTHING
+                    """)
+                s.bind(1, integrationId)
+                s.bind(2, t.accessToken)
+                s.bind(3, t.refreshToken)
+                s.bind(4, t.expiresAtMicros)
+                s.bind(5, now)
+                try s.run()
+            }
+            return sqlite3_changes(db.handle) == 1
+        }
+    }
+
     // MARK: Runs
 
     public func startRun(_ run: SyncRunStart) async throws -> String {

@@ -105,15 +105,25 @@ enum Schema {
                 """,
             ]
         },
-        Migration(version: 2, name: "run leases: one sync per connection across processes") { d in
+        Migration(version: 2, name: "run leases and OAuth tokens") { d in
             [
+                // Expiry as µs since the epoch: compared as numbers on both stores.
                 """
                 CREATE TABLE IF NOT EXISTS tradesync_leases (
                     integration_id TEXT PRIMARY KEY REFERENCES contractor_integrations(id) ON DELETE CASCADE,
                     holder TEXT NOT NULL,
-                    expires_at \(ts(d)) NOT NULL
+                    expires_at_micros \(bigint(d)) NOT NULL
                 )
+                """,
                 """
+                CREATE TABLE IF NOT EXISTS tradesync_tokens (
+                    integration_id TEXT PRIMARY KEY REFERENCES contractor_integrations(id) ON DELETE CASCADE,
+                    access_token TEXT,
+                    refresh_token TEXT NOT NULL,
+                    expires_at_micros \(bigint(d)),
+                    updated_at \(ts(d)) NOT NULL
+                )
+                """,
             ]
         },
     ]

@@ -23,6 +23,17 @@ public protocol SyncStore: Sendable {
     func cursor(integrationId: String, stream: String) async throws -> String?
     /// Writes a page's records, their id mappings and the stream's new cursor in one transaction.
     func applyPage(_ page: PageWrite) async throws -> PageOutcome
+    /// What `applyPage` would do, without writing (dry runs).
+    func previewPage(_ page: PageWrite) async throws -> PageOutcome
+
+    /// Takes the connection's run lease if it is free, expired, or already ours.
+    func acquireLease(integrationId: String, holder: String, ttlSeconds: Int) async throws -> Bool
+    func releaseLease(integrationId: String, holder: String) async throws
+
+    func loadTokens(integrationId: String) async throws -> StoredTokens?
+    /// Compare-and-swap on the refresh token: writes only if the stored refresh token is still
+    /// `expectedRefreshToken` (nil: only if none is stored).
+    func replaceTokens(integrationId: String, expectedRefreshToken: String?, with tokens: StoredTokens) async throws -> Bool
 
     func startRun(_ run: SyncRunStart) async throws -> String
     func finishRun(_ run: SyncRunFinish) async throws
@@ -59,6 +70,19 @@ public struct MigrationReport: Sendable, Equatable {
 public struct AppliedMigration: Sendable, Equatable {
     public var version: Int
     public var name: String
+}
+
+/// OAuth tokens of an authorization-code connection.
+public struct StoredTokens: Sendable, Equatable {
+    public var accessToken: String?
+    public var refreshToken: String
+    public var expiresAtMicros: Int64?
+
+    public init(accessToken: String?, refreshToken: String, expiresAtMicros: Int64?) {
+        self.accessToken = accessToken
+        self.refreshToken = refreshToken
+        self.expiresAtMicros = expiresAtMicros
+    }
 }
 
 /// A row of `contractor_integration_templates`: what the UI offers to connect.

@@ -1,0 +1,182 @@
+import ArgumentParser
+import Foundation
+import TradeSyncConfig
+import TradeSyncCore
+import TradeSyncEngine
+import TradeSyncSandbox
+import TradeSyncSources
+import TradeSyncStore
+
+struct Demo: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the demo: a sandbox, two real syncs into SQLite, and a second sync that inserts nothing.",
+        discussion: """
+            Starts the provider sandbox on loopback, syncs the example contractor's ServiceTitan and
+            Google Business Profile connections into a fresh SQLite file, prints the runs, syncs again and
+            shows that nothing was re-inserted. The connections reach the sandbox through their base_url
+            and token_url overrides: the same code path as the real hosts.
+            """
+    )
+
+    @Option(name: [.short, .long], help: "Deployment file.")
+    var deployment = "examples/austin-hvac/tradesync.yaml"
+
+    @Option(help: "Sandbox port (the deployment's overrides name 8099; another free port is used if it is taken).")
+    var port = 8099
+
+    @Option(help: "ServiceTitan jobs in the sandbox.")
+    var jobs = 1_200
+
+    @Option(help: "Store to use instead of the deployment's (it is emptied first only when it is the deployment's SQLite file).")
+    var store: String?
+
+    static let connectionKeys = ["austin-servicetitan", "austin-google"]
+
+    func run() async throws {
+        let options = try DeploymentOptions.parse(["--deployment", deployment] + (store.map { ["--store", $0] } ?? []))
+        let (project, config) = try options.load()
+        var sandboxConfig = SandboxConfiguration()
+        sandboxConfig.serviceTitan.jobs = jobs
+        let sandbox = ProviderSandbox(configuration: sandboxConfig)
+        do {
+            try await sandbox.start(port: port)
+        } catch {
+            try await sandbox.start(port: 0)
+            print("port \(port) is taken: the sandbox listens on \(sandbox.port) and the demo points the overrides there")
+        }
+        print("sandbox: \(sandbox.baseURL)  (ServiceTitan at /servicetitan, Google Business Profile at /google)")
+
+        let location = try options.storeLocation(config)
+        if store == nil, case .sqlite(let path)? = config.storeLocation {
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+            print("store: sqlite:\(path) (fresh)")
+        }
+        let opened = try await StoreFactory.open(location)
+        let transport = AsyncHTTPTransport()
+        do {
+            let report = try await Deployer.deploy(project: project, deployment: config, store: opened)
+            var connections: [ConnectionRecord] = []
+            for key in Demo.connectionKeys {
+                guard var c = report.connections.first(where: { $0.connectionKey == key }) else {
+                    throw ValidationError("the deployment has no connection '\(key)'")
+                }
+                if sandbox.port != 8099 {
+                    c.configJSON = c.configJSON.replacingOccurrences(of: "127.0.0.1:8099", with: "127.0.0.1:\(sandbox.port)")
+                    c = try await opened.upsertConnection(c)
+                }
+                connections.append(c)
+            }
+            // The Google connection needs a refresh token: the one an OAuth consent would have given.
+            if let google = connections.first(where: { $0.integrationType == "google-business-profile" }) {
+                _ = try await opened.replaceTokens(
+                    integrationId: google.id, expectedRefreshToken: nil,
+                    with: StoredTokens(accessToken: nil, refreshToken: sandbox.issueGoogleRefreshToken(), expiresAtMicros: nil))
+            }
+            let environment = Demo.sandboxEnvironment(connections: connections, sandbox: sandboxConfig)
+            let runner = SyncRunner(project: project, store: opened, transport: transport,
+                                    resolver: CredentialResolver(environment: environment, baseDirectory: config.directory))
+            for pass in 1...2 {
+                print("\n== sync \(pass)\(pass == 2 ? " (incremental: nothing changed at the source)" : "")")
+                var results: [RunResult] = []
+                for c in connections {
+                    results.append(try await runner.run(c, options: SyncOptions(syncType: "manual")))
+                }
+                print(RunTable.render(results))
+            }
+            try await summary(opened, project: project, connections: connections, sandbox: sandbox)
+        } catch {
+            await transport.shutdown()
+            try? await opened.close()
+            await sandbox.stop()
+            throw error
+        }
+        await transport.shutdown()
+        try await opened.close()
+        await sandbox.stop()
+    }
+
+    /// Credential references of the demo connections, answered with the sandbox's client
+    /// credentials; anything else falls through to the real environment.
+    static func sandboxEnvironment(connections: [ConnectionRecord], sandbox: SandboxConfiguration)
+        -> @Sendable (String) -> String?
+    {
+        var values: [String: String] = [:]
+        for c in connections {
+            let slots: [String: String]
+            switch c.integrationType {
+            case "servicetitan":
+                slots = ["client_id": sandbox.serviceTitan.clientId, "client_secret": sandbox.serviceTitan.clientSecret,
+                         "app_key": sandbox.serviceTitan.appKey]
+            case "google-business-profile":
+                slots = ["client_id": sandbox.google.clientId, "client_secret": sandbox.google.clientSecret]
+            default:
+                slots = [:]
+            }
+            for e in (try? JSONValue.parse(c.credentialsJSON))?.objectValue?.entries ?? [] {
+                if let ref = e.value.stringValue, ref.hasPrefix("env:"), let v = slots[e.key] { values[String(ref.dropFirst(4))] = v }
+            }
+        }
+        let fixed = values
+        return { fixed[$0] ?? ProcessInfo.processInfo.environment[$0] }
+    }
+
+    func summary(_ store: any SyncStore, project: Project, connections: [ConnectionRecord], sandbox: ProviderSandbox) async throws {
+        print("\n== what is in the store")
+        var rows = [["table", "rows", "sandbox has"]]
+        let expected: [String: Int] = [
+            "jobs": sandbox.serviceTitanRecordCount("jobs"), "customers": sandbox.serviceTitanRecordCount("customers"),
+            "estimates": sandbox.serviceTitanRecordCount("estimates"), "invoices": sandbox.serviceTitanRecordCount("invoices"),
+            "technicians": sandbox.serviceTitanRecordCount("technicians"), "reviews": sandbox.googleReviewCount(),
+            "posts": sandbox.googlePostCount(),
+        ]
+        var ratings: [String: Int] = [:]
+        var jobTypes: [String: Int] = [:]
+        for c in connections {
+            guard let integration = project.integration(c.integrationType) else { continue }
+            for s in integration.streams.entries where !s.value.lookupOnly {
+                guard let name = s.value.entity?.value, let entity = project.dataModel.entity(name) else { continue }
+                let stored = try await store.rows(entity: entity, integrationId: c.id)
+                rows.append([entity.table, String(stored.count), expected[name].map(String.init) ?? "-"])
+                if name == "reviews" { for r in stored.values { ratings[(r.values["rating"] ?? nil) ?? "null", default: 0] += 1 } }
+                if name == "jobs" { for r in stored.values { jobTypes[(r.values["job_type"] ?? nil) ?? "null", default: 0] += 1 } }
+            }
+        }
+        print(RunTable.table(rows))
+        print("\nGoogle ratings stored as numbers: " + ratings.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", "))
+        print("ServiceTitan job types (via the job-types lookup): " + jobTypes.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", "))
+    }
+}
+
+struct Sandbox: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the provider sandbox (ServiceTitan and Google Business Profile emulators) until interrupted.")
+
+    @Option(help: "Port on 127.0.0.1.")
+    var port = 8099
+
+    @Option(help: "ServiceTitan jobs.")
+    var jobs = 1_200
+
+    @Option(help: "Google reviews per location.")
+    var reviews = 120
+
+    func run() async throws {
+        var config = SandboxConfiguration()
+        config.serviceTitan.jobs = jobs
+        config.google.reviewsPerLocation = reviews
+        let sandbox = ProviderSandbox(configuration: config)
+        try await sandbox.start(port: port)
+        print("""
+            sandbox listening on \(sandbox.baseURL)
+              ServiceTitan  base_url \(sandbox.baseURL)/servicetitan  token_url \(sandbox.baseURL)/servicetitan/connect/token
+                            tenant \(config.serviceTitan.tenantId), client_id \(config.serviceTitan.clientId), client_secret \(config.serviceTitan.clientSecret), app_key \(config.serviceTitan.appKey)
+              Google        base_url \(sandbox.baseURL)/google  token_url \(sandbox.baseURL)/google/token
+                            client_id \(config.google.clientId), client_secret \(config.google.clientSecret)
+                            a refresh token: \(sandbox.issueGoogleRefreshToken())
+            (these are the sandbox's own made-up credentials; press Ctrl-C to stop)
+            """)
+        while !Task.isCancelled {
+            try await Task.sleep(for: .seconds(3600))
+        }
+    }
+}

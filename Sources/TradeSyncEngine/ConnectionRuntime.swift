@@ -1,0 +1,238 @@
+import Foundation
+import TradeSyncConfig
+import TradeSyncCore
+import TradeSyncMapping
+import TradeSyncSources
+import TradeSyncStore
+
+public enum RunnerError: Error, Sendable, CustomStringConvertible {
+    case unknownIntegration(String)
+    case unknownStream(String, integration: String)
+    case notSyncable(String)
+    case credential(slot: String, reference: String, reason: String)
+    case alreadyRunning(String)
+    case configuration(String)
+
+    public var description: String {
+        switch self {
+        case .unknownIntegration(let i): return "integration '\(i)' is not declared in integrations.d/"
+        case .unknownStream(let s, let i): return "integration '\(i)' has no stream '\(s)'"
+        case .notSyncable(let why): return why
+        case .credential(let slot, let reference, let reason): return "credential '\(slot)' (\(reference)): \(reason)"
+        case .alreadyRunning(let c): return "a sync of connection \(c) is already running"
+        case .configuration(let m): return m
+        }
+    }
+}
+
+/// Resolves `env:` and `file:` references. The values never appear in errors or logs.
+public struct CredentialResolver: Sendable {
+    public let environment: @Sendable (String) -> String?
+    /// Folder that relative `file:` paths are read from.
+    public let baseDirectory: String
+
+    public init(environment: @escaping @Sendable (String) -> String? = { ProcessInfo.processInfo.environment[$0] },
+                baseDirectory: String = FileManager.default.currentDirectoryPath) {
+        self.environment = environment
+        self.baseDirectory = baseDirectory
+    }
+
+    public func resolve(slot: String, _ reference: CredentialReference) throws -> String {
+        switch reference {
+        case .environment(let name):
+            guard let v = environment(name), !v.isEmpty else {
+                throw RunnerError.credential(slot: slot, reference: reference.description, reason: "environment variable is not set")
+            }
+            return v
+        case .file(let path):
+            let full = path.hasPrefix("/") ? path : baseDirectory + "/" + path
+            guard let data = FileManager.default.contents(atPath: full) else {
+                throw RunnerError.credential(slot: slot, reference: reference.description, reason: "file cannot be read")
+            }
+            var text = String(decoding: data, as: UTF8.self)
+            while text.last == "\n" || text.last == "\r" { text.removeLast() }
+            return text
+        }
+    }
+}
+
+/// Everything needed to talk to one connection's provider: URLs, fields, credentials, auth.
+struct ConnectionRuntime: Sendable {
+    let record: ConnectionRecord
+    let integration: IntegrationConfig
+    let fields: [String: JSONValue]
+    let streams: [String]
+    /// The API base URL in force and whether it was overridden (sandbox, test host).
+    let baseURL: String
+    let overridden: Bool
+    let tokenURL: String?
+    let credentials: [String: String]
+
+    init(record: ConnectionRecord, project: Project, resolver: CredentialResolver) throws {
+        guard let integration = project.integration(record.integrationType) else {
+            throw RunnerError.unknownIntegration(record.integrationType)
+        }
+        if integration.status != .available {
+            throw RunnerError.notSyncable("\(integration.displayName) cannot be synced: \(integration.statusNote ?? integration.status.rawValue)")
+        }
+        self.record = record
+        self.integration = integration
+        let config = (try? JSONValue.parse(record.configJSON)) ?? .object(JSONObject())
+        var fields: [String: JSONValue] = [:]
+        for e in config["fields"]?.objectValue?.entries ?? [] { fields[e.key] = e.value }
+        for e in integration.connectionFields.entries where fields[e.name] == nil {
+            if let d = e.value.default { fields[e.name] = d }
+        }
+        self.fields = fields
+        streams = config["streams"]?.arrayValue?.compactMap(\.stringValue)
+            ?? integration.streams.entries.filter { !$0.value.lookupOnly }.map(\.name)
+        let environment = config["environment"]?.stringValue.flatMap { integration.environments[$0] }
+        if let override = config["base_url"]?.stringValue {
+            baseURL = override
+            overridden = true
+        } else {
+            baseURL = environment?.baseURL ?? integration.baseURL ?? ""
+            overridden = false
+        }
+        tokenURL = config["token_url"]?.stringValue ?? environment?.tokenURL ?? integration.auth.tokenURL
+        var credentials: [String: String] = [:]
+        let refs = (try? JSONValue.parse(record.credentialsJSON))?.objectValue?.entries ?? []
+        for e in refs {
+            guard let text = e.value.stringValue, let reference = CredentialReference(parsing: text) else { continue }
+            credentials[e.key] = try resolver.resolve(slot: e.key, reference)
+        }
+        for slot in integration.auth.credentials.entries where slot.value.required && credentials[slot.name] == nil {
+            throw RunnerError.credential(slot: slot.name, reference: "none", reason: "the connection does not reference it")
+        }
+        self.credentials = credentials
+    }
+
+    /// Text of a connection field for templates (lists join with commas).
+    func field(_ name: String) -> String? {
+        guard let v = fields[name] else { return nil }
+        if case .array(let items) = v { return items.compactMap(\.scalarText).joined(separator: ",") }
+        return v.scalarText
+    }
+
+    func render(_ text: String, parent: [String: String], cursor: String?) throws -> String {
+        let result = Template(text).render { ns, name in
+            switch ns {
+            case "connection": return field(name)
+            case "credentials": return credentials[name]
+            case "parent": return parent[name]
+            case "cursor": return name == "value" ? (cursor ?? "") : nil
+            default: return nil
+            }
+        }
+        switch result {
+        case .success(let s): return s
+        case .failure(let e): throw RunnerError.configuration("\(integration.provider): \(e.description)")
+        }
+    }
+
+    /// Absolute URL of a stream path. With an overridden base URL, an absolute provider URL on
+    /// another host is sent to `<base>/<host><path>`, so one sandbox can stand in for them all.
+    func url(forPath path: String) -> String {
+        if path.hasPrefix("https://") || path.hasPrefix("http://") {
+            guard overridden, let scheme = path.range(of: "://") else { return path }
+            return trimmedBase + "/" + path[scheme.upperBound...]
+        }
+        return trimmedBase + path
+    }
+
+    var trimmedBase: String { baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL }
+
+    /// Renders a path template, percent-encoding values but keeping `/` (Google resource names).
+    func renderPath(_ template: String, parent: [String: String], cursor: String?) throws -> String {
+        let result = Template(template).render { ns, name in
+            let raw: String?
+            switch ns {
+            case "connection": raw = field(name)
+            case "credentials": raw = credentials[name]
+            case "parent": raw = parent[name]
+            case "cursor": raw = name == "value" ? (cursor ?? "") : nil
+            default: raw = nil
+            }
+            return raw.map(URLEncoding.pathSegment)
+        }
+        switch result {
+        case .success(let s): return s
+        case .failure(let e): throw RunnerError.configuration("\(integration.provider): \(e.description)")
+        }
+    }
+
+    func authenticator(store: any SyncStore, transport: any HTTPTransport, retry: RetryPolicy) throws -> any Authenticator {
+        let auth = integration.auth
+        func client() throws -> OAuthClient {
+            guard let tokenURL else { throw RunnerError.configuration("\(integration.provider): no token_url") }
+            guard let id = credentials["client_id"], let secret = credentials["client_secret"] else {
+                throw RunnerError.credential(slot: "client_id/client_secret", reference: "none", reason: "missing")
+            }
+            return OAuthClient(tokenURL: tokenURL, clientId: id, clientSecret: secret,
+                               style: auth.clientAuth == .basic ? .basic : .form, scopes: [],
+                               defaultLifetimeSeconds: auth.tokenLifetimeSeconds)
+        }
+        switch auth.kind {
+        case .oauth2ClientCredentials:
+            return OAuth2ClientCredentials(client: try client(), transport: transport, retry: retry)
+        case .oauth2AuthorizationCode:
+            return OAuth2RefreshToken(client: try client(), persistence: StoreTokenPersistence(store: store, integrationId: record.id),
+                                      transport: transport, retry: retry)
+        case .apiKey:
+            guard let spec = auth.apiKey, let key = credentials[spec.credential] else {
+                throw RunnerError.credential(slot: auth.apiKey?.credential ?? "api_key", reference: "none", reason: "missing")
+            }
+            return APIKeyAuthenticator(placement: spec.placement == .query ? .query : .header, name: spec.name,
+                                       prefix: spec.prefix, key: key)
+        case .webhookSignature, .none:
+            return NoAuthentication()
+        }
+    }
+}
+
+/// The store as the refresh-token authenticator's persistence.
+struct StoreTokenPersistence: TokenPersistence {
+    let store: any SyncStore
+    let integrationId: String
+
+    func loadTokens() async throws -> OAuthTokens? {
+        try await store.loadTokens(integrationId: integrationId).map {
+            OAuthTokens(accessToken: $0.accessToken, refreshToken: $0.refreshToken, expiresAt: $0.expiresAtMicros)
+        }
+    }
+
+    func replaceTokens(expected: String, with new: OAuthTokens) async throws -> Bool {
+        try await store.replaceTokens(
+            integrationId: integrationId, expectedRefreshToken: expected,
+            with: StoredTokens(accessToken: new.accessToken, refreshToken: new.refreshToken, expiresAtMicros: new.expiresAt))
+    }
+}
+
+/// Mapping configuration → the interpreter's rules.
+enum MappingCompiler {
+    static func rules(_ m: MappingConfig) -> [FieldRule] {
+        m.fields.entries.map { rule($0.name, $0.value) }
+    }
+
+    static func rule(_ target: String, _ f: FieldMappingConfig) -> FieldRule {
+        let source: FieldRule.Source = f.const.map { .constant($0) } ?? .path(JSONPath(f.from ?? ""))
+        var map: [String: JSONValue]?
+        if let m = f.map {
+            var d: [String: JSONValue] = [:]
+            for e in m.entries { d[e.name] = e.value }
+            map = d
+        }
+        let onUnmapped: UnmappedAction
+        switch f.onUnmapped {
+        case .fail: onUnmapped = .fail
+        case .null: onUnmapped = .null
+        case .default: onUnmapped = .useDefault(f.default ?? .null)
+        }
+        return FieldRule(
+            target: target, source: source,
+            lookup: f.lookup.map { Lookup(stream: $0.stream.value, key: JSONPath($0.key), value: JSONPath($0.value)) },
+            valueMap: map, unspecified: Set(f.unspecified), onUnmapped: onUnmapped,
+            cast: f.cast.flatMap { Cast(rawValue: $0.rawValue) },
+            each: f.each.map { $0.entries.map { rule($0.name, $0.value) } })
+    }
+}

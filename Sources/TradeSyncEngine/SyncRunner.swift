@@ -1,0 +1,431 @@
+import Foundation
+import Logging
+import TradeSyncConfig
+import TradeSyncCore
+import TradeSyncMapping
+import TradeSyncSources
+import TradeSyncStore
+
+public struct SyncOptions: Sendable {
+    /// Streams to sync; nil = the connection's enabled streams.
+    public var streams: [String]?
+    /// Ignore stored cursors and read everything again.
+    public var fullRefresh = false
+    /// Fetch and map, write nothing, report what would change.
+    public var dryRun = false
+    /// `manual` or `scheduled` (the seed's sync_type).
+    public var syncType = "manual"
+    /// Called after each page.
+    public var progress: (@Sendable (SyncProgress) -> Void)?
+
+    public init(streams: [String]? = nil, fullRefresh: Bool = false, dryRun: Bool = false, syncType: String = "manual",
+                progress: (@Sendable (SyncProgress) -> Void)? = nil) {
+        self.streams = streams
+        self.fullRefresh = fullRefresh
+        self.dryRun = dryRun
+        self.syncType = syncType
+        self.progress = progress
+    }
+}
+
+public struct SyncProgress: Sendable {
+    public var stream: String
+    public var pages: Int
+    public var fetched: Int
+    public var elapsedSeconds: Double
+}
+
+public struct RecordFailure: Sendable, Equatable {
+    public var stream: String
+    public var externalId: String
+    public var reason: String
+}
+
+public struct StreamResult: Sendable {
+    public var stream: String
+    public var entity: String
+    public var fetched = 0
+    public var inserted = 0
+    public var updated = 0
+    public var unchanged = 0
+    public var failed = 0
+    public var pages = 0
+    public var error: String?
+}
+
+public struct RunResult: Sendable {
+    public var runId: String?
+    public var connectionKey: String
+    public var integration: String
+    public var status: SyncRunStatus
+    public var streams: [StreamResult]
+    public var failures: [RecordFailure]
+    public var durationMs: Int64
+    public var error: String?
+    public var dryRun: Bool
+
+    public var fetched: Int { streams.reduce(0) { $0 + $1.fetched } }
+    public var inserted: Int { streams.reduce(0) { $0 + $1.inserted } }
+    public var updated: Int { streams.reduce(0) { $0 + $1.updated } }
+    public var unchanged: Int { streams.reduce(0) { $0 + $1.unchanged } }
+    public var failed: Int { streams.reduce(0) { $0 + $1.failed } }
+}
+
+/// Runs syncs: fetch page by page, map, and write each page with its id mappings and the
+/// stream's cursor in one transaction; one run per connection at a time (store lease).
+public struct SyncRunner: Sendable {
+    public let project: Project
+    public let store: any SyncStore
+    public let transport: any HTTPTransport
+    public let resolver: CredentialResolver
+    public let retry: RetryPolicy
+    public let logger: Logger
+    /// Identifies this process in leases.
+    public let holder: String
+    public static let leaseSeconds = 120
+    /// Failed records kept in the run log's details.
+    public static let keptFailures = 100
+
+    public init(project: Project, store: any SyncStore, transport: any HTTPTransport,
+                resolver: CredentialResolver = CredentialResolver(), retry: RetryPolicy = RetryPolicy(),
+                logger: Logger = Logger(label: "tradesync.sync"),
+                holder: String = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier):\(UUID().uuidString.prefix(8))") {
+        self.project = project
+        self.store = store
+        self.transport = transport
+        self.resolver = resolver
+        self.retry = retry
+        self.logger = logger
+        self.holder = holder
+    }
+
+    public func run(_ connection: ConnectionRecord, options: SyncOptions = SyncOptions()) async throws -> RunResult {
+        let started = currentMicros()
+        var logger = self.logger
+        logger[metadataKey: "integration"] = "\(connection.integrationType)"
+        logger[metadataKey: "connection"] = "\(connection.connectionKey)"
+        let runtime = try ConnectionRuntime(record: connection, project: project, resolver: resolver)
+        let selected = try selectStreams(runtime, options.streams)
+        if !options.dryRun {
+            guard try await store.acquireLease(integrationId: connection.id, holder: holder, ttlSeconds: SyncRunner.leaseSeconds)
+            else { throw RunnerError.alreadyRunning(connection.connectionKey) }
+        }
+        var runId: String?
+        var result = RunResult(runId: nil, connectionKey: connection.connectionKey, integration: connection.integrationType,
+                               status: .running, streams: [], failures: [], durationMs: 0, error: nil, dryRun: options.dryRun)
+        do {
+            if !options.dryRun {
+                runId = try await store.startRun(SyncRunStart(
+                    integrationId: connection.id, demoId: connection.demoId, entityType: selected.joined(separator: ","),
+                    syncType: options.syncType, startedAt: started))
+                logger[metadataKey: "run_id"] = "\(runId ?? "")"
+            }
+            result.runId = runId
+            let authenticator = try runtime.authenticator(store: store, transport: transport, retry: retry)
+            let requester = Requester(transport: transport, authenticator: authenticator, retry: retry, logger: logger)
+            var run = StreamRun(runner: self, runtime: runtime, requester: requester, options: options, logger: logger)
+            var deferred = false
+            var reauth: String?
+            for name in selected {
+                var streamResult = StreamResult(stream: name, entity: runtime.integration.streams[name]?.entity?.value ?? "")
+                do {
+                    try await run.sync(stream: name, into: &streamResult, failures: &result.failures)
+                } catch let error as FetchError {
+                    if case .rateLimited = error { deferred = true }
+                    streamResult.error = error.description
+                } catch AuthError.needsReauthorization(let why) {
+                    streamResult.error = AuthError.needsReauthorization(why).description
+                    reauth = why
+                } catch let error as CancellationError {
+                    throw error
+                } catch {
+                    streamResult.error = String(describing: error)
+                }
+                if let e = streamResult.error {
+                    logger.error("stream failed", metadata: ["stream": "\(name)", "error": "\(e)"])
+                }
+                result.streams.append(streamResult)
+                if reauth != nil || deferred { break }
+            }
+            let errors = result.streams.compactMap(\.error)
+            if deferred {
+                result.status = .deferred
+            } else if errors.count == selected.count || reauth != nil {
+                result.status = .failed
+            } else if !errors.isEmpty || result.failed > 0 {
+                result.status = .partial
+            } else {
+                result.status = .success
+            }
+            result.error = errors.isEmpty ? nil : errors.joined(separator: "; ")
+            result.durationMs = (currentMicros() - started) / 1000
+            if !options.dryRun, let runId {
+                try await finish(runId: runId, result: result)
+                if let reauth {
+                    try await store.setConnectionStatus(id: connection.id, status: .needsReauth, error: "invalid_grant: \(reauth)")
+                } else if result.status == .success || result.status == .partial {
+                    try await store.setConnectionStatus(id: connection.id, status: .connected, error: result.error)
+                } else if result.status == .failed {
+                    try await store.setConnectionStatus(id: connection.id, status: .error, error: result.error)
+                }
+            }
+        } catch {
+            result.status = .failed
+            result.error = String(describing: error)
+            result.durationMs = (currentMicros() - started) / 1000
+            if !options.dryRun {
+                if let runId { try? await finish(runId: runId, result: result) }
+                try? await store.releaseLease(integrationId: connection.id, holder: holder)
+            }
+            throw error
+        }
+        if !options.dryRun { try await store.releaseLease(integrationId: connection.id, holder: holder) }
+        return result
+    }
+
+    func selectStreams(_ runtime: ConnectionRuntime, _ requested: [String]?) throws -> [String] {
+        let names = requested ?? runtime.streams
+        for n in names {
+            guard let s = runtime.integration.streams[n] else {
+                throw RunnerError.unknownStream(n, integration: runtime.integration.provider)
+            }
+            if s.lookupOnly { throw RunnerError.configuration("stream '\(n)' is lookup-only: it is fetched when needed") }
+        }
+        return names
+    }
+
+    func finish(runId: String, result: RunResult) async throws {
+        var streams = JSONObject()
+        for s in result.streams {
+            var o = JSONObject()
+            o["entity"] = .string(s.entity)
+            o["fetched"] = .integer(Int64(s.fetched))
+            o["inserted"] = .integer(Int64(s.inserted))
+            o["updated"] = .integer(Int64(s.updated))
+            o["unchanged"] = .integer(Int64(s.unchanged))
+            o["failed"] = .integer(Int64(s.failed))
+            o["pages"] = .integer(Int64(s.pages))
+            if let e = s.error { o["error"] = .string(e) }
+            streams[s.stream] = .object(o)
+        }
+        var details = JSONObject()
+        details["streams"] = .object(streams)
+        details["failures"] = .array(result.failures.prefix(SyncRunner.keptFailures).map {
+            ["stream": .string($0.stream), "external_id": .string($0.externalId), "reason": .string($0.reason)]
+        })
+        try await store.finishRun(SyncRunFinish(
+            runId: runId, status: result.status, fetched: result.fetched, inserted: result.inserted, updated: result.updated,
+            unchanged: result.unchanged, failed: result.failed, completedAt: currentMicros(), durationMs: result.durationMs,
+            errorMessage: result.error, detailsJSON: JSONValue.object(details).jsonText))
+    }
+}
+
+/// Fetches pages for a paginator one request ahead of the writer.
+actor PageSource {
+    var paginator: Paginator
+    init(_ paginator: Paginator) { self.paginator = paginator }
+    /// Callers await one page before asking for the next, so the copy cannot race.
+    func next() async throws -> Page? {
+        var p = paginator
+        let page = try await p.next()
+        paginator = p
+        return page
+    }
+}
+
+/// The state of one run: lookup tables and parent records fetched so far.
+struct StreamRun {
+    let runner: SyncRunner
+    let runtime: ConnectionRuntime
+    let requester: Requester
+    let options: SyncOptions
+    let logger: Logger
+    var lookups = LookupTables()
+    var fetchedLookups: Set<String> = []
+    var parentRecords: [String: [([String: String], [JSONValue])]] = [:]
+    var lastLeaseRenewal = currentMicros()
+
+    init(runner: SyncRunner, runtime: ConnectionRuntime, requester: Requester, options: SyncOptions, logger: Logger) {
+        self.runner = runner
+        self.runtime = runtime
+        self.requester = requester
+        self.options = options
+        self.logger = logger
+    }
+
+    var integration: IntegrationConfig { runtime.integration }
+
+    func paginator(_ stream: StreamConfig, parent: [String: String], startToken: String?, cursor: String?) throws -> Paginator {
+        var params: [(name: String, value: String)] = []
+        for p in stream.request.params.entries {
+            params.append((p.name, try runtime.render(p.value, parent: parent, cursor: cursor)))
+        }
+        if let c = stream.cursor, c.kind == .timestamp, let param = c.param, let cursor {
+            params.append((param, cursor))
+        }
+        if stream.transform == .googleDailyMetrics {
+            params += GoogleDailyMetrics.rangeParams(days: 30, todayMicros: currentMicros())
+        }
+        var headers: [(name: String, value: String)] = []
+        for h in integration.auth.headers.entries + stream.request.headers.entries {
+            headers.append((h.name, try runtime.render(h.value, parent: parent, cursor: cursor)))
+        }
+        let path = try runtime.renderPath(stream.request.path.value, parent: parent, cursor: cursor)
+        let request = RequestSpec(
+            method: stream.request.method.rawValue, url: runtime.url(forPath: path), params: params, headers: headers,
+            body: try stream.request.body.map { try runtime.render($0, parent: parent, cursor: cursor) })
+        let p = stream.paginate
+        let pagination: PaginationSpec
+        switch p.kind {
+        case .none: pagination = .none
+        case .pageNumber:
+            pagination = .pageNumber(pageParam: p.pageParam, sizeParam: p.sizeParam, size: p.pageSize, start: p.start ?? 1,
+                                     hasMorePath: p.hasMorePath.map(JSONPath.init))
+        case .offset:
+            pagination = .offset(offsetParam: p.offsetParam, sizeParam: p.sizeParam ?? "limit", size: p.pageSize ?? 100,
+                                 start: p.start ?? 0)
+        case .pageToken, .continuationToken:
+            pagination = .pageToken(tokenParam: p.tokenParam, tokenPath: JSONPath(p.tokenPath), sizeParam: p.sizeParam,
+                                    size: p.pageSize, hasMorePath: p.hasMorePath.map(JSONPath.init))
+        case .graphqlRelay:
+            pagination = .graphqlRelay(sizeVariable: p.sizeParam ?? "first", tokenVariable: p.tokenParam,
+                                       tokenPath: JSONPath(p.tokenPath), hasMorePath: JSONPath(p.hasMorePath ?? "pageInfo.hasNextPage"),
+                                       size: p.pageSize ?? 50)
+        }
+        var paginator = Paginator(
+            requester: requester, request: request, pagination: pagination, records: JSONPath(stream.records),
+            transform: stream.transform == .googleDailyMetrics ? .googleDailyMetrics : .none, startToken: startToken)
+        paginator.scope = parent["location"]
+        return paginator
+    }
+
+    /// Every record of a (lookup or parent) stream for one binding context.
+    func fetchAll(_ name: String, parent: [String: String]) async throws -> [JSONValue] {
+        guard let stream = integration.streams[name] else { throw RunnerError.unknownStream(name, integration: integration.provider) }
+        var paginator = try self.paginator(stream, parent: parent, startToken: nil, cursor: nil)
+        var out: [JSONValue] = []
+        while let page = try await paginator.next() { out += page.records }
+        return out
+    }
+
+    /// Binding contexts of a stream: one per record of its parent chain.
+    mutating func contexts(_ name: String) async throws -> [[String: String]] {
+        guard let stream = integration.streams[name], let parent = stream.parent else { return [[:]] }
+        var out: [[String: String]] = []
+        for ctx in try await contexts(parent.stream.value) {
+            let records: [JSONValue]
+            if let cached = parentRecords[parent.stream.value]?.first(where: { $0.0 == ctx })?.1 {
+                records = cached
+            } else {
+                records = try await fetchAll(parent.stream.value, parent: ctx)
+                parentRecords[parent.stream.value, default: []].append((ctx, records))
+            }
+            for r in records {
+                var c = ctx
+                for b in parent.bind.entries { c[b.name] = r.value(at: JSONPath(b.value))?.scalarText ?? "" }
+                out.append(c)
+            }
+        }
+        return out
+    }
+
+    mutating func prepareLookups(_ rules: [FieldRule]) async throws {
+        var needed: [(String, JSONPath)] = []
+        func collect(_ rs: [FieldRule]) {
+            for r in rs {
+                if let l = r.lookup { needed.append((l.stream, l.key)) }
+                if let e = r.each { collect(e) }
+            }
+        }
+        collect(rules)
+        for (stream, key) in needed where !fetchedLookups.contains(stream) {
+            fetchedLookups.insert(stream)
+            var records: [JSONValue] = []
+            for ctx in try await contexts(stream) { records += try await fetchAll(stream, parent: ctx) }
+            lookups.add(stream: stream, records: records, key: key)
+            logger.debug("lookup fetched", metadata: ["stream": "\(stream)", "records": "\(records.count)"])
+        }
+    }
+
+    mutating func sync(stream name: String, into result: inout StreamResult, failures: inout [RecordFailure]) async throws {
+        guard let stream = integration.streams[name], let entityName = stream.entity?.value,
+            let entity = runner.project.dataModel.entity(entityName)
+        else { throw RunnerError.unknownStream(name, integration: integration.provider) }
+        guard let mappingName = stream.mapping?.value, let mapping = runner.project.mapping(mappingName) else {
+            throw RunnerError.configuration("stream '\(name)' has no mapping")
+        }
+        let rules = MappingCompiler.rules(mapping)
+        try await prepareLookups(rules)
+        let mapper = RecordMapper(entity: entity, rules: rules)
+        let primaryKey = JSONPath(stream.primaryKey)
+        let store = runner.store
+        let connection = runtime.record
+        let storedCursor = options.fullRefresh ? nil : try await store.cursor(integrationId: connection.id, stream: name)
+        let contexts = try await contexts(name)
+        let continuation = stream.cursor?.kind == .continuationToken
+        let timestampField = stream.cursor?.kind == .timestamp ? stream.cursor?.field.map(JSONPath.init) : nil
+        var maxTimestamp: (micros: Int64, text: String)?
+        let started = currentMicros()
+        let fanOut = stream.parent != nil
+        for (contextIndex, ctx) in contexts.enumerated() {
+            let paginator = try self.paginator(
+                stream, parent: ctx, startToken: continuation ? storedCursor : nil,
+                cursor: continuation ? nil : storedCursor)
+            let source = PageSource(paginator)
+            var pending: Task<Page?, any Error>? = Task { try await source.next() }
+            defer { pending?.cancel() }
+            while let task = pending, let page = try await task.value {
+                pending = page.isLast ? nil : Task { try await source.next() }
+                result.pages += 1
+                result.fetched += page.records.count
+                var mapped: [MappedRecord] = []
+                mapped.reserveCapacity(page.records.count)
+                for raw in page.records {
+                    var record = raw
+                    if fanOut, case .object(var o) = raw {
+                        o["_parent"] = .object(JSONObject(ctx.sorted { $0.key < $1.key }.map { (key: $0.key, value: .string($0.value)) }))
+                        record = .object(o)
+                    }
+                    guard let externalId = record.value(at: primaryKey)?.scalarText, !externalId.isEmpty else {
+                        result.failed += 1
+                        failures.append(RecordFailure(stream: name, externalId: "", reason: "no primary key at '\(stream.primaryKey)'"))
+                        continue
+                    }
+                    switch mapper.map(record, lookups: lookups) {
+                    case .success(let values):
+                        mapped.append(MappedRecord(externalId: externalId, values: values))
+                        if let timestampField, let text = record.value(at: timestampField)?.scalarText,
+                            let micros = Timestamp.parse(text), micros > (maxTimestamp?.micros ?? Int64.min)
+                        {
+                            maxTimestamp = (micros, text)
+                        }
+                    case .failure(let f):
+                        result.failed += 1
+                        failures.append(RecordFailure(stream: name, externalId: externalId, reason: f.description))
+                        logger.warning("record failed mapping", metadata: ["stream": "\(name)", "external_id": "\(externalId)", "reason": "\(f)"])
+                    }
+                }
+                // The cursor moves with the page that reached it: continuation tokens page by page,
+                // a timestamp only once the whole stream is in (records need not arrive in order).
+                var cursor: String?
+                if continuation {
+                    cursor = page.nextToken
+                } else if timestampField != nil, page.isLast, contextIndex == contexts.count - 1 {
+                    cursor = maxTimestamp?.text ?? storedCursor
+                }
+                let write = PageWrite(integrationId: connection.id, demoId: connection.demoId, entity: entity, stream: name,
+                                      records: mapped, cursor: cursor, now: currentMicros())
+                let outcome = options.dryRun ? try await store.previewPage(write) : try await store.applyPage(write)
+                result.inserted += outcome.inserted
+                result.updated += outcome.updated
+                result.unchanged += outcome.unchanged
+                if !options.dryRun, currentMicros() - lastLeaseRenewal > 20_000_000 {
+                    lastLeaseRenewal = currentMicros()
+                    _ = try await store.acquireLease(integrationId: connection.id, holder: runner.holder, ttlSeconds: SyncRunner.leaseSeconds)
+                }
+                options.progress?(SyncProgress(stream: name, pages: result.pages, fetched: result.fetched,
+                                               elapsedSeconds: Double(currentMicros() - started) / 1e6))
+            }
+        }
+    }
+}

@@ -1,0 +1,196 @@
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// One local HTTP server emulating ServiceTitan (under `/servicetitan`) and Google Business
+/// Profile (under `/google`), with generated data and injectable faults.
+///
+/// ```swift
+/// let sandbox = ProviderSandbox()
+/// try await sandbox.start()              // 127.0.0.1, any free port
+/// // base_url: "\(sandbox.baseURL)/servicetitan", token_url: "\(sandbox.baseURL)/servicetitan/connect/token"
+/// await sandbox.stop()
+/// ```
+/// For a long-running process (the CLI), `runUntilCancelled()` starts the server and returns
+/// when the calling task is cancelled.
+public final class ProviderSandbox: Sendable {
+    public let configuration: SandboxConfiguration
+    private let core: SandboxCore
+    private let server = Locked(ServerState())
+
+    private struct ServerState {
+        var task: Task<Void, any Error>?
+        var port = 0
+        var host = "127.0.0.1"
+    }
+
+    public struct AlreadyStarted: Error, CustomStringConvertible {
+        public var description: String { "the provider sandbox is already running" }
+    }
+
+    public init(configuration: SandboxConfiguration = .init()) {
+        self.configuration = configuration
+        core = SandboxCore(configuration: configuration)
+    }
+
+    // MARK: lifecycle
+
+    /// Starts listening (port 0 = any free port); returns once connections are accepted.
+    public func start(host: String = "127.0.0.1", port: Int = 0) async throws {
+        let signal = StartSignal()
+        let responder = SandboxResponder(core: core)
+        let app = Application(
+            responder: responder,
+            configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: nil),
+            onServerRunning: { channel in
+                signal.resolve(.success(channel.localAddress?.port ?? port))
+            }
+        )
+        let task: Task<Void, any Error>? = server.withLock { state in
+            guard state.task == nil else { return nil }
+            let task = Task {
+                do {
+                    try await app.run()
+                    signal.resolve(.failure(CancellationError()))
+                } catch {
+                    signal.resolve(.failure(error))
+                    throw error
+                }
+            }
+            state.task = task
+            state.host = host
+            return task
+        }
+        guard let task else { throw AlreadyStarted() }
+        do {
+            let bound = try await signal.wait()
+            server.withLock { $0.port = bound }
+        } catch {
+            server.withLock { if $0.task == task { $0.task = nil } }
+            task.cancel()
+            throw error
+        }
+    }
+
+    /// Stops the server (cancels open connections) and waits until it has stopped.
+    public func stop() async {
+        let task: Task<Void, any Error>? = server.withLock { state in
+            defer { state.task = nil }
+            return state.task
+        }
+        guard let task else { return }
+        task.cancel()
+        _ = await task.result
+    }
+
+    /// Starts the server (if not yet started) and serves until the calling task is cancelled.
+    public func runUntilCancelled(host: String = "127.0.0.1", port: Int = 0) async throws {
+        if server.withLock({ $0.task == nil }) {
+            try await start(host: host, port: port)
+        }
+        await withTaskCancellationHandler {
+            let task = server.withLock { $0.task }
+            _ = await task?.result
+        } onCancel: {
+            server.withLock { $0.task }?.cancel()
+        }
+        await stop()
+    }
+
+    /// The bound port (0 before `start`).
+    public var port: Int { server.withLock { $0.port } }
+
+    /// `http://127.0.0.1:<port>`
+    public var baseURL: String {
+        let (host, port) = server.withLock { ($0.host, $0.port) }
+        let shown = host == "0.0.0.0" || host == "::" ? "127.0.0.1" : host
+        return "http://\(shown.contains(":") ? "[\(shown)]" : shown):\(port)"
+    }
+
+    // MARK: faults
+
+    public func inject(_ rule: FaultRule) { core.state.withLock { $0.faults.add(rule) } }
+
+    public func clearFaults() { core.state.withLock { $0.faults.clear() } }
+
+    // MARK: Google
+
+    /// A refresh token for the configured Google client, as if an OAuth consent had happened.
+    public func issueGoogleRefreshToken() -> String { core.google.issueRefreshToken() }
+
+    public func revokeGoogleRefreshToken(_ token: String) { core.state.withLock { $0.tokens.revokeRefreshToken(token) } }
+
+    public func googleReviewCount() -> Int { core.google.data.reviewCount }
+
+    public func googlePostCount() -> Int { core.google.data.postCount }
+
+    // MARK: ServiceTitan
+
+    /// Changes `count` existing jobs now (modifiedOn = the sandbox clock, new summary, next
+    /// status) and returns their ids.
+    public func touchServiceTitanJobs(count: Int) -> [Int64] { core.touchJobs(count: count) }
+
+    /// Appends `count` new (Scheduled) jobs modified now and returns their ids.
+    public func addServiceTitanJobs(count: Int) -> [Int64] { core.addJobs(count: count) }
+
+    /// Every record the sandbox would return for an entity: "jobs", "customers", "estimates",
+    /// "invoices", "technicians", "job-types" (0 for anything else).
+    public func serviceTitanRecordCount(_ entity: String) -> Int {
+        guard let e = STEntity(rawValue: entity) else { return 0 }
+        let base = core.serviceTitan.data.baseCount(e)
+        return e == .jobs ? base + core.state.withLock { $0.jobs.added } : base
+    }
+
+    // MARK: counters
+
+    /// Requests served so far.
+    public var requestCount: Int { core.state.withLock { $0.requestCount } }
+
+    /// Requests to a provider's token endpoint: "servicetitan" or "google".
+    public func tokenRequestCount(provider: String) -> Int {
+        guard let p = SandboxProvider(rawValue: provider) else { return 0 }
+        return core.state.withLock { $0.tokens.requests[p] ?? 0 }
+    }
+}
+
+/// Resolves once: the bound port, or why the server could not start.
+private final class StartSignal: @unchecked Sendable {
+    private let lock = NSLock()
+    private var result: Result<Int, any Error>?
+    private var continuation: CheckedContinuation<Int, any Error>?
+
+    func resolve(_ value: Result<Int, any Error>) {
+        lock.lock()
+        guard result == nil else {
+            lock.unlock()
+            return
+        }
+        result = value
+        let c = continuation
+        continuation = nil
+        lock.unlock()
+        c?.resume(with: value)
+    }
+
+    func wait() async throws -> Int {
+        try await withCheckedThrowingContinuation { (c: CheckedContinuation<Int, any Error>) in
+            lock.lock()
+            if let result {
+                lock.unlock()
+                c.resume(with: result)
+            } else {
+                continuation = c
+                lock.unlock()
+            }
+        }
+    }
+}
+
+private struct SandboxResponder: HTTPResponder {
+    typealias Context = BasicRequestContext
+    let core: SandboxCore
+
+    func respond(to request: Request, context: BasicRequestContext) async throws -> Response {
+        try await core.respond(to: request)
+    }
+}

@@ -1,0 +1,291 @@
+import Foundation
+import TradeSyncCore
+
+/// Adds credentials to API requests. One implementation per auth kind.
+public protocol Authenticator: Sendable {
+    func authorize(_ request: inout HTTPRequestData) async throws
+    /// The API answered 401: forget cached tokens so the next call fetches new ones.
+    func invalidate() async
+}
+
+public enum AuthError: Error, Sendable, CustomStringConvertible {
+    /// The refresh token is dead (`invalid_grant`): a person must authorise the connection again.
+    case needsReauthorization(String)
+    /// The token endpoint refused or failed. Carries the OAuth error code, never a secret.
+    case tokenEndpoint(status: Int, error: String)
+    case missingCredential(String)
+    case noRefreshToken
+
+    public var description: String {
+        switch self {
+        case .needsReauthorization(let why): return "the connection needs to be authorised again (\(why))"
+        case .tokenEndpoint(let status, let error): return "token endpoint answered HTTP \(status): \(error)"
+        case .missingCredential(let slot): return "credential '\(slot)' is not available"
+        case .noRefreshToken: return "the connection has no refresh token yet: connect it first"
+        }
+    }
+}
+
+/// Where the client authenticates itself at the token endpoint.
+public enum ClientAuthStyle: Sendable {
+    case form, basic
+}
+
+public struct OAuthClient: Sendable {
+    public var tokenURL: String
+    public var clientId: String
+    public var clientSecret: String
+    public var style: ClientAuthStyle
+    public var scopes: [String]
+    public var defaultLifetimeSeconds: Int
+
+    public init(tokenURL: String, clientId: String, clientSecret: String, style: ClientAuthStyle, scopes: [String] = [],
+                defaultLifetimeSeconds: Int = 3600) {
+        self.tokenURL = tokenURL
+        self.clientId = clientId
+        self.clientSecret = clientSecret
+        self.style = style
+        self.scopes = scopes
+        self.defaultLifetimeSeconds = defaultLifetimeSeconds
+    }
+
+    /// Posts a grant to the token endpoint and reads the token response.
+    func requestToken(_ grant: [(String, String)], transport: any HTTPTransport, retry: RetryPolicy) async throws
+        -> TokenResponse
+    {
+        var form = grant
+        var request = HTTPRequestData(method: "POST", url: tokenURL)
+        request.setHeader("Content-Type", "application/x-www-form-urlencoded")
+        request.setHeader("Accept", "application/json")
+        switch style {
+        case .form:
+            form.append(("client_id", clientId))
+            form.append(("client_secret", clientSecret))
+        case .basic:
+            let pair = Data((clientId + ":" + clientSecret).utf8).base64EncodedString()
+            request.setHeader("Authorization", "Basic " + pair)
+        }
+        request.body = URLEncoding.form(form)
+        var attempt = 0
+        while true {
+            attempt += 1
+            let response: HTTPResponseData
+            do {
+                response = try await transport.send(request, timeout: retry.requestTimeout)
+            } catch {
+                if attempt < retry.maxAttempts {
+                    try await Task.sleep(for: retry.backoff(attempt: attempt))
+                    continue
+                }
+                throw AuthError.tokenEndpoint(status: 0, error: "unreachable (\(type(of: error)))")
+            }
+            if (response.status == 429 || response.status >= 500) && attempt < retry.maxAttempts {
+                try await Task.sleep(for: RetryPolicy.retryAfter(response.header("Retry-After")) ?? retry.backoff(attempt: attempt))
+                continue
+            }
+            let json = try? JSONValue.parse(response.body)
+            guard (200..<300).contains(response.status) else {
+                let code = json?["error"]?.stringValue ?? "HTTP \(response.status)"
+                let detail = json?["error_description"]?.stringValue.map { ": " + $0 } ?? ""
+                if code == "invalid_grant" { throw AuthError.needsReauthorization("invalid_grant" + detail) }
+                throw AuthError.tokenEndpoint(status: response.status, error: code + detail)
+            }
+            guard let json, let access = json["access_token"]?.stringValue, !access.isEmpty else {
+                throw AuthError.tokenEndpoint(status: response.status, error: "no access_token in the response")
+            }
+            let lifetime = json["expires_in"]?.scalarText.flatMap { Int($0) } ?? defaultLifetimeSeconds
+            return TokenResponse(accessToken: access, refreshToken: json["refresh_token"]?.stringValue,
+                                 expiresInSeconds: lifetime)
+        }
+    }
+}
+
+struct TokenResponse: Sendable {
+    var accessToken: String
+    var refreshToken: String?
+    var expiresInSeconds: Int
+}
+
+func nowMicros() -> Int64 { Int64((Date().timeIntervalSince1970 * 1_000_000).rounded()) }
+
+/// OAuth 2.0 client credentials (ServiceTitan): the token is cached until a minute before it
+/// expires, and concurrent callers share one token request (token endpoints are throttled).
+public actor OAuth2ClientCredentials: Authenticator {
+    let client: OAuthClient
+    let transport: any HTTPTransport
+    let retry: RetryPolicy
+    var token: (value: String, expiresAt: Int64)?
+    var inFlight: Task<(value: String, expiresAt: Int64), any Error>?
+    public private(set) var tokenRequests = 0
+
+    public init(client: OAuthClient, transport: any HTTPTransport, retry: RetryPolicy = RetryPolicy()) {
+        self.client = client
+        self.transport = transport
+        self.retry = retry
+    }
+
+    public func authorize(_ request: inout HTTPRequestData) async throws {
+        request.setHeader("Authorization", "Bearer " + (try await currentToken()))
+    }
+
+    func currentToken() async throws -> String {
+        if let token, token.expiresAt - 60_000_000 > nowMicros() { return token.value }
+        if let inFlight { return try await inFlight.value.value }
+        let client = client
+        let transport = transport
+        let retry = retry
+        tokenRequests += 1
+        let task = Task {
+            let r = try await client.requestToken([("grant_type", "client_credentials")] + scopeParam(client.scopes),
+                                                  transport: transport, retry: retry)
+            return (value: r.accessToken, expiresAt: nowMicros() + Int64(r.expiresInSeconds) * 1_000_000)
+        }
+        inFlight = task
+        defer { inFlight = nil }
+        let fresh = try await task.value
+        token = fresh
+        return fresh.value
+    }
+
+    public func invalidate() async { token = nil }
+}
+
+func scopeParam(_ scopes: [String]) -> [(String, String)] {
+    scopes.isEmpty ? [] : [("scope", scopes.joined(separator: " "))]
+}
+
+/// Tokens of an authorization-code connection, as persisted in the store.
+public struct OAuthTokens: Sendable, Equatable {
+    public var accessToken: String?
+    public var refreshToken: String
+    /// µs since the epoch.
+    public var expiresAt: Int64?
+
+    public init(accessToken: String?, refreshToken: String, expiresAt: Int64?) {
+        self.accessToken = accessToken
+        self.refreshToken = refreshToken
+        self.expiresAt = expiresAt
+    }
+}
+
+/// Persistence of a connection's tokens (the store, through the engine).
+public protocol TokenPersistence: Sendable {
+    func loadTokens() async throws -> OAuthTokens?
+    /// Stores `new` only if the stored refresh token is still `expected` (compare-and-swap);
+    /// false when another process rotated it first.
+    func replaceTokens(expected: String, with new: OAuthTokens) async throws -> Bool
+}
+
+/// OAuth 2.0 refresh-token flow (Google, Jobber, QuickBooks). A rotated refresh token is
+/// stored before the new access token is used: losing it would lose the connection.
+public actor OAuth2RefreshToken: Authenticator {
+    let client: OAuthClient
+    let transport: any HTTPTransport
+    let persistence: any TokenPersistence
+    let retry: RetryPolicy
+    var cached: OAuthTokens?
+    var inFlight: Task<OAuthTokens, any Error>?
+    public private(set) var refreshes = 0
+
+    public init(client: OAuthClient, persistence: any TokenPersistence, transport: any HTTPTransport,
+                retry: RetryPolicy = RetryPolicy()) {
+        self.client = client
+        self.persistence = persistence
+        self.transport = transport
+        self.retry = retry
+    }
+
+    public func authorize(_ request: inout HTTPRequestData) async throws {
+        request.setHeader("Authorization", "Bearer " + (try await accessToken()))
+    }
+
+    func valid(_ t: OAuthTokens?) -> String? {
+        guard let t, let a = t.accessToken, let e = t.expiresAt, e - 60_000_000 > nowMicros() else { return nil }
+        return a
+    }
+
+    func accessToken() async throws -> String {
+        if let a = valid(cached) { return a }
+        if let inFlight { return try await inFlight.value.accessToken ?? "" }
+        let task = Task { try await self.refresh() }
+        inFlight = task
+        defer { inFlight = nil }
+        let tokens = try await task.value
+        cached = tokens
+        return tokens.accessToken ?? ""
+    }
+
+    func refresh() async throws -> OAuthTokens {
+        // Another process may have refreshed (and rotated) since we last looked.
+        guard let stored = try await persistence.loadTokens() else { throw AuthError.noRefreshToken }
+        if let a = valid(stored) { return OAuthTokens(accessToken: a, refreshToken: stored.refreshToken, expiresAt: stored.expiresAt) }
+        refreshes += 1
+        let response: TokenResponse
+        do {
+            response = try await client.requestToken(
+                [("grant_type", "refresh_token"), ("refresh_token", stored.refreshToken)], transport: transport, retry: retry)
+        } catch AuthError.needsReauthorization(let why) {
+            // A concurrent refresh elsewhere may have rotated the token we just used.
+            if let latest = try await persistence.loadTokens(), latest.refreshToken != stored.refreshToken {
+                if let a = valid(latest) { return OAuthTokens(accessToken: a, refreshToken: latest.refreshToken, expiresAt: latest.expiresAt) }
+                let again = try await client.requestToken(
+                    [("grant_type", "refresh_token"), ("refresh_token", latest.refreshToken)], transport: transport, retry: retry)
+                return try await persist(again, replacing: latest.refreshToken)
+            }
+            throw AuthError.needsReauthorization(why)
+        }
+        return try await persist(response, replacing: stored.refreshToken)
+    }
+
+    func persist(_ r: TokenResponse, replacing old: String) async throws -> OAuthTokens {
+        let tokens = OAuthTokens(accessToken: r.accessToken, refreshToken: r.refreshToken ?? old,
+                                 expiresAt: nowMicros() + Int64(r.expiresInSeconds) * 1_000_000)
+        if try await persistence.replaceTokens(expected: old, with: tokens) { return tokens }
+        // Lost the race: the stored tokens are newer than ours.
+        if let latest = try await persistence.loadTokens(), let a = valid(latest) {
+            return OAuthTokens(accessToken: a, refreshToken: latest.refreshToken, expiresAt: latest.expiresAt)
+        }
+        throw AuthError.tokenEndpoint(status: 0, error: "tokens changed concurrently and no valid access token is stored")
+    }
+
+    public func invalidate() async {
+        if let c = cached { cached = OAuthTokens(accessToken: nil, refreshToken: c.refreshToken, expiresAt: nil) }
+        // The stored access token is as dead as ours.
+        if let stored = try? await persistence.loadTokens(), stored.accessToken != nil {
+            _ = try? await persistence.replaceTokens(
+                expected: stored.refreshToken, with: OAuthTokens(accessToken: nil, refreshToken: stored.refreshToken, expiresAt: nil))
+        }
+    }
+}
+
+/// A static API key in a header (Yelp: `Authorization: Bearer …`) or a query parameter (SerpApi: `api_key`).
+public struct APIKeyAuthenticator: Authenticator {
+    public enum Placement: Sendable { case header, query }
+    let placement: Placement
+    let name: String
+    let prefix: String
+    let key: String
+
+    public init(placement: Placement, name: String, prefix: String, key: String) {
+        self.placement = placement
+        self.name = name
+        self.prefix = prefix
+        self.key = key
+    }
+
+    public func authorize(_ request: inout HTTPRequestData) async throws {
+        switch placement {
+        case .header: request.setHeader(name, prefix + key)
+        case .query:
+            request.url += (request.url.contains("?") ? "&" : "?") + URLEncoding.encode(name) + "=" + URLEncoding.queryValue(key)
+        }
+    }
+
+    public func invalidate() async {}
+}
+
+public struct NoAuthentication: Authenticator {
+    public init() {}
+    public func authorize(_ request: inout HTTPRequestData) async throws {}
+    public func invalidate() async {}
+}
