@@ -1,46 +1,113 @@
 import NIOCore
 
-/// Writes JSON straight into a ByteBuffer. The caller writes the punctuation (`{"id":` …);
-/// this type writes values: escaped strings, integers, money and timestamps.
-struct JSONBuffer {
-    var buffer: ByteBuffer
+/// Growable bytes behind a raw pointer: the response bodies of the export endpoints are
+/// hundreds of kilobytes written a few bytes at a time, which must stay cheap even in debug
+/// builds (where ByteBuffer's layered writes cost more than the data).
+final class ByteStorage {
+    private(set) var base: UnsafeMutablePointer<UInt8>
+    private(set) var count = 0
+    private var capacity: Int
 
-    init(capacity: Int = 1024) {
-        buffer = ByteBufferAllocator().buffer(capacity: capacity)
+    init(capacity: Int) {
+        self.capacity = max(64, capacity)
+        base = UnsafeMutablePointer<UInt8>.allocate(capacity: self.capacity)
     }
 
-    @inline(__always) mutating func raw(_ text: StaticString) { buffer.writeStaticString(text) }
+    deinit { base.deallocate() }
 
-    @inline(__always) mutating func rawText(_ text: String) { buffer.writeString(text) }
+    @inline(__always) func reserve(_ extra: Int) {
+        if count + extra > capacity { grow(count + extra) }
+    }
+
+    private func grow(_ needed: Int) {
+        var newCapacity = capacity * 2
+        while newCapacity < needed { newCapacity *= 2 }
+        let newBase = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+        newBase.update(from: base, count: count)
+        base.deallocate()
+        base = newBase
+        capacity = newCapacity
+    }
+
+    @inline(__always) func append(_ byte: UInt8) {
+        if count == capacity { grow(count + 1) }
+        base[count] = byte
+        count += 1
+    }
+
+    func append(_ bytes: UnsafeRawBufferPointer) {
+        guard let source = bytes.baseAddress, bytes.count > 0 else { return }
+        reserve(bytes.count)
+        (base + count).update(from: source.assumingMemoryBound(to: UInt8.self), count: bytes.count)
+        count += bytes.count
+    }
+
+    /// Writes `value` (≥ 0) in decimal, left-padded with zeros to `width`.
+    func appendDecimal(_ value: UInt64, width: Int) {
+        var digits = 1
+        var v = value / 10
+        while v > 0 { digits += 1; v /= 10 }
+        let total = max(digits, width)
+        reserve(total)
+        var p = base + count + total - 1
+        v = value
+        for _ in 0..<total {
+            p.pointee = UInt8(48 + v % 10)
+            v /= 10
+            p -= 1
+        }
+        count += total
+    }
+}
+
+struct JSONBuffer {
+    private let storage: ByteStorage
+
+    init(capacity: Int = 1024) {
+        storage = ByteStorage(capacity: capacity)
+    }
+
+    /// The bytes written so far.
+    var buffer: ByteBuffer {
+        ByteBuffer(bytes: UnsafeRawBufferPointer(start: storage.base, count: storage.count))
+    }
+
+    @inline(__always) mutating func raw(_ text: StaticString) {
+        text.withUTF8Buffer { storage.append(UnsafeRawBufferPointer($0)) }
+    }
+
+    mutating func rawText(_ text: String) {
+        var text = text
+        text.withUTF8 { storage.append(UnsafeRawBufferPointer($0)) }
+    }
 
     /// A JSON string literal.
     mutating func string(_ text: String) {
-        buffer.writeInteger(UInt8(ascii: "\""))
-        var clean = true
-        for b in text.utf8 where b < 0x20 || b == 0x22 || b == 0x5C {
-            clean = false
-            break
+        storage.append(UInt8(ascii: "\""))
+        var text = text
+        let clean = text.withUTF8 { bytes -> Bool in
+            for b in bytes where b < 0x20 || b == 0x22 || b == 0x5C { return false }
+            storage.append(UnsafeRawBufferPointer(bytes))
+            return true
         }
-        if clean {
-            buffer.writeString(text)
-        } else {
+        if !clean {
             for b in text.utf8 {
                 switch b {
-                case 0x22: buffer.writeStaticString("\\\"")
-                case 0x5C: buffer.writeStaticString("\\\\")
-                case 0x0A: buffer.writeStaticString("\\n")
-                case 0x0D: buffer.writeStaticString("\\r")
-                case 0x09: buffer.writeStaticString("\\t")
+                case 0x22: raw("\\\"")
+                case 0x5C: raw("\\\\")
+                case 0x0A: raw("\\n")
+                case 0x0D: raw("\\r")
+                case 0x09: raw("\\t")
                 case 0..<0x20:
-                    let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                    buffer.writeStaticString("\\u00")
-                    buffer.writeInteger(hex[Int(b >> 4)])
-                    buffer.writeInteger(hex[Int(b & 0xF)])
-                default: buffer.writeInteger(b)
+                    raw("\\u00")
+                    storage.append(b >> 4 == 0 ? 48 : 49)
+                    let low = b & 0xF
+                    storage.append(low < 10 ? 48 + low : 87 + low)
+                default: storage.append(b)
                 }
             }
         }
-        buffer.writeInteger(UInt8(ascii: "\""))
+        storage.append(UInt8(ascii: "\""))
     }
 
     /// A string, or `null`.
@@ -58,9 +125,9 @@ struct JSONBuffer {
 
     /// An int64 as a JSON string (Google's int64 convention).
     mutating func int64String(_ value: Int64) {
-        buffer.writeInteger(UInt8(ascii: "\""))
+        storage.append(UInt8(ascii: "\""))
         writeDigits(value)
-        buffer.writeInteger(UInt8(ascii: "\""))
+        storage.append(UInt8(ascii: "\""))
     }
 
     mutating func bool(_ value: Bool) { value ? raw("true") : raw("false") }
@@ -68,12 +135,12 @@ struct JSONBuffer {
     /// Cents as a JSON number with the trailing zero trimmed: 1234.5, 1234.56, 1250.0.
     mutating func moneyNumber(cents: Int64) {
         writeDigits(cents / 100)
-        buffer.writeInteger(UInt8(ascii: "."))
+        storage.append(UInt8(ascii: "."))
         let fraction = abs(cents % 100)
         if fraction % 10 == 0 {
             writeDigits(fraction / 10)
         } else {
-            if fraction < 10 { buffer.writeInteger(UInt8(ascii: "0")) }
+            if fraction < 10 { storage.append(UInt8(ascii: "0")) }
             writeDigits(fraction)
         }
     }
@@ -82,29 +149,29 @@ struct JSONBuffer {
     mutating func fixed(_ units: Int64, decimals: Int) {
         var scale: Int64 = 1
         for _ in 0..<decimals { scale *= 10 }
-        if units < 0 { buffer.writeInteger(UInt8(ascii: "-")) }
+        if units < 0 { storage.append(UInt8(ascii: "-")) }
         let magnitude = abs(units)
         writeDigits(magnitude / scale)
-        buffer.writeInteger(UInt8(ascii: "."))
+        storage.append(UInt8(ascii: "."))
         writePadded(magnitude % scale, width: decimals)
     }
 
     /// Cents as a JSON string with two decimals: "150.00".
     mutating func moneyString(cents: Int64) {
-        buffer.writeInteger(UInt8(ascii: "\""))
-        if cents < 0 { buffer.writeInteger(UInt8(ascii: "-")) }
+        storage.append(UInt8(ascii: "\""))
+        if cents < 0 { storage.append(UInt8(ascii: "-")) }
         let magnitude = abs(cents)
         writeDigits(magnitude / 100)
-        buffer.writeInteger(UInt8(ascii: "."))
+        storage.append(UInt8(ascii: "."))
         writePadded(magnitude % 100, width: 2)
-        buffer.writeInteger(UInt8(ascii: "\""))
+        storage.append(UInt8(ascii: "\""))
     }
 
     /// A quoted UTC timestamp from 100 ns ticks since 1970, with `fractionDigits` (0…7) digits.
     mutating func timestamp(ticks: Int64, fractionDigits: Int) {
-        buffer.writeInteger(UInt8(ascii: "\""))
+        storage.append(UInt8(ascii: "\""))
         writeTimestampBody(ticks: ticks, fractionDigits: fractionDigits)
-        buffer.writeInteger(UInt8(ascii: "\""))
+        storage.append(UInt8(ascii: "\""))
     }
 
     mutating func timestampOrNull(ticks: Int64?, fractionDigits: Int) {
@@ -130,62 +197,37 @@ struct JSONBuffer {
         if rest < 0 { rest += perDay; days -= 1 }
         let c = SandboxTime.civil(days: days)
         writePadded(c.year, width: 4)
-        buffer.writeInteger(UInt8(ascii: "-"))
+        storage.append(UInt8(ascii: "-"))
         writePadded(c.month, width: 2)
-        buffer.writeInteger(UInt8(ascii: "-"))
+        storage.append(UInt8(ascii: "-"))
         writePadded(c.day, width: 2)
-        buffer.writeInteger(UInt8(ascii: "T"))
+        storage.append(UInt8(ascii: "T"))
         let seconds = rest / SandboxTime.ticksPerSecond
         writePadded(seconds / 3600, width: 2)
-        buffer.writeInteger(UInt8(ascii: ":"))
+        storage.append(UInt8(ascii: ":"))
         writePadded((seconds % 3600) / 60, width: 2)
-        buffer.writeInteger(UInt8(ascii: ":"))
+        storage.append(UInt8(ascii: ":"))
         writePadded(seconds % 60, width: 2)
         if fractionDigits > 0 {
-            buffer.writeInteger(UInt8(ascii: "."))
+            storage.append(UInt8(ascii: "."))
             var fraction = rest % SandboxTime.ticksPerSecond  // 7 digits
             var width = 7
             while width > fractionDigits { fraction /= 10; width -= 1 }
             writePadded(fraction, width: width)
         }
-        buffer.writeInteger(UInt8(ascii: "Z"))
+        storage.append(UInt8(ascii: "Z"))
     }
 
     private mutating func writePadded(_ value: Int64, width: Int) {
-        var digits = 1
-        var v = value / 10
-        while v > 0 { digits += 1; v /= 10 }
-        var pad = width - digits
-        while pad > 0 { buffer.writeInteger(UInt8(ascii: "0")); pad -= 1 }
-        writeDigits(value)
+        storage.appendDecimal(UInt64(max(0, value)), width: width)
     }
 
     private mutating func writeDigits(_ value: Int64) {
-        if value >= 0 && value < 10 {
-            buffer.writeInteger(UInt8(48 + value))
-            return
-        }
-        if value == Int64.min {
-            buffer.writeString(String(value))
-            return
-        }
-        var v = value
-        if v < 0 {
-            buffer.writeInteger(UInt8(ascii: "-"))
-            v = -v
-        }
-        // Up to 19 digits, written backwards into a fixed tuple-free scratch of UInt64 pairs.
-        var scratch: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        var count = 0
-        withUnsafeMutableBytes(of: &scratch) { bytes in
-            while v > 0 {
-                bytes[23 - count] = UInt8(48 + v % 10)
-                v /= 10
-                count += 1
-            }
-        }
-        withUnsafeBytes(of: &scratch) { bytes in
-            _ = buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[(24 - count)...]))
+        if value < 0 {
+            storage.append(UInt8(ascii: "-"))
+            storage.appendDecimal(value == Int64.min ? UInt64(Int64.max) + 1 : UInt64(-value), width: 1)
+        } else {
+            storage.appendDecimal(UInt64(value), width: 1)
         }
     }
 }

@@ -39,18 +39,25 @@ public final class ProviderSandbox: Sendable {
     public func start(host: String = "127.0.0.1", port: Int = 0) async throws {
         let signal = StartSignal()
         let responder = SandboxResponder(core: core)
-        let app = Application(
+        var app = Application(
             responder: responder,
             configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: nil),
             onServerRunning: { channel in
                 signal.resolve(.success(channel.localAddress?.port ?? port))
             }
         )
+        // Quiet unless LOG_LEVEL asks otherwise: stop() cancels the server, which Hummingbird
+        // logs as an error ("Waiting on child channel: CancellationError()"), and the CLI
+        // prints its own "listening" line. Start failures are thrown, not only logged.
+        if ProcessInfo.processInfo.environment["LOG_LEVEL"] == nil {
+            app.logger.logLevel = .critical
+        }
+        let application = app
         let task: Task<Void, any Error>? = server.withLock { state in
             guard state.task == nil else { return nil }
             let task = Task {
                 do {
-                    try await app.run()
+                    try await application.run()
                     signal.resolve(.failure(CancellationError()))
                 } catch {
                     signal.resolve(.failure(error))

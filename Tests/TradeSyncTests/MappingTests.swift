@@ -1,0 +1,160 @@
+import Testing
+import TradeSyncCore
+@testable import TradeSyncMapping
+
+let jobEntity = EntityModel(name: "jobs", table: "contractor_jobs", fields: [
+    ModelField(name: "job_type", type: .enumeration, values: ["installation", "repair", "other"]),
+    ModelField(name: "status", type: .enumeration, values: ["scheduled", "completed", "cancelled"]),
+    ModelField(name: "final_value", type: .decimal),
+    ModelField(name: "completed_at", type: .timestamp),
+    ModelField(name: "visits", type: .integer),
+    ModelField(name: "warranty", type: .boolean),
+    ModelField(name: "crew", type: .json),
+    ModelField(name: "rating", type: .integer),
+    ModelField(name: "source", type: .string),
+    ModelField(name: "day", type: .date),
+])
+
+/// One row of the conversion table: a source value, a target field and what must be stored.
+struct ConversionCase: CustomTestStringConvertible, Sendable {
+    var field: String
+    var value: JSONValue
+    var cast: Cast?
+    var expected: CellValue?   // nil = must fail
+    var testDescription: String { "\(field) ← \(value.jsonText)" }
+}
+
+@Suite struct ConversionTable {
+    static let cases: [ConversionCase] = [
+        .init(field: "final_value", value: "0.00", expected: .decimal("0.00")),
+        .init(field: "final_value", value: "1234.50", expected: .decimal("1234.50")),
+        .init(field: "final_value", value: .number("150.0"), expected: .decimal("150.0")),
+        .init(field: "final_value", value: 42, expected: .decimal("42")),
+        .init(field: "final_value", value: .number("1.5e3"), expected: .decimal("1500")),
+        .init(field: "final_value", value: "-0.10", expected: .decimal("-0.10")),
+        .init(field: "final_value", value: "+007.25", expected: .decimal("7.25")),
+        .init(field: "final_value", value: "12,50", expected: nil),
+        .init(field: "final_value", value: "abc", expected: nil),
+        .init(field: "final_value", value: true, expected: nil),
+        .init(field: "completed_at", value: "2021-07-19T20:35:38.2876004Z", expected: .timestamp(1_626_726_938_287_600)),
+        .init(field: "completed_at", value: "2015-07-24T10:35:08-07:00", expected: .timestamp(1_437_759_308_000_000)),
+        .init(field: "completed_at", value: "2020-05-04 00:41:13", expected: .timestamp(1_588_552_873_000_000)),
+        .init(field: "completed_at", value: "not a date", expected: nil),
+        .init(field: "visits", value: "12", expected: .integer(12)),
+        .init(field: "visits", value: 2_147_483_659, expected: .integer(2_147_483_659)),
+        .init(field: "visits", value: "9223372036854775807", expected: .integer(Int64.max)),
+        .init(field: "visits", value: .number("3.0"), expected: .integer(3)),
+        .init(field: "visits", value: .number("3.5"), expected: nil),
+        .init(field: "warranty", value: true, expected: .boolean(true)),
+        .init(field: "warranty", value: "false", expected: .boolean(false)),
+        .init(field: "warranty", value: 1, expected: .boolean(true)),
+        .init(field: "warranty", value: "maybe", expected: nil),
+        .init(field: "source", value: 2_147_483_700, expected: .text("2147483700")),
+        .init(field: "day", value: ["year": 2025, "month": 1, "day": 2], expected: .date("2025-01-02")),
+        .init(field: "day", value: "2015-07-24T23:30:00-07:00", expected: .date("2015-07-25")),
+        .init(field: "crew", value: [["name": "Ana"]], expected: .json("[{\"name\":\"Ana\"}]")),
+        .init(field: "status", value: "unknown", expected: nil),
+        .init(field: "final_value", value: .null, expected: .null),
+    ]
+
+    @Test(arguments: cases)
+    func converts(_ c: ConversionCase) throws {
+        let field = try #require(jobEntity.field(c.field))
+        let result = RecordMapper.convert(c.value, to: field, cast: c.cast)
+        switch (result, c.expected) {
+        case (.success(let v), let e?): #expect(v == e)
+        case (.failure(let f), nil): #expect(f.field == c.field)
+        case (.success(let v), nil): Issue.record("expected a failure, got \(v)")
+        case (.failure(let f), _?): Issue.record("unexpected failure: \(f)")
+        }
+    }
+}
+
+@Suite struct ValueMapTable {
+    static let statusRule = FieldRule(
+        target: "status", source: .path(JSONPath("jobStatus")),
+        valueMap: ["Scheduled": "scheduled", "Completed": "completed", "Canceled": "cancelled"], onUnmapped: .fail)
+
+    @Test(arguments: [
+        ("Scheduled", "scheduled"), ("Completed", "completed"), ("Canceled", "cancelled"),
+    ])
+    func mapsKnownValues(source: String, stored: String) {
+        let mapper = RecordMapper(entity: jobEntity, rules: [ValueMapTable.statusRule])
+        let r = mapper.map(["jobStatus": .string(source)], lookups: LookupTables())
+        #expect((try? r.get())?[1] == .text(stored))
+    }
+
+    @Test(arguments: [
+        (UnmappedAction.fail, nil as CellValue?),
+        (UnmappedAction.null, CellValue.null),
+        (UnmappedAction.useDefault("scheduled"), CellValue.text("scheduled")),
+    ])
+    func unmappedValuesFollowThePolicy(policy: UnmappedAction, expected: CellValue?) {
+        var rule = ValueMapTable.statusRule
+        rule.onUnmapped = policy
+        let r = RecordMapper(entity: jobEntity, rules: [rule]).map(["jobStatus": "Hold"], lookups: LookupTables())
+        switch r {
+        case .success(let values): #expect(values[1] == expected)
+        case .failure(let f):
+            #expect(expected == nil)
+            #expect(f.description == "status: unmapped value 'Hold'")
+        }
+    }
+
+    static let ratingRule = FieldRule(
+        target: "rating", source: .path(JSONPath("starRating")),
+        valueMap: ["ONE": 1, "TWO": 2, "THREE": 3, "FOUR": 4, "FIVE": 5], unspecified: ["STAR_RATING_UNSPECIFIED"])
+
+    @Test(arguments: [
+        ("ONE", CellValue.integer(1)), ("THREE", .integer(3)), ("FIVE", .integer(5)), ("STAR_RATING_UNSPECIFIED", .null),
+    ])
+    func starRatingWordsBecomeNumbers(word: String, stored: CellValue) {
+        let r = RecordMapper(entity: jobEntity, rules: [ValueMapTable.ratingRule]).map(["starRating": .string(word)], lookups: LookupTables())
+        #expect((try? r.get())?[7] == stored)
+    }
+
+    @Test func anUnknownRatingWordFails() {
+        let r = RecordMapper(entity: jobEntity, rules: [ValueMapTable.ratingRule]).map(["starRating": "SIX"], lookups: LookupTables())
+        #expect(throws: MappingFailure.self) { try r.get() }
+    }
+}
+
+@Suite struct StructureTests {
+    @Test func lookupThenMapResolvesJobTypes() throws {
+        var lookups = LookupTables()
+        lookups.add(stream: "job_types", records: [["id": 7, "name": "Installation"], ["id": 8, "name": "Duct Cleaning"]],
+                    key: JSONPath("id"))
+        let rule = FieldRule(
+            target: "job_type", source: .path(JSONPath("jobTypeId")),
+            lookup: Lookup(stream: "job_types", key: JSONPath("id"), value: JSONPath("name")),
+            valueMap: ["Installation": "installation", "Repair": "repair"], onUnmapped: .useDefault("other"))
+        let mapper = RecordMapper(entity: jobEntity, rules: [rule])
+        #expect(try mapper.map(["jobTypeId": 7], lookups: lookups).get()[0] == .text("installation"))
+        #expect(try mapper.map(["jobTypeId": 8], lookups: lookups).get()[0] == .text("other"))
+        let missing = mapper.map(["jobTypeId": 9], lookups: lookups)
+        #expect(throws: MappingFailure.self) { try missing.get() }
+    }
+
+    @Test func eachBuildsAListOfObjects() throws {
+        let rule = FieldRule(target: "crew", source: .path(JSONPath("technicians")), each: [
+            FieldRule(target: "name", source: .path(JSONPath("name"))),
+            FieldRule(target: "role", source: .constant("Technician")),
+        ])
+        let record: JSONValue = ["technicians": [["name": "Ana", "id": 1], ["name": "Bo", "id": 2]]]
+        let values = try RecordMapper(entity: jobEntity, rules: [rule]).map(record, lookups: LookupTables()).get()
+        #expect(values[6] == .json("[{\"name\":\"Ana\",\"role\":\"Technician\"},{\"name\":\"Bo\",\"role\":\"Technician\"}]"))
+    }
+
+    @Test func nestedPathsConstantsAndUnmappedFields() throws {
+        let rules = [
+            FieldRule(target: "source", source: .constant("servicetitan")),
+            FieldRule(target: "final_value", source: .path(JSONPath("totals.0.amount"))),
+        ]
+        let values = try RecordMapper(entity: jobEntity, rules: rules)
+            .map(["totals": [["amount": "10.50"]]], lookups: LookupTables()).get()
+        #expect(values[8] == .text("servicetitan"))
+        #expect(values[2] == .decimal("10.50"))
+        #expect(values[0] == .null, "a field the mapping does not fill is null")
+        #expect(values.count == jobEntity.fields.count)
+    }
+}
