@@ -82,14 +82,14 @@ public struct SyncRunner: Sendable {
     public let logger: Logger
     /// Identifies this process in leases.
     public let holder: String
-    public static let leaseSeconds = 120
+    public static let leaseSeconds = 60
     /// Failed records kept in the run log's details.
     public static let keptFailures = 100
 
     public init(project: Project, store: any SyncStore, transport: any HTTPTransport,
                 resolver: CredentialResolver = CredentialResolver(), retry: RetryPolicy = RetryPolicy(),
                 logger: Logger = Logger(label: "tradesync.sync"),
-                holder: String = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier):\(UUID().uuidString.prefix(8))") {
+                holder: String = LeaseHolder.make()) {
         self.project = project
         self.store = store
         self.transport = transport
@@ -107,8 +107,9 @@ public struct SyncRunner: Sendable {
         let runtime = try ConnectionRuntime(record: connection, project: project, resolver: resolver)
         let selected = try selectStreams(runtime, options.streams)
         if !options.dryRun {
-            guard try await store.acquireLease(integrationId: connection.id, holder: holder, ttlSeconds: SyncRunner.leaseSeconds)
-            else { throw RunnerError.alreadyRunning(connection.connectionKey) }
+            try await takeLease(connection)
+            let stale = try await store.markInterruptedRuns(integrationId: connection.id)
+            if stale > 0 { logger.warning("marked interrupted runs as failed", metadata: ["runs": "\(stale)"]) }
         }
         var runId: String?
         var result = RunResult(runId: nil, connectionKey: connection.connectionKey, integration: connection.integrationType,
@@ -181,6 +182,21 @@ public struct SyncRunner: Sendable {
         }
         if !options.dryRun { try await store.releaseLease(integrationId: connection.id, holder: holder) }
         return result
+    }
+
+    /// Takes the run lease. A lease held by a dead process on this machine (a sync killed
+    /// with SIGKILL) is taken over at once; elsewhere it expires after `leaseSeconds`.
+    func takeLease(_ connection: ConnectionRecord) async throws {
+        if try await store.acquireLease(integrationId: connection.id, holder: holder, ttlSeconds: SyncRunner.leaseSeconds,
+                                        takeOverFrom: nil) { return }
+        if let current = try await store.leaseHolder(integrationId: connection.id), LeaseHolder.isDeadLocalProcess(current),
+            try await store.acquireLease(integrationId: connection.id, holder: holder, ttlSeconds: SyncRunner.leaseSeconds,
+                                         takeOverFrom: current)
+        {
+            logger.warning("took over the lease of a dead process", metadata: ["previous_holder": "\(current)"])
+            return
+        }
+        throw RunnerError.alreadyRunning(connection.connectionKey)
     }
 
     func selectStreams(_ runtime: ConnectionRuntime, _ requested: [String]?) throws -> [String] {
@@ -419,13 +435,31 @@ struct StreamRun {
                 result.inserted += outcome.inserted
                 result.updated += outcome.updated
                 result.unchanged += outcome.unchanged
-                if !options.dryRun, currentMicros() - lastLeaseRenewal > 20_000_000 {
+                if !options.dryRun, currentMicros() - lastLeaseRenewal > 15_000_000 {
                     lastLeaseRenewal = currentMicros()
-                    _ = try await store.acquireLease(integrationId: connection.id, holder: runner.holder, ttlSeconds: SyncRunner.leaseSeconds)
+                    guard try await store.acquireLease(integrationId: connection.id, holder: runner.holder,
+                                                       ttlSeconds: SyncRunner.leaseSeconds, takeOverFrom: nil)
+                    else { throw RunnerError.alreadyRunning(connection.connectionKey) }
                 }
                 options.progress?(SyncProgress(stream: name, pages: result.pages, fetched: result.fetched,
                                                elapsedSeconds: Double(currentMicros() - started) / 1e6))
             }
         }
+    }
+}
+
+/// Lease holder names: `host:pid:nonce`, so a lease left by a killed process on this host can
+/// be recognised and taken over without waiting for it to expire.
+public enum LeaseHolder {
+    public static func make() -> String {
+        "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier):\(UUID().uuidString.prefix(8).lowercased())"
+    }
+
+    public static func isDeadLocalProcess(_ holder: String) -> Bool {
+        let parts = holder.split(separator: ":")
+        guard parts.count == 3, String(parts[0]) == ProcessInfo.processInfo.hostName, let pid = Int32(parts[1]),
+            pid != ProcessInfo.processInfo.processIdentifier
+        else { return false }
+        return kill(pid, 0) != 0 && errno == ESRCH
     }
 }

@@ -1,54 +1,71 @@
 import NIOCore
 
-/// Growable bytes behind a raw pointer: the response bodies of the export endpoints are
-/// hundreds of kilobytes written a few bytes at a time, which must stay cheap even in debug
-/// builds (where ByteBuffer's layered writes cost more than the data).
-final class ByteStorage {
-    private(set) var base: UnsafeMutablePointer<UInt8>
-    private(set) var count = 0
+/// Owns the memory of a JSONBuffer (frees it when the last copy is gone).
+final class ByteAllocation {
+    var pointer: UnsafeMutablePointer<UInt8>
+
+    init(capacity: Int) { pointer = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity) }
+
+    deinit { pointer.deallocate() }
+}
+
+/// Writes JSON straight into memory; the caller writes the punctuation (`{"id":` …), this
+/// type writes values: escaped strings, integers, money and timestamps.
+///
+/// The bytes live behind a raw pointer whose position is kept in this struct: the export
+/// bodies are hundreds of kilobytes written a few bytes at a time, which must stay cheap
+/// (ByteBuffer's layered writes, or a class's dynamic exclusivity checks, cost more than
+/// the data). Not to be copied while writing.
+struct JSONBuffer {
+    private var base: UnsafeMutablePointer<UInt8>
+    private var count = 0
     private var capacity: Int
+    private let owner: ByteAllocation
 
-    init(capacity: Int) {
+    init(capacity: Int = 1024) {
         self.capacity = max(64, capacity)
-        base = UnsafeMutablePointer<UInt8>.allocate(capacity: self.capacity)
+        owner = ByteAllocation(capacity: self.capacity)
+        base = owner.pointer
     }
 
-    deinit { base.deallocate() }
-
-    @inline(__always) func reserve(_ extra: Int) {
-        if count + extra > capacity { grow(count + extra) }
+    /// The bytes written so far.
+    var buffer: ByteBuffer {
+        ByteBuffer(bytes: UnsafeRawBufferPointer(start: base, count: count))
     }
 
-    private func grow(_ needed: Int) {
+    // MARK: bytes
+
+    private mutating func grow(_ needed: Int) {
         var newCapacity = capacity * 2
         while newCapacity < needed { newCapacity *= 2 }
         let newBase = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
         newBase.update(from: base, count: count)
-        base.deallocate()
+        owner.pointer.deallocate()
+        owner.pointer = newBase
         base = newBase
         capacity = newCapacity
     }
 
-    @inline(__always) func append(_ byte: UInt8) {
+    @inline(__always) private mutating func append(_ byte: UInt8) {
         if count == capacity { grow(count + 1) }
         base[count] = byte
         count += 1
     }
 
-    func append(_ bytes: UnsafeRawBufferPointer) {
+    private mutating func append(_ bytes: UnsafeRawBufferPointer) {
         guard let source = bytes.baseAddress, bytes.count > 0 else { return }
-        reserve(bytes.count)
+        if count + bytes.count > capacity { grow(count + bytes.count) }
         (base + count).update(from: source.assumingMemoryBound(to: UInt8.self), count: bytes.count)
         count += bytes.count
     }
 
-    /// Writes `value` (≥ 0) in decimal, left-padded with zeros to `width`.
-    func appendDecimal(_ value: UInt64, width: Int) {
+    /// `value` in decimal, left-padded with zeros to `width`.
+    private mutating func appendDecimal(_ value: UInt64, width: Int) {
         var digits = 1
         var v = value / 10
         while v > 0 { digits += 1; v /= 10 }
         let total = max(digits, width)
-        reserve(total)
+        if count + total > capacity { grow(count + total) }
         var p = base + count + total - 1
         v = value
         for _ in 0..<total {
@@ -58,36 +75,25 @@ final class ByteStorage {
         }
         count += total
     }
-}
 
-struct JSONBuffer {
-    private let storage: ByteStorage
-
-    init(capacity: Int = 1024) {
-        storage = ByteStorage(capacity: capacity)
-    }
-
-    /// The bytes written so far.
-    var buffer: ByteBuffer {
-        ByteBuffer(bytes: UnsafeRawBufferPointer(start: storage.base, count: storage.count))
-    }
+    // MARK: JSON
 
     @inline(__always) mutating func raw(_ text: StaticString) {
-        text.withUTF8Buffer { storage.append(UnsafeRawBufferPointer($0)) }
+        text.withUTF8Buffer { append(UnsafeRawBufferPointer($0)) }
     }
 
     mutating func rawText(_ text: String) {
         var text = text
-        text.withUTF8 { storage.append(UnsafeRawBufferPointer($0)) }
+        text.withUTF8 { append(UnsafeRawBufferPointer($0)) }
     }
 
     /// A JSON string literal.
     mutating func string(_ text: String) {
-        storage.append(UInt8(ascii: "\""))
+        append(UInt8(ascii: "\""))
         var text = text
         let clean = text.withUTF8 { bytes -> Bool in
             for b in bytes where b < 0x20 || b == 0x22 || b == 0x5C { return false }
-            storage.append(UnsafeRawBufferPointer(bytes))
+            append(UnsafeRawBufferPointer(bytes))
             return true
         }
         if !clean {
@@ -100,14 +106,14 @@ struct JSONBuffer {
                 case 0x09: raw("\\t")
                 case 0..<0x20:
                     raw("\\u00")
-                    storage.append(b >> 4 == 0 ? 48 : 49)
+                    append(b >> 4 == 0 ? 48 : 49)
                     let low = b & 0xF
-                    storage.append(low < 10 ? 48 + low : 87 + low)
-                default: storage.append(b)
+                    append(low < 10 ? 48 + low : 87 + low)
+                default: append(b)
                 }
             }
         }
-        storage.append(UInt8(ascii: "\""))
+        append(UInt8(ascii: "\""))
     }
 
     /// A string, or `null`.
@@ -125,9 +131,9 @@ struct JSONBuffer {
 
     /// An int64 as a JSON string (Google's int64 convention).
     mutating func int64String(_ value: Int64) {
-        storage.append(UInt8(ascii: "\""))
+        append(UInt8(ascii: "\""))
         writeDigits(value)
-        storage.append(UInt8(ascii: "\""))
+        append(UInt8(ascii: "\""))
     }
 
     mutating func bool(_ value: Bool) { value ? raw("true") : raw("false") }
@@ -135,12 +141,12 @@ struct JSONBuffer {
     /// Cents as a JSON number with the trailing zero trimmed: 1234.5, 1234.56, 1250.0.
     mutating func moneyNumber(cents: Int64) {
         writeDigits(cents / 100)
-        storage.append(UInt8(ascii: "."))
+        append(UInt8(ascii: "."))
         let fraction = abs(cents % 100)
         if fraction % 10 == 0 {
             writeDigits(fraction / 10)
         } else {
-            if fraction < 10 { storage.append(UInt8(ascii: "0")) }
+            if fraction < 10 { append(UInt8(ascii: "0")) }
             writeDigits(fraction)
         }
     }
@@ -149,29 +155,29 @@ struct JSONBuffer {
     mutating func fixed(_ units: Int64, decimals: Int) {
         var scale: Int64 = 1
         for _ in 0..<decimals { scale *= 10 }
-        if units < 0 { storage.append(UInt8(ascii: "-")) }
+        if units < 0 { append(UInt8(ascii: "-")) }
         let magnitude = abs(units)
         writeDigits(magnitude / scale)
-        storage.append(UInt8(ascii: "."))
+        append(UInt8(ascii: "."))
         writePadded(magnitude % scale, width: decimals)
     }
 
     /// Cents as a JSON string with two decimals: "150.00".
     mutating func moneyString(cents: Int64) {
-        storage.append(UInt8(ascii: "\""))
-        if cents < 0 { storage.append(UInt8(ascii: "-")) }
+        append(UInt8(ascii: "\""))
+        if cents < 0 { append(UInt8(ascii: "-")) }
         let magnitude = abs(cents)
         writeDigits(magnitude / 100)
-        storage.append(UInt8(ascii: "."))
+        append(UInt8(ascii: "."))
         writePadded(magnitude % 100, width: 2)
-        storage.append(UInt8(ascii: "\""))
+        append(UInt8(ascii: "\""))
     }
 
     /// A quoted UTC timestamp from 100 ns ticks since 1970, with `fractionDigits` (0…7) digits.
     mutating func timestamp(ticks: Int64, fractionDigits: Int) {
-        storage.append(UInt8(ascii: "\""))
+        append(UInt8(ascii: "\""))
         writeTimestampBody(ticks: ticks, fractionDigits: fractionDigits)
-        storage.append(UInt8(ascii: "\""))
+        append(UInt8(ascii: "\""))
     }
 
     mutating func timestampOrNull(ticks: Int64?, fractionDigits: Int) {
@@ -197,37 +203,37 @@ struct JSONBuffer {
         if rest < 0 { rest += perDay; days -= 1 }
         let c = SandboxTime.civil(days: days)
         writePadded(c.year, width: 4)
-        storage.append(UInt8(ascii: "-"))
+        append(UInt8(ascii: "-"))
         writePadded(c.month, width: 2)
-        storage.append(UInt8(ascii: "-"))
+        append(UInt8(ascii: "-"))
         writePadded(c.day, width: 2)
-        storage.append(UInt8(ascii: "T"))
+        append(UInt8(ascii: "T"))
         let seconds = rest / SandboxTime.ticksPerSecond
         writePadded(seconds / 3600, width: 2)
-        storage.append(UInt8(ascii: ":"))
+        append(UInt8(ascii: ":"))
         writePadded((seconds % 3600) / 60, width: 2)
-        storage.append(UInt8(ascii: ":"))
+        append(UInt8(ascii: ":"))
         writePadded(seconds % 60, width: 2)
         if fractionDigits > 0 {
-            storage.append(UInt8(ascii: "."))
+            append(UInt8(ascii: "."))
             var fraction = rest % SandboxTime.ticksPerSecond  // 7 digits
             var width = 7
             while width > fractionDigits { fraction /= 10; width -= 1 }
             writePadded(fraction, width: width)
         }
-        storage.append(UInt8(ascii: "Z"))
+        append(UInt8(ascii: "Z"))
     }
 
     private mutating func writePadded(_ value: Int64, width: Int) {
-        storage.appendDecimal(UInt64(max(0, value)), width: width)
+        appendDecimal(UInt64(max(0, value)), width: width)
     }
 
     private mutating func writeDigits(_ value: Int64) {
         if value < 0 {
-            storage.append(UInt8(ascii: "-"))
-            storage.appendDecimal(value == Int64.min ? UInt64(Int64.max) + 1 : UInt64(-value), width: 1)
+            append(UInt8(ascii: "-"))
+            appendDecimal(value == Int64.min ? UInt64(Int64.max) + 1 : UInt64(-value), width: 1)
         } else {
-            storage.appendDecimal(UInt64(value), width: 1)
+            appendDecimal(UInt64(value), width: 1)
         }
     }
 }

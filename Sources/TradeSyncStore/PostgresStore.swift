@@ -432,15 +432,33 @@ public final class PostgresStore: SyncStore, @unchecked Sendable {
 
     // MARK: Leases and tokens
 
-    public func acquireLease(integrationId: String, holder: String, ttlSeconds: Int) async throws -> Bool {
+    public func acquireLease(integrationId: String, holder: String, ttlSeconds: Int, takeOverFrom: String?) async throws -> Bool {
         let now = currentMicros()
         let rows = try await query("""
             INSERT INTO tradesync_leases (integration_id, holder, expires_at_micros) VALUES ($1, $2, $3)
             ON CONFLICT (integration_id) DO UPDATE SET holder = excluded.holder, expires_at_micros = excluded.expires_at_micros
             WHERE tradesync_leases.expires_at_micros < $4 OR tradesync_leases.holder = excluded.holder
+               OR tradesync_leases.holder = $5
             RETURNING holder
-            """, try PostgresStore.binds([integrationId, holder, now + Int64(ttlSeconds) * 1_000_000, now]))
+            """, try PostgresStore.binds([integrationId, holder, now + Int64(ttlSeconds) * 1_000_000, now, takeOverFrom]))
         return !rows.isEmpty
+    }
+
+    public func leaseHolder(integrationId: String) async throws -> String? {
+        try await query("SELECT holder FROM tradesync_leases WHERE integration_id = $1", try PostgresStore.binds([integrationId]))
+            .first.map { try $0.decode(String.self) }
+    }
+
+    public func markInterruptedRuns(integrationId: String) async throws -> Int {
+        try await query("""
+            UPDATE contractor_sync_logs SET status = 'failed', completed_at = now(),
+                error_message = 'interrupted: the process stopped before the run finished'
+            WHERE integration_id = $1 AND status = 'running' RETURNING 1
+            """, try PostgresStore.binds([integrationId])).count
+    }
+
+    public func rowCount(table: String) async throws -> Int {
+        Int(try await query("SELECT COUNT(*) FROM \(Schema.quote(table))").first?.decode(Int64.self) ?? 0)
     }
 
     public func releaseLease(integrationId: String, holder: String) async throws {

@@ -396,20 +396,52 @@ public final class SQLiteStore: SyncStore, @unchecked Sendable {
 
     // MARK: Leases and tokens
 
-    public func acquireLease(integrationId: String, holder: String, ttlSeconds: Int) async throws -> Bool {
+    public func acquireLease(integrationId: String, holder: String, ttlSeconds: Int, takeOverFrom: String?) async throws -> Bool {
         try withDB { db in
             let now = currentMicros()
             let s = try db.prepare("""
                 INSERT INTO tradesync_leases (integration_id, holder, expires_at_micros) VALUES (?1, ?2, ?3)
                 ON CONFLICT (integration_id) DO UPDATE SET holder = excluded.holder, expires_at_micros = excluded.expires_at_micros
                 WHERE tradesync_leases.expires_at_micros < ?4 OR tradesync_leases.holder = excluded.holder
+                   OR tradesync_leases.holder = ?5
                 """)
             s.bind(1, integrationId)
             s.bind(2, holder)
             s.bind(3, now + Int64(ttlSeconds) * 1_000_000)
             s.bind(4, now)
+            s.bind(5, takeOverFrom)
             try s.run()
             return sqlite3_changes(db.handle) == 1
+        }
+    }
+
+    public func leaseHolder(integrationId: String) async throws -> String? {
+        try withDB { db in
+            let s = try db.prepare("SELECT holder FROM tradesync_leases WHERE integration_id = ?")
+            s.bind(1, integrationId)
+            return try s.step() ? s.text(0) : nil
+        }
+    }
+
+    public func markInterruptedRuns(integrationId: String) async throws -> Int {
+        try withDB { db in
+            let s = try db.prepare("""
+                UPDATE contractor_sync_logs SET status = 'failed', completed_at = ?,
+                    error_message = 'interrupted: the process stopped before the run finished'
+                WHERE integration_id = ? AND status = 'running'
+                """)
+            s.bind(1, Timestamp.iso8601(micros: currentMicros()))
+            s.bind(2, integrationId)
+            try s.run()
+            return Int(sqlite3_changes(db.handle))
+        }
+    }
+
+    public func rowCount(table: String) async throws -> Int {
+        try withDB { db in
+            let s = try db.prepare("SELECT COUNT(*) FROM \(Schema.quote(table))")
+            _ = try s.step()
+            return Int(s.int(0) ?? 0)
         }
     }
 

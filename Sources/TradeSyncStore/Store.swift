@@ -26,8 +26,16 @@ public protocol SyncStore: Sendable {
     /// What `applyPage` would do, without writing (dry runs).
     func previewPage(_ page: PageWrite) async throws -> PageOutcome
 
-    /// Takes the connection's run lease if it is free, expired, or already ours.
-    func acquireLease(integrationId: String, holder: String, ttlSeconds: Int) async throws -> Bool
+    /// Takes the connection's run lease if it is free, expired, already ours, or held by
+    /// `takeOverFrom` (a holder known to be dead).
+    func acquireLease(integrationId: String, holder: String, ttlSeconds: Int, takeOverFrom: String?) async throws -> Bool
+    /// The current lease holder, if any.
+    func leaseHolder(integrationId: String) async throws -> String?
+    /// Marks runs still `running` as failed: called by the lease holder, so they are stale
+    /// (their process died).
+    func markInterruptedRuns(integrationId: String) async throws -> Int
+    /// Rows in a table (diagnostics and tests).
+    func rowCount(table: String) async throws -> Int
     func releaseLease(integrationId: String, holder: String) async throws
 
     func loadTokens(integrationId: String) async throws -> StoredTokens?

@@ -241,7 +241,7 @@ struct SyncHarness {
 
     @Test func onlyOneRunPerConnectionAtATime() async throws {
         try await SyncHarness.with(.sqlite) { h in
-            #expect(try await h.store.acquireLease(integrationId: h.serviceTitan.id, holder: "another-worker", ttlSeconds: 60))
+            #expect(try await h.store.acquireLease(integrationId: h.serviceTitan.id, holder: "another-worker", ttlSeconds: 60, takeOverFrom: nil))
             await #expect(throws: RunnerError.self) { _ = try await h.runner().run(h.serviceTitan) }
             try await h.store.releaseLease(integrationId: h.serviceTitan.id, holder: "another-worker")
             #expect(try await h.runner().run(h.serviceTitan, options: SyncOptions(streams: ["technicians"])).status == .success)
