@@ -82,6 +82,13 @@ let package = Package(
             swiftSettings: strict
         ),
         .executableTarget(name: "tradesync", dependencies: ["TradeSyncCLI"], swiftSettings: strict),
+        // `Benchmarks/run` drives it: one sync scenario per process, so peak RSS is the scenario's own.
+        .executableTarget(
+            name: "tradesync-bench",
+            dependencies: ["TradeSyncCore", "TradeSyncConfig", "TradeSyncStore", "TradeSyncEngine", "TradeSyncSources"],
+            path: "Benchmarks/SyncBenchmark",
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "TradeSyncTests",
             dependencies: [

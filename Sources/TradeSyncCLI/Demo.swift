@@ -160,9 +160,13 @@ struct Sandbox: AsyncParsableCommand {
     @Option(help: "Google reviews per location.")
     var reviews = 120
 
+    @Option(help: "Records per ServiceTitan export page.")
+    var exportPageSize = 500
+
     func run() async throws {
         var config = SandboxConfiguration()
         config.serviceTitan.jobs = jobs
+        config.serviceTitan.exportPageSize = exportPageSize
         config.google.reviewsPerLocation = reviews
         let sandbox = ProviderSandbox(configuration: config)
         try await sandbox.start(port: port)

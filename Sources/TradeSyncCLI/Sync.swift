@@ -9,7 +9,7 @@ import TradeSyncStore
 
 /// Options shared by commands that work on a deployment.
 struct DeploymentOptions: ParsableArguments {
-    @Option(name: [.short, .long], help: "Deployment file (default: tradesync.yaml).")
+    @Option(name: [.short, .long], help: "Deployment file.")
     var deployment: String = "tradesync.yaml"
 
     @Option(help: "Store to use instead of the deployment's: sqlite:PATH or postgres://user@host:port/db.")

@@ -193,6 +193,34 @@ public struct RecordMapper: Sendable {
 struct Decimal {
     var text: String
 
+    /// Already canonical: optional '-', digits without a redundant leading zero, optional '.digits'.
+    static func isPlain(_ s: String) -> Bool {
+        var digitsBefore = 0
+        var digitsAfter = 0
+        var seenDot = false
+        var first: UInt8?
+        var index = 0
+        for b in s.utf8 {
+            defer { index += 1 }
+            if index == 0, b == UInt8(ascii: "-") { continue }
+            if b == UInt8(ascii: ".") {
+                if seenDot { return false }
+                seenDot = true
+                continue
+            }
+            guard b >= 48, b <= 57 else { return false }
+            if seenDot { digitsAfter += 1 } else {
+                if digitsBefore == 0 { first = b }
+                digitsBefore += 1
+            }
+        }
+        if digitsBefore == 0 || (seenDot && digitsAfter == 0) { return false }
+        if digitsBefore > 1, first == UInt8(ascii: "0") { return false }
+        // "-0" and "-0.00" normalise to unsigned zero.
+        if s.utf8.first == UInt8(ascii: "-"), s.utf8.dropFirst().allSatisfy({ $0 == 48 || $0 == 46 }) { return false }
+        return true
+    }
+
     var integralValue: Int64? {
         if let dot = text.firstIndex(of: ".") {
             guard text[text.index(after: dot)...].allSatisfy({ $0 == "0" }) else { return nil }
@@ -202,6 +230,7 @@ struct Decimal {
     }
 
     static func normalise(_ raw: String) -> Decimal? {
+        if isPlain(raw) { return Decimal(text: raw) }
         var s = Substring(raw.trimmingSpaces)
         var negative = false
         if s.first == "+" { s = s.dropFirst() } else if s.first == "-" { negative = true; s = s.dropFirst() }

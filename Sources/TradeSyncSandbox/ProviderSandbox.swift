@@ -135,9 +135,11 @@ public final class ProviderSandbox: Sendable {
 
     /// Changes `count` existing jobs now (modifiedOn = the sandbox clock, new summary, next
     /// status) and returns their ids.
+    @discardableResult
     public func touchServiceTitanJobs(count: Int) -> [Int64] { core.touchJobs(count: count) }
 
     /// Appends `count` new (Scheduled) jobs modified now and returns their ids.
+    @discardableResult
     public func addServiceTitanJobs(count: Int) -> [Int64] { core.addJobs(count: count) }
 
     /// Every record the sandbox would return for an entity: "jobs", "customers", "estimates",

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import Testing
 @testable import TradeSyncCLI
@@ -164,14 +165,15 @@ func fakeEnvironment(_ name: String) -> String? { name.hasPrefix("SET_") ? "valu
 }
 
 @Suite struct HelpSnapshots {
-    @Test(arguments: ["tradesync", "validate", "migrate"])
+    static let commands: [String: any ParsableCommand.Type] = [
+        "validate": Validate.self, "migrate": Migrate.self, "sync": Sync.self, "runs": Runs.self, "demo": Demo.self,
+        "sandbox": Sandbox.self,
+    ]
+
+    @Test(arguments: ["tradesync"] + commands.keys.sorted())
     func helpMatchesGolden(command: String) throws {
-        let text: String
-        switch command {
-        case "validate": text = TradeSyncCommand.helpMessage(for: Validate.self, columns: 100)
-        case "migrate": text = TradeSyncCommand.helpMessage(for: Migrate.self, columns: 100)
-        default: text = TradeSyncCommand.helpMessage(columns: 100)
-        }
+        let text = HelpSnapshots.commands[command].map { TradeSyncCommand.helpMessage(for: $0, columns: 100) }
+            ?? TradeSyncCommand.helpMessage(columns: 100)
         try expectMatchesGolden(text + "\n", Repo.fixtures + "/help/\(command).txt")
     }
 }

@@ -511,4 +511,32 @@ struct SandboxTests {
         await #expect(throws: (any Error).self) { try await sandbox.start() }
         await sandbox.stop()
     }
+
+    @Test func aTakenPortFailsToStartAndRunUntilCancelledServes() async throws {
+        let first = ProviderSandbox()
+        try await first.start()
+        let second = ProviderSandbox()
+        await #expect(throws: (any Error).self) { try await second.start(port: first.port) }
+        try await second.start()  // a failed start leaves it startable
+        #expect(second.port != first.port)
+        await second.stop()
+        await first.stop()
+
+        let sandbox = ProviderSandbox()
+        let task = Task { try await sandbox.runUntilCancelled() }
+        var waited = 0
+        while sandbox.port == 0 && waited < 500 {
+            try await Task.sleep(nanoseconds: 10_000_000)
+            waited += 1
+        }
+        let token = try await Self.stToken(sandbox)
+        #expect(!token.isEmpty)
+        task.cancel()
+        _ = await task.result
+        // Nothing listens any more. (AsyncHTTPClient retries refused connections until the
+        // request deadline, so the deadline is short.)
+        var request = HTTPClientRequest(url: "\(sandbox.baseURL)/servicetitan/connect/token")
+        request.method = .POST
+        await #expect(throws: (any Error).self) { _ = try await HTTPClient.shared.execute(request, timeout: .seconds(2)) }
+    }
 }

@@ -1,0 +1,104 @@
+// One benchmark scenario per process: `download` (the baseline: fetch and parse every export
+// page, nothing else), `full` (sync into an empty store) or `incremental` (sync again with no
+// changes at the source). Prints one JSON line: records, seconds, records/s, peak RSS.
+import Foundation
+import TradeSyncConfig
+import TradeSyncCore
+import TradeSyncEngine
+import TradeSyncSources
+import TradeSyncStore
+
+struct Arguments {
+    var mode = "full"
+    var sandbox = "http://127.0.0.1:8099"
+    var store = "sqlite:/tmp/tradesync-bench.sqlite"
+    var project = "."
+    var label = ""
+
+    init() {
+        var it = CommandLine.arguments.dropFirst().makeIterator()
+        while let a = it.next() {
+            switch a {
+            case "--mode": mode = it.next() ?? mode
+            case "--sandbox": sandbox = it.next() ?? sandbox
+            case "--store": store = it.next() ?? store
+            case "--project": project = it.next() ?? project
+            case "--label": label = it.next() ?? label
+            default: FileHandle.standardError.write(Data("unknown argument \(a)\n".utf8)); exit(2)
+            }
+        }
+    }
+}
+
+func peakRSSMegabytes() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_maxrss) / 1024  // Linux reports KiB
+}
+
+func report(_ fields: [String: JSONValue]) {
+    var o = JSONObject()
+    for k in fields.keys.sorted() { o[k] = fields[k] }
+    print(JSONValue.object(o).jsonText)
+}
+
+let args = Arguments()
+let environment: @Sendable (String) -> String? = { name in
+    ["BENCH_ST_CLIENT_ID": "sandbox-st-client", "BENCH_ST_CLIENT_SECRET": "sandbox-st-secret",
+     "BENCH_ST_APP_KEY": "sandbox-st-app-key"][name]
+}
+let transport = AsyncHTTPTransport()
+
+if args.mode == "download" {
+    let auth = OAuth2ClientCredentials(
+        client: OAuthClient(tokenURL: args.sandbox + "/servicetitan/connect/token", clientId: "sandbox-st-client",
+                            clientSecret: "sandbox-st-secret", style: .form),
+        transport: transport)
+    let requester = Requester(transport: transport, authenticator: auth)
+    var paginator = Paginator(
+        requester: requester,
+        request: RequestSpec(method: "GET", url: args.sandbox + "/servicetitan/jpm/v2/tenant/1234567/export/jobs",
+                             headers: [("ST-App-Key", "sandbox-st-app-key")]),
+        pagination: .pageToken(tokenParam: "from", tokenPath: JSONPath("continueFrom"), sizeParam: nil, size: nil,
+                               hasMorePath: JSONPath("hasMore")),
+        records: JSONPath("data"))
+    let start = Date()
+    var records = 0
+    while let page = try await paginator.next() { records += page.records.count }
+    let seconds = Date().timeIntervalSince(start)
+    report(["mode": "download", "label": .string(args.label), "records": .integer(Int64(records)),
+            "seconds": .number(String(format: "%.3f", seconds)),
+            "records_per_second": .integer(Int64(Double(records) / seconds)),
+            "peak_rss_mb": .number(String(format: "%.1f", peakRSSMegabytes()))])
+    await transport.shutdown()
+    exit(0)
+}
+
+// A deployment made in memory: one ServiceTitan connection pointed at the sandbox.
+let project = ProjectLoader.load(root: args.project, deploymentFiles: [])
+guard !project.diagnostics.hasErrors, let integration = project.integration("servicetitan") else {
+    FileHandle.standardError.write(Data("configuration errors in \(args.project)\n".utf8))
+    exit(1)
+}
+let store = try await StoreFactory.open(args.store)
+_ = try await store.migrate(model: project.dataModel)
+let connection = try await store.upsertConnection(ConnectionRecord(
+    demoId: "bench", connectionKey: "bench-servicetitan", integrationType: "servicetitan",
+    credentialsJSON: "{\"client_id\":\"env:BENCH_ST_CLIENT_ID\",\"client_secret\":\"env:BENCH_ST_CLIENT_SECRET\",\"app_key\":\"env:BENCH_ST_APP_KEY\"}",
+    configJSON: ([
+        "fields": ["tenant_id": "1234567"], "streams": ["jobs"],
+        "base_url": .string(args.sandbox + "/servicetitan"), "token_url": .string(args.sandbox + "/servicetitan/connect/token"),
+    ] as JSONValue).jsonText,
+    syncFrequency: integration.defaultFrequency.columnValue, autoSync: true))
+let runner = SyncRunner(project: project, store: store, transport: transport, resolver: CredentialResolver(environment: environment))
+let start = Date()
+let result = try await runner.run(connection, options: SyncOptions(streams: ["jobs"]))
+let seconds = Date().timeIntervalSince(start)
+report(["mode": .string(args.mode), "label": .string(args.label), "store": .string(store.dialect.rawValue),
+        "status": .string(result.status.rawValue), "records": .integer(Int64(result.fetched)),
+        "inserted": .integer(Int64(result.inserted)), "updated": .integer(Int64(result.updated)),
+        "seconds": .number(String(format: "%.3f", seconds)),
+        "records_per_second": .integer(seconds > 0 ? Int64(Double(result.fetched) / seconds) : 0),
+        "peak_rss_mb": .number(String(format: "%.1f", peakRSSMegabytes()))])
+try await store.close()
+await transport.shutdown()
