@@ -86,30 +86,42 @@ public struct MappedRecord: Sendable, Hashable {
         self.values = values
     }
 
-    /// A content hash of the values (FNV-1a 64): equal hashes mean the stored row is current.
+    /// A content hash of the values (FNV-1a 64 over a typed binary form): equal hashes mean the
+    /// stored row is current. Numbers and timestamps are hashed as their bits, not formatted.
     public var contentHash: String {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        func mix(_ byte: UInt8) {
+        @inline(__always) func mix(_ byte: UInt8) {
             hash ^= UInt64(byte)
             hash = hash &* 0x100_0000_01b3
         }
+        @inline(__always) func mix64(_ v: UInt64) {
+            for shift in stride(from: 0, to: 64, by: 8) { mix(UInt8(truncatingIfNeeded: v >> UInt64(shift))) }
+        }
         for value in values {
-            if let text = value.canonicalText {
-                mix(1)
-                for b in text.utf8 { mix(b) }
-            } else {
-                mix(0)
+            switch value {
+            case .null: mix(0)
+            case .integer(let i): mix(1); mix64(UInt64(bitPattern: i))
+            case .timestamp(let t): mix(2); mix64(UInt64(bitPattern: t))
+            case .boolean(let b): mix(3); mix(b ? 1 : 0)
+            case .text(let s): mix(4); for b in s.utf8 { mix(b) }
+            case .decimal(let s): mix(5); for b in s.utf8 { mix(b) }
+            case .date(let s): mix(6); for b in s.utf8 { mix(b) }
+            case .json(let s): mix(7); for b in s.utf8 { mix(b) }
             }
             mix(0x1F)
         }
-        let hex = String(hash, radix: 16)
-        return String(repeating: "0", count: 16 - hex.count) + hex
+        let digits: [UInt8] = Array("0123456789abcdef".utf8)
+        return String(unsafeUninitializedCapacity: 16) { b in
+            for i in 0..<16 { b[i] = digits[Int((hash >> UInt64((15 - i) * 4)) & 0xF)] }
+            return 16
+        }
     }
 }
 
 /// UTC timestamp formatting without Foundation's formatters (which are slow and locale-bound).
 public enum Timestamp {
-    /// `2021-07-19T20:35:38.287600Z` (microseconds kept when present).
+    /// `2021-07-19T20:35:38.287600Z` (microseconds kept when present). Written byte by byte:
+    /// it runs for every timestamp of every record.
     public static func iso8601(micros: Int64) -> String {
         var seconds = micros >= 0 ? micros / 1_000_000 : (micros - 999_999) / 1_000_000
         let fraction = micros - seconds * 1_000_000
@@ -128,10 +140,34 @@ public enum Timestamp {
         let day = doy - (153 * mp + 2) / 5 + 1
         let month = mp < 10 ? mp + 3 : mp - 9
         let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-        var out = pad(year, 4) + "-" + pad(month, 2) + "-" + pad(day, 2)
-        out += "T" + pad(hour, 2) + ":" + pad(minute, 2) + ":" + pad(second, 2)
-        if fraction != 0 { out += "." + pad(fraction, 6) }
-        return out + "Z"
+        guard (0...9999).contains(year) else {
+            return String(year) + "-" + pad(month, 2) + "-" + pad(day, 2) + "T" + pad(hour, 2) + ":" + pad(minute, 2) + ":"
+                + pad(second, 2) + (fraction != 0 ? "." + pad(fraction, 6) : "") + "Z"
+        }
+        let length = fraction != 0 ? 27 : 20
+        return String(unsafeUninitializedCapacity: length) { b in
+            func put(_ v: Int64, _ at: Int, _ width: Int) {
+                var v = v
+                var i = at + width - 1
+                while i >= at {
+                    b[i] = UInt8(48 + v % 10)
+                    v /= 10
+                    i -= 1
+                }
+            }
+            put(year, 0, 4); b[4] = 45
+            put(month, 5, 2); b[7] = 45
+            put(day, 8, 2); b[10] = 84
+            put(hour, 11, 2); b[13] = 58
+            put(minute, 14, 2); b[16] = 58
+            put(second, 17, 2)
+            if fraction != 0 {
+                b[19] = 46
+                put(fraction, 20, 6)
+            }
+            b[length - 1] = 90
+            return length
+        }
     }
 
     /// Days since 1970-01-01 for a civil date.

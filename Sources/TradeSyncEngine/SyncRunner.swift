@@ -236,16 +236,32 @@ public struct SyncRunner: Sendable {
     }
 }
 
-/// Fetches pages for a paginator one request ahead of the writer.
+/// A fetched page, already mapped.
+struct PreparedPage: Sendable {
+    var page: Page
+    var records: [MappedRecord]
+    var failures: [RecordFailure]
+    /// Largest value of the stream's timestamp cursor field on this page.
+    var maxTimestamp: (micros: Int64, text: String)?
+}
+
+/// Fetches and maps pages one page ahead of the writer, so that HTTP, JSON parsing and mapping
+/// overlap with the store's transaction for the previous page.
 actor PageSource {
     var paginator: Paginator
-    init(_ paginator: Paginator) { self.paginator = paginator }
+    let prepare: @Sendable (Page) -> PreparedPage
+
+    init(_ paginator: Paginator, prepare: @escaping @Sendable (Page) -> PreparedPage) {
+        self.paginator = paginator
+        self.prepare = prepare
+    }
+
     /// Callers await one page before asking for the next, so the copy cannot race.
-    func next() async throws -> Page? {
+    func next() async throws -> PreparedPage? {
         var p = paginator
         let page = try await p.next()
         paginator = p
-        return page
+        return page.map(prepare)
     }
 }
 
@@ -383,44 +399,55 @@ struct StreamRun {
         var maxTimestamp: (micros: Int64, text: String)?
         let started = currentMicros()
         let fanOut = stream.parent != nil
+        let lookups = self.lookups
+        let streamName = name
+        let primaryKeyText = stream.primaryKey
         for (contextIndex, ctx) in contexts.enumerated() {
             let paginator = try self.paginator(
                 stream, parent: ctx, startToken: continuation ? storedCursor : nil,
                 cursor: continuation ? nil : storedCursor)
-            let source = PageSource(paginator)
-            var pending: Task<Page?, any Error>? = Task { try await source.next() }
-            defer { pending?.cancel() }
-            while let task = pending, let page = try await task.value {
-                pending = page.isLast ? nil : Task { try await source.next() }
-                result.pages += 1
-                result.fetched += page.records.count
-                var mapped: [MappedRecord] = []
-                mapped.reserveCapacity(page.records.count)
+            let parentObject = JSONValue.object(JSONObject(ctx.sorted { $0.key < $1.key }.map { (key: $0.key, value: .string($0.value)) }))
+            let source = PageSource(paginator) { page in
+                var prepared = PreparedPage(page: page, records: [], failures: [], maxTimestamp: nil)
+                prepared.records.reserveCapacity(page.records.count)
                 for raw in page.records {
                     var record = raw
                     if fanOut, case .object(var o) = raw {
-                        o["_parent"] = .object(JSONObject(ctx.sorted { $0.key < $1.key }.map { (key: $0.key, value: .string($0.value)) }))
+                        o["_parent"] = parentObject
                         record = .object(o)
                     }
                     guard let externalId = record.value(at: primaryKey)?.scalarText, !externalId.isEmpty else {
-                        result.failed += 1
-                        failures.append(RecordFailure(stream: name, externalId: "", reason: "no primary key at '\(stream.primaryKey)'"))
+                        prepared.failures.append(RecordFailure(stream: streamName, externalId: "", reason: "no primary key at '\(primaryKeyText)'"))
                         continue
                     }
                     switch mapper.map(record, lookups: lookups) {
                     case .success(let values):
-                        mapped.append(MappedRecord(externalId: externalId, values: values))
+                        prepared.records.append(MappedRecord(externalId: externalId, values: values))
                         if let timestampField, let text = record.value(at: timestampField)?.scalarText,
-                            let micros = Timestamp.parse(text), micros > (maxTimestamp?.micros ?? Int64.min)
+                            let micros = Timestamp.parse(text), micros > (prepared.maxTimestamp?.micros ?? Int64.min)
                         {
-                            maxTimestamp = (micros, text)
+                            prepared.maxTimestamp = (micros, text)
                         }
                     case .failure(let f):
-                        result.failed += 1
-                        failures.append(RecordFailure(stream: name, externalId: externalId, reason: f.description))
-                        logger.warning("record failed mapping", metadata: ["stream": "\(name)", "external_id": "\(externalId)", "reason": "\(f)"])
+                        prepared.failures.append(RecordFailure(stream: streamName, externalId: externalId, reason: f.description))
                     }
                 }
+                return prepared
+            }
+            var pending: Task<PreparedPage?, any Error>? = Task { try await source.next() }
+            defer { pending?.cancel() }
+            while let task = pending, let prepared = try await task.value {
+                let page = prepared.page
+                pending = page.isLast ? nil : Task { try await source.next() }
+                result.pages += 1
+                result.fetched += page.records.count
+                result.failed += prepared.failures.count
+                for f in prepared.failures {
+                    logger.warning("record failed mapping", metadata: ["stream": "\(name)", "external_id": "\(f.externalId)", "reason": "\(f.reason)"])
+                }
+                failures += prepared.failures
+                let mapped = prepared.records
+                if let m = prepared.maxTimestamp, m.micros > (maxTimestamp?.micros ?? Int64.min) { maxTimestamp = m }
                 // The cursor moves with the page that reached it: continuation tokens page by page,
                 // a timestamp only once the whole stream is in (records need not arrive in order).
                 var cursor: String?

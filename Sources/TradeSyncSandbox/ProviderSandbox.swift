@@ -20,9 +20,14 @@ public final class ProviderSandbox: Sendable {
 
     private struct ServerState {
         var task: Task<Void, any Error>?
+        var tracker: ConnectionTracker?
+        var stopping: Task<Void, Never>?
         var port = 0
         var host = "127.0.0.1"
     }
+
+    /// How long `stop()` lets requests in flight finish before it cancels them.
+    static let stopGraceNanoseconds: UInt64 = 2_000_000_000
 
     public struct AlreadyStarted: Error, CustomStringConvertible {
         public var description: String { "the provider sandbox is already running" }
@@ -39,16 +44,20 @@ public final class ProviderSandbox: Sendable {
     public func start(host: String = "127.0.0.1", port: Int = 0) async throws {
         let signal = StartSignal()
         let responder = SandboxResponder(core: core)
+        let tracker = ConnectionTracker()
         var app = Application(
             responder: responder,
+            server: .http1(configuration: .init(additionalChannelHandlers: [tracker.handler()])),
             configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: nil),
             onServerRunning: { channel in
+                tracker.serverStarted(channel)
                 signal.resolve(.success(channel.localAddress?.port ?? port))
             }
         )
-        // Quiet unless LOG_LEVEL asks otherwise: stop() cancels the server, which Hummingbird
-        // logs as an error ("Waiting on child channel: CancellationError()"), and the CLI
-        // prints its own "listening" line. Start failures are thrown, not only logged.
+        // Quiet unless LOG_LEVEL asks otherwise: a stopped server is reported by the service
+        // group as an error ("Service finished unexpectedly", or a CancellationError when
+        // stop() has to cancel), and the CLI prints its own "listening" line. Start failures
+        // are thrown, not only logged.
         if ProcessInfo.processInfo.environment["LOG_LEVEL"] == nil {
             app.logger.logLevel = .critical
         }
@@ -65,6 +74,7 @@ public final class ProviderSandbox: Sendable {
                 }
             }
             state.task = task
+            state.tracker = tracker
             state.host = host
             return task
         }
@@ -73,21 +83,48 @@ public final class ProviderSandbox: Sendable {
             let bound = try await signal.wait()
             server.withLock { $0.port = bound }
         } catch {
-            server.withLock { if $0.task == task { $0.task = nil } }
+            server.withLock { if $0.task == task { $0.task = nil; $0.tracker = nil } }
+            await tracker.closeAll()
             task.cancel()
             throw error
         }
     }
 
-    /// Stops the server (cancels open connections) and waits until it has stopped.
+    /// Stops the server and waits until it has stopped: stops accepting, closes every
+    /// connection, lets requests in flight finish (at most 2 s, then they are cancelled).
     public func stop() async {
-        let task: Task<Void, any Error>? = server.withLock { state in
-            defer { state.task = nil }
-            return state.task
+        let stopping: Task<Void, Never>? = server.withLock { state in
+            if let stopping = state.stopping { return stopping }
+            guard let task = state.task else { return nil }
+            let tracker = state.tracker
+            state.task = nil
+            state.tracker = nil
+            let stopping = Task {
+                await tracker?.closeAll()
+                await withTaskGroup(of: Bool.self) { group in
+                    group.addTask {
+                        _ = await task.result
+                        return true
+                    }
+                    group.addTask {
+                        do {
+                            try await Task.sleep(nanoseconds: ProviderSandbox.stopGraceNanoseconds)
+                            return false
+                        } catch {
+                            return true
+                        }
+                    }
+                    if await group.next() == false { task.cancel() }
+                    group.cancelAll()
+                }
+                _ = await task.result
+            }
+            state.stopping = stopping
+            return stopping
         }
-        guard let task else { return }
-        task.cancel()
-        _ = await task.result
+        guard let stopping else { return }
+        await stopping.value
+        server.withLock { if $0.stopping == stopping { $0.stopping = nil } }
     }
 
     /// Starts the server (if not yet started) and serves until the calling task is cancelled.
@@ -95,11 +132,11 @@ public final class ProviderSandbox: Sendable {
         if server.withLock({ $0.task == nil }) {
             try await start(host: host, port: port)
         }
+        let task = server.withLock { $0.task }
         await withTaskCancellationHandler {
-            let task = server.withLock { $0.task }
             _ = await task?.result
         } onCancel: {
-            server.withLock { $0.task }?.cancel()
+            Task { await self.stop() }
         }
         await stop()
     }

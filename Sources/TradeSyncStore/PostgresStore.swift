@@ -309,6 +309,31 @@ public final class PostgresStore: SyncStore, @unchecked Sendable {
         return out + "]"
     }
 
+    /// The id mappings (and stored hashes) of a page's external ids. Written as one index
+    /// lookup per id (scalar subqueries): a join or `= ANY` lets the planner, with statistics
+    /// from when the table was small, scan every mapping of the integration for every page.
+    func existing(on c: PostgresConnection, page: PageWrite, ids: [String]) async throws
+        -> [(String, String, String, String?)]
+    {
+        guard !ids.isEmpty else { return [] }
+        return try await query(on: c, """
+            SELECT s.e, s.mapping_id, s.internal_id,
+                   (SELECT t.source_hash FROM \(Schema.quote(page.entity.table)) t WHERE t.id = s.internal_id)
+            FROM (
+                SELECT x.e,
+                       (SELECT m.id FROM contractor_data_mappings m
+                        WHERE m.integration_id = $1 AND m.entity_type = $2 AND m.external_id = x.e) AS mapping_id,
+                       (SELECT m.internal_id FROM contractor_data_mappings m
+                        WHERE m.integration_id = $1 AND m.entity_type = $2 AND m.external_id = x.e) AS internal_id
+                FROM unnest($3::text[]) AS x(e)
+                OFFSET 0
+            ) s
+            WHERE s.mapping_id IS NOT NULL
+            """, try PostgresStore.binds([page.integrationId, page.entity.name, ids])).map {
+            try $0.decode((String, String, String, String?).self)
+        }
+    }
+
     public func applyPage(_ page: PageWrite) async throws -> PageOutcome {
         let entity = page.entity
         let table = Schema.quote(entity.table)
@@ -316,16 +341,10 @@ public final class PostgresStore: SyncStore, @unchecked Sendable {
         return try await transaction { c in
             let ids = Array(Set(page.records.map(\.externalId)))
             var known: [String: (id: String, hash: String?)] = [:]
-            if !ids.isEmpty {
-                for row in try await self.query(on: c, """
-                    SELECT m.external_id, m.internal_id, t.source_hash FROM contractor_data_mappings m
-                    LEFT JOIN \(table) t ON t.id = m.internal_id
-                    WHERE m.integration_id = $1 AND m.entity_type = $2 AND m.external_id = ANY($3::text[])
-                    """, try PostgresStore.binds([page.integrationId, entity.name, ids]))
-                {
-                    let (ext, internalId, hash) = try row.decode((String, String, String?).self)
-                    known[ext] = (internalId, hash)
-                }
+            var mappingIds: [String: String] = [:]
+            for (ext, mappingId, internalId, hash) in try await self.existing(on: c, page: page, ids: ids) {
+                known[ext] = (internalId, hash)
+                mappingIds[ext] = mappingId
             }
             // Classify in page order, so a record repeated within a page counts as SQLite counts it.
             var outcome = PageOutcome()
@@ -366,10 +385,11 @@ public final class PostgresStore: SyncStore, @unchecked Sendable {
                 _ = try await self.query(on: c, """
                     INSERT INTO contractor_data_mappings
                         (id, integration_id, entity_type, external_id, internal_id, created_at, last_synced_at)
-                    SELECT gen_random_uuid()::text, $1, $2, e, i, $5::timestamptz, $5::timestamptz
-                    FROM unnest($3::text[], $4::text[]) AS x(e, i)
+                    SELECT m, $1, $2, e, i, $5::timestamptz, $5::timestamptz
+                    FROM unnest($3::text[], $4::text[], $6::text[]) AS x(e, i, m)
                     """, try PostgresStore.binds([
                         page.integrationId, entity.name, newMappings.map(\.external), newMappings.map(\.internal), now,
+                        newMappings.map { _ in newIdentifier() },
                     ]))
             }
             if !insertOrder.isEmpty {
@@ -389,9 +409,8 @@ public final class PostgresStore: SyncStore, @unchecked Sendable {
                     FROM json_to_recordset($1::json) AS x(\(recordset)) WHERE t.id = x.id
                     """, try PostgresStore.binds([PostgresStore.rowsJSON(rows, entity: entity), now]))
                 _ = try await self.query(on: c, """
-                    UPDATE contractor_data_mappings SET last_synced_at = $1::timestamptz
-                    WHERE integration_id = $2 AND entity_type = $3 AND external_id = ANY($4::text[])
-                    """, try PostgresStore.binds([now, page.integrationId, entity.name, updateOrder]))
+                    UPDATE contractor_data_mappings SET last_synced_at = $1::timestamptz WHERE id = ANY($2::text[])
+                    """, try PostgresStore.binds([now, updateOrder.compactMap { mappingIds[$0] }]))
             }
             if let cursor = page.cursor {
                 _ = try await self.query(on: c, """
@@ -406,17 +425,8 @@ public final class PostgresStore: SyncStore, @unchecked Sendable {
     public func previewPage(_ page: PageWrite) async throws -> PageOutcome {
         let ids = Array(Set(page.records.map(\.externalId)))
         var stored: [String: String?] = [:]
-        if !ids.isEmpty {
-            for row in try await query("""
-                SELECT m.external_id, t.source_hash FROM contractor_data_mappings m
-                LEFT JOIN \(Schema.quote(page.entity.table)) t ON t.id = m.internal_id
-                WHERE m.integration_id = $1 AND m.entity_type = $2 AND m.external_id = ANY($3::text[])
-                """, try PostgresStore.binds([page.integrationId, page.entity.name, ids]))
-            {
-                let (ext, hash) = try row.decode((String, String?).self)
-                stored[ext] = .some(hash)
-            }
-        }
+        let rows = try await client.withConnection { c in try await self.existing(on: c, page: page, ids: ids) }
+        for (ext, _, _, hash) in rows { stored[ext] = .some(hash) }
         var outcome = PageOutcome()
         for record in page.records {
             let hash = record.contentHash
@@ -519,6 +529,8 @@ public final class PostgresStore: SyncStore, @unchecked Sendable {
             }
         }
         _ = try await query("REFRESH MATERIALIZED VIEW CONCURRENTLY \(Schema.summaryName)")
+        // Fresh statistics after a large run keep the next run's plans on the indexes.
+        if run.inserted > 10_000 { _ = try await query("ANALYZE contractor_data_mappings") }
     }
 
     public func runs(integrationId: String?, limit: Int) async throws -> [SyncRunRecord] {

@@ -13,6 +13,9 @@ enum Schema {
     static func bool(_ d: SQLDialect) -> String { d == .postgres ? "BOOLEAN" : "INTEGER" }
     static func json(_ d: SQLDialect) -> String { d == .postgres ? "JSONB" : "TEXT" }
     static func bigint(_ d: SQLDialect) -> String { d == .postgres ? "BIGINT" : "INTEGER" }
+    /// Identifier columns compare bytewise: a linguistic collation makes every key comparison in
+    /// every index a strcoll call, and ids have no linguistic order.
+    static func key(_ d: SQLDialect) -> String { d == .postgres ? "TEXT COLLATE \"C\"" : "TEXT" }
 
     /// Versioned, append-only. Never edit a shipped migration; add the next version.
     static let migrations: [Migration] = [
@@ -35,8 +38,8 @@ enum Schema {
                 """,
                 """
                 CREATE TABLE IF NOT EXISTS contractor_integrations (
-                    id TEXT PRIMARY KEY,
-                    demo_id TEXT NOT NULL,
+                    id \(key(d)) PRIMARY KEY,
+                    demo_id \(key(d)) NOT NULL,
                     connection_key TEXT NOT NULL,
                     integration_type TEXT NOT NULL,
                     status TEXT NOT NULL,
@@ -54,9 +57,9 @@ enum Schema {
                 """,
                 """
                 CREATE TABLE IF NOT EXISTS contractor_sync_logs (
-                    id TEXT PRIMARY KEY,
-                    integration_id TEXT NOT NULL REFERENCES contractor_integrations(id) ON DELETE CASCADE,
-                    demo_id TEXT NOT NULL,
+                    id \(key(d)) PRIMARY KEY,
+                    integration_id \(key(d)) NOT NULL REFERENCES contractor_integrations(id) ON DELETE CASCADE,
+                    demo_id \(key(d)) NOT NULL,
                     entity_type TEXT NOT NULL,
                     sync_type TEXT NOT NULL,
                     status TEXT NOT NULL,
@@ -75,11 +78,11 @@ enum Schema {
                 "CREATE INDEX IF NOT EXISTS contractor_sync_logs_integration ON contractor_sync_logs (integration_id, started_at)",
                 """
                 CREATE TABLE IF NOT EXISTS contractor_data_mappings (
-                    id TEXT PRIMARY KEY,
-                    integration_id TEXT NOT NULL REFERENCES contractor_integrations(id) ON DELETE CASCADE,
-                    entity_type TEXT NOT NULL,
-                    external_id TEXT NOT NULL,
-                    internal_id TEXT NOT NULL,
+                    id \(key(d)) PRIMARY KEY,
+                    integration_id \(key(d)) NOT NULL REFERENCES contractor_integrations(id) ON DELETE CASCADE,
+                    entity_type \(key(d)) NOT NULL,
+                    external_id \(key(d)) NOT NULL,
+                    internal_id \(key(d)) NOT NULL,
                     created_at \(ts(d)) NOT NULL,
                     last_synced_at \(ts(d)) NOT NULL,
                     UNIQUE (integration_id, entity_type, external_id)
@@ -144,10 +147,10 @@ enum Schema {
 
     static func createEntityTable(_ e: EntityModel, _ d: SQLDialect) -> [String] {
         var columns = [
-            "id TEXT PRIMARY KEY",
-            "demo_id TEXT NOT NULL",
-            "integration_id TEXT NOT NULL REFERENCES contractor_integrations(id) ON DELETE CASCADE",
-            "external_id TEXT NOT NULL",
+            "id \(key(d)) PRIMARY KEY",
+            "demo_id \(key(d)) NOT NULL",
+            "integration_id \(key(d)) NOT NULL REFERENCES contractor_integrations(id) ON DELETE CASCADE",
+            "external_id \(key(d)) NOT NULL",
             "source_hash TEXT NOT NULL",
             "created_at \(ts(d)) NOT NULL",
             "updated_at \(ts(d)) NOT NULL",
