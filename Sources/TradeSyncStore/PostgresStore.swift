@@ -125,28 +125,23 @@ public final class PostgresStore: SyncStore, @unchecked Sendable {
                                          try PostgresStore.binds([Int32(m.version), m.name, now]))
                 report.appliedVersions.append(m.version)
             }
-            var changed = !report.appliedVersions.isEmpty
             for entity in model.entities {
                 let existing = try await self.columnNames(c, entity.table)
                 if existing.isEmpty {
                     for sql in Schema.createEntityTable(entity, .postgres) { _ = try await self.query(on: c, sql) }
                     report.createdTables.append(entity.table)
                     for f in entity.fields { try await self.recordColumn(c, entity.table, f, now) }
-                    changed = true
                     continue
                 }
                 for f in entity.fields where !existing.contains(f.name) {
                     _ = try await self.query(on: c, "ALTER TABLE \(Schema.quote(entity.table)) ADD COLUMN \(Schema.quote(f.name)) \(Schema.columnType(f.type, .postgres))")
                     try await self.recordColumn(c, entity.table, f, now)
                     report.addedColumns.append("\(entity.table).\(f.name)")
-                    changed = true
                 }
             }
-            let viewExists = try await self.query(on: c, "SELECT 1 FROM pg_matviews WHERE matviewname = $1",
-                                                  try PostgresStore.binds([Schema.summaryName]))
-            if changed || viewExists.isEmpty {
-                for sql in Schema.summaryView(.postgres) { _ = try await self.query(on: c, sql) }
-            }
+            // Recreated every time: it reads only the run log, and a changed definition needs no
+            // migration of its own.
+            for sql in Schema.summaryView(.postgres) { _ = try await self.query(on: c, sql) }
             return report
         }
     }
@@ -528,7 +523,7 @@ public final class PostgresStore: SyncStore, @unchecked Sendable {
                     """, try PostgresStore.binds([PostgresStore.iso(run.completedAt), run.runId]))
             }
         }
-        _ = try await query("REFRESH MATERIALIZED VIEW CONCURRENTLY \(Schema.summaryName)")
+        _ = try await query("REFRESH MATERIALIZED VIEW \(Schema.summaryName)")
         // Fresh statistics after a large run keep the next run's plans on the indexes.
         if run.inserted > 10_000 { _ = try await query("ANALYZE contractor_data_mappings") }
     }
@@ -602,14 +597,14 @@ public final class PostgresStore: SyncStore, @unchecked Sendable {
     public func summary() async throws -> [IntegrationSummary] {
         try await query("""
             SELECT integration_id, demo_id, integration_type, status, total_syncs::bigint, successful_syncs::bigint,
-                   failed_syncs::bigint, records_synced::bigint, mapped_records::bigint
+                   failed_syncs::bigint, records_inserted::bigint, records_synced::bigint
             FROM \(Schema.summaryName) ORDER BY demo_id, integration_type
             """).map { row in
-            let (id, demo, type, status, total, ok, failed, records, mapped) = try row.decode(
+            let (id, demo, type, status, total, ok, failed, inserted, records) = try row.decode(
                 (String, String, String, String, Int64, Int64, Int64, Int64, Int64).self)
             return IntegrationSummary(
                 integrationId: id, demoId: demo, integrationType: type, status: status, totalSyncs: Int(total),
-                successfulSyncs: Int(ok), failedSyncs: Int(failed), recordsSynced: Int(records), mappedRecords: Int(mapped))
+                successfulSyncs: Int(ok), failedSyncs: Int(failed), recordsInserted: Int(inserted), recordsSynced: Int(records))
         }
     }
 }

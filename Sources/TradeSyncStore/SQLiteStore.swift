@@ -63,27 +63,22 @@ public final class SQLiteStore: SyncStore, @unchecked Sendable {
                     try s.run()
                     report.appliedVersions.append(m.version)
                 }
-                var changed = !report.appliedVersions.isEmpty
                 for entity in model.entities {
                     let existing = try columnNames(db, entity.table)
                     if existing.isEmpty {
                         for sql in Schema.createEntityTable(entity, .sqlite) { try db.execute(sql) }
                         report.createdTables.append(entity.table)
                         for f in entity.fields { try recordColumn(db, entity.table, f, now) }
-                        changed = true
                         continue
                     }
                     for f in entity.fields where !existing.contains(f.name) {
                         try db.execute("ALTER TABLE \(Schema.quote(entity.table)) ADD COLUMN \(Schema.quote(f.name)) \(Schema.columnType(f.type, .sqlite))")
                         try recordColumn(db, entity.table, f, now)
                         report.addedColumns.append("\(entity.table).\(f.name)")
-                        changed = true
                     }
                 }
-                let viewMissing = try columnNames(db, Schema.summaryName).isEmpty
-                if changed || viewMissing {
-                    for sql in Schema.summaryView(.sqlite) { try db.execute(sql) }
-                }
+                // Recreated every time: cheap, and a changed definition needs no migration of its own.
+                for sql in Schema.summaryView(.sqlite) { try db.execute(sql) }
                 db.dropCachedStatements()
                 return report
             }
@@ -617,7 +612,7 @@ public final class SQLiteStore: SyncStore, @unchecked Sendable {
         try withDB { db in
             let s = try db.prepare("""
                 SELECT integration_id, demo_id, integration_type, status, total_syncs, successful_syncs, failed_syncs,
-                       records_synced, mapped_records
+                       records_inserted, records_synced
                 FROM \(Schema.summaryName) ORDER BY demo_id, integration_type
                 """)
             var out: [IntegrationSummary] = []
@@ -625,7 +620,7 @@ public final class SQLiteStore: SyncStore, @unchecked Sendable {
                 out.append(IntegrationSummary(
                     integrationId: s.text(0) ?? "", demoId: s.text(1) ?? "", integrationType: s.text(2) ?? "",
                     status: s.text(3) ?? "", totalSyncs: Int(s.int(4) ?? 0), successfulSyncs: Int(s.int(5) ?? 0),
-                    failedSyncs: Int(s.int(6) ?? 0), recordsSynced: Int(s.int(7) ?? 0), mappedRecords: Int(s.int(8) ?? 0)))
+                    failedSyncs: Int(s.int(6) ?? 0), recordsInserted: Int(s.int(7) ?? 0), recordsSynced: Int(s.int(8) ?? 0)))
             }
             return out
         }

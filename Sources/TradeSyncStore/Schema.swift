@@ -166,15 +166,17 @@ enum Schema {
     static let summaryName = "contractor_integration_summary"
 
     /// The per-integration summary: a view on SQLite, a materialized view on PostgreSQL
-    /// (refreshed after each run) as in the seed.
+    /// (refreshed after each run) as in the seed. It reads only the run log: counting the id
+    /// map here made every refresh scan every mapping (0.4 s at 200,000 records).
     static func summaryView(_ d: SQLDialect) -> [String] {
         let body = """
             SELECT i.id AS integration_id, i.demo_id, i.integration_type, i.status, i.last_synced_at,
                    COUNT(l.id) AS total_syncs,
                    COALESCE(SUM(CASE WHEN l.status = 'success' THEN 1 ELSE 0 END), 0) AS successful_syncs,
                    COALESCE(SUM(CASE WHEN l.status = 'failed' THEN 1 ELSE 0 END), 0) AS failed_syncs,
+                   COALESCE(SUM(l.records_inserted), 0) AS records_inserted,
                    COALESCE(SUM(l.records_inserted + l.records_updated), 0) AS records_synced,
-                   (SELECT COUNT(*) FROM contractor_data_mappings m WHERE m.integration_id = i.id) AS mapped_records
+                   MAX(l.started_at) AS last_run_started_at
             FROM contractor_integrations i
             LEFT JOIN contractor_sync_logs l ON l.integration_id = i.id
             GROUP BY i.id, i.demo_id, i.integration_type, i.status, i.last_synced_at

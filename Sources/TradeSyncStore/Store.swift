@@ -292,8 +292,10 @@ public struct IntegrationSummary: Sendable, Equatable {
     public var totalSyncs: Int
     public var successfulSyncs: Int
     public var failedSyncs: Int
+    /// Records inserted over all runs.
+    public var recordsInserted: Int
+    /// Records inserted or updated over all runs.
     public var recordsSynced: Int
-    public var mappedRecords: Int
 }
 
 /// Opens the store a location names.

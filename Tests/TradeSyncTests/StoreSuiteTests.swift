@@ -294,7 +294,7 @@ func page(_ c: ConnectionRecord, _ records: [MappedRecord], cursor: String?, ent
             #expect(summary.successfulSyncs == 1)
             #expect(summary.failedSyncs == 1)
             #expect(summary.recordsSynced == 2)
-            #expect(summary.mappedRecords == 2)
+            #expect(summary.recordsInserted == 2)
         }
     }
 }
