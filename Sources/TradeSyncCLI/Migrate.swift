@@ -22,28 +22,9 @@ struct Migrate: AsyncParsableCommand {
     var store: String?
 
     func run() async throws {
-        guard let (root, file) = projectRoot(for: deployment), let file else {
-            throw ValidationError("\(deployment): not a deployment file inside a project (no integrations.d/ above it)")
-        }
-        let project = ProjectLoader.load(root: root, deploymentFiles: [file], displayPrefix: displayPrefix(for: root))
-        let errors = project.diagnostics.filter { $0.severity == .error }
-        if !errors.isEmpty {
-            for d in errors { printError(d.description) }
-            printError("\(errors.count) configuration error\(errors.count == 1 ? "" : "s"); nothing was changed")
-            throw ExitCode(1)
-        }
-        guard let config = project.deployments.first else { throw ExitCode(1) }
-        let location: String
-        if let store {
-            location = store
-        } else if let l = config.storeLocation {
-            switch l {
-            case .sqlite(let path): location = "sqlite:" + path
-            case .postgres(let url): location = url
-            }
-        } else {
-            throw ValidationError("\(config.file): no store")
-        }
+        let options = try DeploymentOptions.parse(["--deployment", deployment] + (store.map { ["--store", $0] } ?? []))
+        let (project, config) = try options.load()
+        let location = try options.storeLocation(config)
         let opened = try await StoreFactory.open(location)
         do {
             let report = try await Deployer.deploy(project: project, deployment: config, store: opened)

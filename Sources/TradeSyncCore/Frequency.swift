@@ -103,7 +103,9 @@ public struct CronSchedule: Sendable, Hashable {
         while t < limit {
             let days = t >= 0 ? t / 86_400 : (t - 86_399) / 86_400
             let secondOfDay = t - days * 86_400
-            let (_, month, day) = CronSchedule.civil(days)
+            let date = Timestamp.civil(daysSinceEpoch: days)
+            let month = Int(date.month)
+            let day = Int(date.day)
             let weekday = Int((days + 4) % 7 + 7) % 7
             let domRestricted = daysOfMonth.count < 31
             let dowRestricted = daysOfWeek.count < 7
@@ -127,18 +129,6 @@ public struct CronSchedule: Sendable, Hashable {
             t += 60
         }
         return nil
-    }
-
-    static func civil(_ daysSinceEpoch: Int64) -> (Int64, Int, Int) {
-        let z = daysSinceEpoch + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (m <= 2 ? 1 : 0), Int(m), Int(d))
     }
 }
 
