@@ -269,6 +269,27 @@ public final class SQLiteStore: SyncStore, @unchecked Sendable {
         }
     }
 
+    /// Id mappings and stored hashes of a page's external ids, in one statement per page
+    /// (the ids travel as one JSON array). CROSS JOIN pins the page's ids as the outer loop:
+    /// left to itself the planner may scan the whole id map once per id.
+    private func existing(_ db: SQLiteConnection, _ page: PageWrite) throws -> [String: (id: String, hash: String?)] {
+        let lookup = try db.prepare("""
+            SELECT m.external_id, m.internal_id, t.source_hash
+            FROM json_each(?3) AS x
+            CROSS JOIN contractor_data_mappings m
+              ON m.integration_id = ?1 AND m.entity_type = ?2 AND m.external_id = x.value
+            LEFT JOIN \(Schema.quote(page.entity.table)) t ON t.id = m.internal_id
+            """)
+        lookup.bind(1, page.integrationId)
+        lookup.bind(2, page.entity.name)
+        lookup.bind(3, JSONValue.array(page.records.map { .string($0.externalId) }).jsonText)
+        var out: [String: (id: String, hash: String?)] = [:]
+        while try lookup.step() {
+            if let ext = lookup.text(0), let id = lookup.text(1) { out[ext] = (id, lookup.text(2)) }
+        }
+        return out
+    }
+
     private func writePage(_ db: SQLiteConnection, _ page: PageWrite) throws -> PageOutcome {
         let entity = page.entity
         let table = Schema.quote(entity.table)
@@ -276,12 +297,8 @@ public final class SQLiteStore: SyncStore, @unchecked Sendable {
         let fieldList = entity.fields.map { ", " + Schema.quote($0.name) }.joined()
         let fieldParams = entity.fields.indices.map { ", ?\($0 + 8)" }.joined()
         let assignments = entity.fields.enumerated().map { ", \(Schema.quote($1.name)) = ?\($0 + 8)" }.joined()
+        let known = try existing(db, page)
         // Statements are built once per page; the connection caches them across pages.
-        let lookup = try db.prepare("""
-            SELECT m.internal_id, t.source_hash FROM contractor_data_mappings m
-            LEFT JOIN \(table) t ON t.id = m.internal_id
-            WHERE m.integration_id = ? AND m.entity_type = ? AND m.external_id = ?
-            """)
         let update = try db.prepare("UPDATE \(table) SET source_hash = ?2, updated_at = ?3\(assignments) WHERE id = ?1")
         let touch = try db.prepare("""
             UPDATE contractor_data_mappings SET last_synced_at = ? WHERE integration_id = ? AND entity_type = ? AND external_id = ?
@@ -296,18 +313,13 @@ public final class SQLiteStore: SyncStore, @unchecked Sendable {
             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7\(fieldParams))
             """)
         var outcome = PageOutcome()
+        var seen: [String: (id: String, hash: String?)] = [:]
         for record in page.records {
-            lookup.bind(1, page.integrationId)
-            lookup.bind(2, entity.name)
-            lookup.bind(3, record.externalId)
-            var internalId: String?
-            var storedHash: String?
-            if try lookup.step() {
-                internalId = lookup.text(0)
-                storedHash = lookup.text(1)
-            }
-            sqlite3_reset(lookup.handle)
+            let previous = seen[record.externalId] ?? known[record.externalId]
+            let internalId = previous?.id
+            let storedHash = previous?.hash
             let hash = record.contentHash
+            if let internalId { seen[record.externalId] = (internalId, hash) }
             if let internalId, let storedHash {
                 if storedHash == hash {
                     outcome.unchanged += 1
@@ -329,6 +341,7 @@ public final class SQLiteStore: SyncStore, @unchecked Sendable {
                 continue
             }
             let id = internalId ?? newIdentifier()
+            seen[record.externalId] = (id, hash)
             if internalId == nil {
                 map.bind(1, newIdentifier())
                 map.bind(2, page.integrationId)
@@ -368,29 +381,16 @@ public final class SQLiteStore: SyncStore, @unchecked Sendable {
 
     public func previewPage(_ page: PageWrite) async throws -> PageOutcome {
         try withDB { db in
-            let lookup = try db.prepare("""
-                SELECT t.source_hash FROM contractor_data_mappings m
-                LEFT JOIN \(Schema.quote(page.entity.table)) t ON t.id = m.internal_id
-                WHERE m.integration_id = ? AND m.entity_type = ? AND m.external_id = ?
-                """)
-            var seen: [String: String] = [:]
+            var stored = try existing(db, page).mapValues { $0.hash }
             var outcome = PageOutcome()
             for record in page.records {
                 let hash = record.contentHash
-                var stored = seen[record.externalId]
-                if stored == nil {
-                    lookup.bind(1, page.integrationId)
-                    lookup.bind(2, page.entity.name)
-                    lookup.bind(3, record.externalId)
-                    if try lookup.step() { stored = lookup.text(0) }
-                    sqlite3_reset(lookup.handle)
-                }
-                if let stored {
-                    if stored == hash { outcome.unchanged += 1 } else { outcome.updated += 1 }
+                if let existing = stored[record.externalId] {
+                    if existing == hash { outcome.unchanged += 1 } else { outcome.updated += 1 }
                 } else {
                     outcome.inserted += 1
                 }
-                seen[record.externalId] = hash
+                stored[record.externalId] = .some(hash)
             }
             return outcome
         }
