@@ -419,20 +419,10 @@ public final class PostgresStore: SyncStore, @unchecked Sendable {
 
     public func previewPage(_ page: PageWrite) async throws -> PageOutcome {
         let ids = Array(Set(page.records.map(\.externalId)))
-        var stored: [String: String?] = [:]
         let rows = try await client.withConnection { c in try await self.existing(on: c, page: page, ids: ids) }
+        var stored: [String: String?] = [:]
         for (ext, _, _, hash) in rows { stored[ext] = .some(hash) }
-        var outcome = PageOutcome()
-        for record in page.records {
-            let hash = record.contentHash
-            if let existing = stored[record.externalId] {
-                if existing == hash { outcome.unchanged += 1 } else { outcome.updated += 1 }
-            } else {
-                outcome.inserted += 1
-            }
-            stored[record.externalId] = .some(hash)
-        }
-        return outcome
+        return PageOutcome.preview(page.records, stored: stored)
     }
 
     // MARK: Leases and tokens

@@ -380,20 +380,7 @@ public final class SQLiteStore: SyncStore, @unchecked Sendable {
     }
 
     public func previewPage(_ page: PageWrite) async throws -> PageOutcome {
-        try withDB { db in
-            var stored = try existing(db, page).mapValues { $0.hash }
-            var outcome = PageOutcome()
-            for record in page.records {
-                let hash = record.contentHash
-                if let existing = stored[record.externalId] {
-                    if existing == hash { outcome.unchanged += 1 } else { outcome.updated += 1 }
-                } else {
-                    outcome.inserted += 1
-                }
-                stored[record.externalId] = .some(hash)
-            }
-            return outcome
-        }
+        try withDB { db in PageOutcome.preview(page.records, stored: try existing(db, page).mapValues { $0.hash }) }
     }
 
     // MARK: Leases and tokens

@@ -202,6 +202,25 @@ public struct PageOutcome: Sendable, Equatable {
     }
 }
 
+extension PageOutcome {
+    /// What writing `records` would do, given the stored hash of each known external id (nil
+    /// hash: mapped, row missing). Records repeated in a page count as `applyPage` counts them.
+    static func preview(_ records: [MappedRecord], stored: [String: String?]) -> PageOutcome {
+        var stored = stored
+        var outcome = PageOutcome()
+        for record in records {
+            let hash = record.contentHash
+            if let existing = stored[record.externalId], let existingHash = existing {
+                if existingHash == hash { outcome.unchanged += 1 } else { outcome.updated += 1 }
+            } else {
+                outcome.inserted += 1
+            }
+            stored[record.externalId] = .some(hash)
+        }
+        return outcome
+    }
+}
+
 public enum SyncRunStatus: String, Sendable, CaseIterable {
     case running, success, partial, failed, deferred
 }
