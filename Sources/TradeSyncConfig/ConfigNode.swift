@@ -219,12 +219,8 @@ extension Array: ConfigDecodable where Element: ConfigDecodable {
             node.error("expected a list, found \(node.kindName)")
             return nil
         }
-        var out: [Element] = []
-        var ok = true
-        for (i, item) in seq.enumerated() {
-            if let v = Element.decode(node.child(item, "[\(i)]")) { out.append(v) } else { ok = false }
-        }
-        return ok ? out : out
+        // Unusable items are already reported; the rest are kept so later checks still run.
+        return seq.enumerated().compactMap { i, item in Element.decode(node.child(item, "[\(i)]")) }
     }
 }
 

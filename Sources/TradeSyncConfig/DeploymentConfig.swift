@@ -65,16 +65,6 @@ public enum StoreLocation: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
-public func redactURLPassword(_ url: String) -> String {
-    guard let scheme = url.range(of: "://"), let at = url.range(of: "@", range: scheme.upperBound..<url.endIndex) else {
-        return url
-    }
-    let userInfo = url[scheme.upperBound..<at.lowerBound]
-    guard let colon = userInfo.firstIndex(of: ":") else { return url }
-    return String(url[..<colon]) + ":***" + String(url[at.lowerBound...])
-}
-
 public struct ContractorConfig: Sendable, ConfigDecodable {
     /// The seed's demo/contractor id.
     public var id: Located<String>?

@@ -237,13 +237,9 @@ struct ProjectValidator {
                 error(sub.location, sub.keyPath, "nested 'each' is not supported")
             }
         }
-        if let lookup = f.lookup, let integration {
-            if let s = integration.streams[lookup.stream.value] {
-                _ = s
-            } else {
-                error(lookup.stream.location, lookup.stream.keyPath,
-                      "unknown stream '\(lookup.stream.value)' of '\(integration.provider)'\(suggest(lookup.stream.value, integration.streams.names))")
-            }
+        if let lookup = f.lookup, let integration, integration.streams[lookup.stream.value] == nil {
+            error(lookup.stream.location, lookup.stream.keyPath,
+                  "unknown stream '\(lookup.stream.value)' of '\(integration.provider)'\(suggest(lookup.stream.value, integration.streams.names))")
         }
         if let c = f.const { checkValue(c, fits: field, at: f.constLocation ?? f.location, keyPath: f.keyPath + ".const") }
         if let d = f.default { checkValue(d, fits: field, at: f.defaultLocation ?? f.location, keyPath: f.keyPath + ".default") }

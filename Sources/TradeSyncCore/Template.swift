@@ -69,3 +69,14 @@ public struct TemplateError: Error, Sendable, CustomStringConvertible {
     public var name: String
     public var description: String { "no value for {\(namespace).\(name)}" }
 }
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`: store URLs may carry a
+/// password, and they appear in messages.
+public func redactURLPassword(_ url: String) -> String {
+    let chars = Array(url)
+    guard let slashes = (0..<max(0, chars.count - 2)).first(where: { chars[$0] == ":" && chars[$0 + 1] == "/" && chars[$0 + 2] == "/" })
+    else { return url }
+    let start = slashes + 3
+    guard let at = chars[start...].firstIndex(of: "@"), let colon = chars[start..<at].firstIndex(of: ":") else { return url }
+    return String(chars[..<colon]) + ":***" + String(chars[at...])
+}

@@ -114,15 +114,20 @@ struct ConnectionRuntime: Sendable {
         return v.scalarText
     }
 
-    func render(_ text: String, parent: [String: String], cursor: String?) throws -> String {
+    /// Renders a template; `encode` is applied to each substituted value (paths percent-encode).
+    func render(_ text: String, parent: [String: String], cursor: String?, encode: (String) -> String = { $0 }) throws
+        -> String
+    {
         let result = Template(text).render { ns, name in
+            let raw: String?
             switch ns {
-            case "connection": return field(name)
-            case "credentials": return credentials[name]
-            case "parent": return parent[name]
-            case "cursor": return name == "value" ? (cursor ?? "") : nil
-            default: return nil
+            case "connection": raw = field(name)
+            case "credentials": raw = credentials[name]
+            case "parent": raw = parent[name]
+            case "cursor": raw = name == "value" ? (cursor ?? "") : nil
+            default: raw = nil
             }
+            return raw.map(encode)
         }
         switch result {
         case .success(let s): return s
@@ -144,21 +149,7 @@ struct ConnectionRuntime: Sendable {
 
     /// Renders a path template, percent-encoding values but keeping `/` (Google resource names).
     func renderPath(_ template: String, parent: [String: String], cursor: String?) throws -> String {
-        let result = Template(template).render { ns, name in
-            let raw: String?
-            switch ns {
-            case "connection": raw = field(name)
-            case "credentials": raw = credentials[name]
-            case "parent": raw = parent[name]
-            case "cursor": raw = name == "value" ? (cursor ?? "") : nil
-            default: raw = nil
-            }
-            return raw.map(URLEncoding.pathSegment)
-        }
-        switch result {
-        case .success(let s): return s
-        case .failure(let e): throw RunnerError.configuration("\(integration.provider): \(e.description)")
-        }
+        try render(template, parent: parent, cursor: cursor, encode: URLEncoding.pathSegment)
     }
 
     func authenticator(store: any SyncStore, transport: any HTTPTransport, retry: RetryPolicy) throws -> any Authenticator {

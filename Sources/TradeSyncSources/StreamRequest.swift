@@ -126,8 +126,10 @@ public struct Requester: Sendable {
                     continue
                 }
                 // GraphQL reports throttling and auth failures inside a 200.
-                if let errors = json["errors"]?.arrayValue, !errors.isEmpty, json["data"].map({ $0.isNull }) ?? true
-                    || errors.contains(where: { $0["extensions"]?["code"]?.stringValue == "THROTTLED" })
+                // A GraphQL failure: errors and no data, or a throttle notice (which may come with partial data).
+                if let errors = json["errors"]?.arrayValue, !errors.isEmpty,
+                    (json["data"].map { $0.isNull } ?? true)
+                        || errors.contains(where: { $0["extensions"]?["code"]?.stringValue == "THROTTLED" })
                 {
                     let code = errors.first?["extensions"]?["code"]?.stringValue ?? ""
                     if code == "THROTTLED", attempt < retry.maxAttempts {

@@ -24,7 +24,7 @@ public final class PostgresStore: SyncStore, @unchecked Sendable {
     {
         guard let components = URLComponents(string: url), let host = components.host, let user = components.user
         else {
-            throw StoreError("invalid PostgreSQL URL \(redact(url)): expected postgres://user@host:port/database")
+            throw StoreError("invalid PostgreSQL URL \(redactURLPassword(url)): expected postgres://user@host:port/database")
         }
         let database = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
         var config = PostgresClient.Configuration(
@@ -37,17 +37,9 @@ public final class PostgresStore: SyncStore, @unchecked Sendable {
             _ = try await store.client.query("SELECT 1", logger: logger)
         } catch {
             try? await store.close()
-            throw StoreError("cannot connect to PostgreSQL at \(redact(url)): \(String(reflecting: error).prefix(300))")
+            throw StoreError("cannot connect to PostgreSQL at \(redactURLPassword(url)): \(String(reflecting: error).prefix(300))")
         }
         return store
-    }
-
-    static func redact(_ url: String) -> String {
-        guard let scheme = url.range(of: "://"), let at = url.range(of: "@", range: scheme.upperBound..<url.endIndex)
-        else { return url }
-        let userInfo = url[scheme.upperBound..<at.lowerBound]
-        guard let colon = userInfo.firstIndex(of: ":") else { return url }
-        return String(url[..<colon]) + ":***" + String(url[at.lowerBound...])
     }
 
     public func close() async throws {
