@@ -12,7 +12,7 @@ public struct TradeSyncCommand: AsyncParsableCommand {
             and deployments (store, contractors, connections) in tradesync.yaml files.
             """,
         version: "0.1.0",
-        subcommands: [Validate.self, Migrate.self, Sync.self, Runs.self, Demo.self, Sandbox.self]
+        subcommands: [Validate.self, Migrate.self, Sync.self, Runs.self, Failures.self, Demo.self, Sandbox.self]
     )
 
     public init() {}

@@ -12,6 +12,8 @@ public enum RunnerError: Error, Sendable, CustomStringConvertible {
     case credential(slot: String, reference: String, reason: String)
     case alreadyRunning(String)
     case configuration(String)
+    /// A run failed; the text is already free of credential values.
+    case runFailed(String)
 
     public var description: String {
         switch self {
@@ -21,6 +23,7 @@ public enum RunnerError: Error, Sendable, CustomStringConvertible {
         case .credential(let slot, let reference, let reason): return "credential '\(slot)' (\(reference)): \(reason)"
         case .alreadyRunning(let c): return "a sync of connection \(c) is already running"
         case .configuration(let m): return m
+        case .runFailed(let m): return m
         }
     }
 }
@@ -66,9 +69,15 @@ struct ConnectionRuntime: Sendable {
     let baseURL: String
     let overridden: Bool
     let tokenURL: String?
-    let credentials: [String: String]
+    /// Resolved credential values by slot; empty until `resolvingCredentials`.
+    private(set) var credentials: [String: String] = [:]
 
     init(record: ConnectionRecord, project: Project, resolver: CredentialResolver) throws {
+        self = try ConnectionRuntime(record: record, project: project).resolvingCredentials(resolver)
+    }
+
+    /// The connection without its credentials: enough to check the integration and streams.
+    init(record: ConnectionRecord, project: Project) throws {
         guard let integration = project.integration(record.integrationType) else {
             throw RunnerError.unknownIntegration(record.integrationType)
         }
@@ -95,6 +104,11 @@ struct ConnectionRuntime: Sendable {
             overridden = false
         }
         tokenURL = config["token_url"]?.stringValue ?? environment?.tokenURL ?? integration.auth.tokenURL
+    }
+
+    /// The same connection with its credential references resolved (at the last moment: the
+    /// values live only in memory, for the run).
+    func resolvingCredentials(_ resolver: CredentialResolver) throws -> ConnectionRuntime {
         var credentials: [String: String] = [:]
         let refs = (try? JSONValue.parse(record.credentialsJSON))?.objectValue?.entries ?? []
         for e in refs {
@@ -104,7 +118,18 @@ struct ConnectionRuntime: Sendable {
         for slot in integration.auth.credentials.entries where slot.value.required && credentials[slot.name] == nil {
             throw RunnerError.credential(slot: slot.name, reference: "none", reason: "the connection does not reference it")
         }
-        self.credentials = credentials
+        var copy = self
+        copy.credentials = credentials
+        return copy
+    }
+
+    /// Every secret this connection sends, in each form it may travel in: for redaction.
+    var secretValues: [String] {
+        var out = Array(credentials.values)
+        if let id = credentials["client_id"], let secret = credentials["client_secret"] {
+            out.append(Data((id + ":" + secret).utf8).base64EncodedString())
+        }
+        return out
     }
 
     /// Text of a connection field for templates (lists join with commas).

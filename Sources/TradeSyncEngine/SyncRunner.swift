@@ -50,6 +50,9 @@ public struct StreamResult: Sendable {
     public var unchanged = 0
     public var failed = 0
     public var pages = 0
+    /// Kept failed records mapped again at the start of this run, and how many of them now map.
+    public var retried = 0
+    public var recovered = 0
     public var error: String?
 }
 
@@ -69,10 +72,12 @@ public struct RunResult: Sendable {
     public var updated: Int { streams.reduce(0) { $0 + $1.updated } }
     public var unchanged: Int { streams.reduce(0) { $0 + $1.unchanged } }
     public var failed: Int { streams.reduce(0) { $0 + $1.failed } }
+    public var recovered: Int { streams.reduce(0) { $0 + $1.recovered } }
 }
 
-/// Runs syncs: fetch page by page, map, and write each page with its id mappings and the
-/// stream's cursor in one transaction; one run per connection at a time (store lease).
+/// Runs syncs: fetch page by page, map, and write each page with its id mappings, the
+/// stream's cursor, its failed records and its run counts in one transaction; one run per
+/// connection at a time (a store lease, renewed by a heartbeat and checked by every write).
 public struct SyncRunner: Sendable {
     public let project: Project
     public let store: any SyncStore
@@ -82,14 +87,16 @@ public struct SyncRunner: Sendable {
     public let logger: Logger
     /// Identifies this process in leases.
     public let holder: String
-    public static let leaseSeconds = 60
+    /// How long a lease lives without renewal; the heartbeat renews it four times as often.
+    public let leaseSeconds: Int
+    public static let defaultLeaseSeconds = 60
     /// Failed records kept in the run log's details.
     public static let keptFailures = 100
 
     public init(project: Project, store: any SyncStore, transport: any HTTPTransport,
                 resolver: CredentialResolver = CredentialResolver(), retry: RetryPolicy = RetryPolicy(),
                 logger: Logger = Logger(label: "tradesync.sync"),
-                holder: String = LeaseHolder.make()) {
+                holder: String = LeaseHolder.make(), leaseSeconds: Int = SyncRunner.defaultLeaseSeconds) {
         self.project = project
         self.store = store
         self.transport = transport
@@ -97,6 +104,17 @@ public struct SyncRunner: Sendable {
         self.retry = retry
         self.logger = logger
         self.holder = holder
+        self.leaseSeconds = max(1, leaseSeconds)
+    }
+
+    /// What the streams of one run produced.
+    struct StreamsOutcome: Sendable {
+        var streams: [StreamResult] = []
+        var failures: [RecordFailure] = []
+        var deferred = false
+        var reauth: String?
+        /// An error that ends the run for every stream (credentials, the token endpoint).
+        var fatal: String?
     }
 
     public func run(_ connection: ConnectionRecord, options: SyncOptions = SyncOptions()) async throws -> RunResult {
@@ -104,8 +122,9 @@ public struct SyncRunner: Sendable {
         var logger = self.logger
         logger[metadataKey: "integration"] = "\(connection.integrationType)"
         logger[metadataKey: "connection"] = "\(connection.connectionKey)"
-        let runtime = try ConnectionRuntime(record: connection, project: project, resolver: resolver)
-        let selected = try selectStreams(runtime, options.streams)
+        // Usage errors (an unknown stream, a retired provider) are reported before a run starts.
+        let base = try ConnectionRuntime(record: connection, project: project)
+        let selected = try selectStreams(base, options.streams)
         if !options.dryRun {
             try await takeLease(connection)
             let stale = try await store.markInterruptedRuns(integrationId: connection.id)
@@ -114,6 +133,7 @@ public struct SyncRunner: Sendable {
         var runId: String?
         var result = RunResult(runId: nil, connectionKey: connection.connectionKey, integration: connection.integrationType,
                                status: .running, streams: [], failures: [], durationMs: 0, error: nil, dryRun: options.dryRun)
+        var redactor = SecretRedactor()
         do {
             if !options.dryRun {
                 runId = try await store.startRun(SyncRunStart(
@@ -122,36 +142,28 @@ public struct SyncRunner: Sendable {
                 logger[metadataKey: "run_id"] = "\(runId ?? "")"
             }
             result.runId = runId
+            // Credentials are resolved inside the run, so that one that cannot be resolved leaves a
+            // failed run in the log and the reason on the connection.
+            let runtime = try base.resolvingCredentials(resolver)
+            redactor = SecretRedactor(runtime.secretValues)
             let authenticator = try runtime.authenticator(store: store, transport: transport, retry: retry)
             let requester = Requester(transport: transport, authenticator: authenticator, retry: retry, logger: logger)
-            var run = StreamRun(runner: self, runtime: runtime, requester: requester, options: options, logger: logger)
-            var deferred = false
-            var reauth: String?
-            for name in selected {
-                var streamResult = StreamResult(stream: name, entity: runtime.integration.streams[name]?.entity?.value ?? "")
-                do {
-                    try await run.sync(stream: name, into: &streamResult, failures: &result.failures)
-                } catch let error as FetchError {
-                    if case .rateLimited = error { deferred = true }
-                    streamResult.error = error.description
-                } catch AuthError.needsReauthorization(let why) {
-                    streamResult.error = AuthError.needsReauthorization(why).description
-                    reauth = why
-                } catch let error as CancellationError {
-                    throw error
-                } catch {
-                    streamResult.error = String(describing: error)
-                }
-                if let e = streamResult.error {
-                    logger.error("stream failed", metadata: ["stream": "\(name)", "error": "\(e)"])
-                }
-                result.streams.append(streamResult)
-                if reauth != nil || deferred { break }
+            let work: @Sendable () async throws -> StreamsOutcome = { [runId, logger, redactor] in
+                try await self.syncStreams(selected, runtime: runtime, requester: requester, runId: runId,
+                                           options: options, redactor: redactor, logger: logger)
             }
+            let outcome = options.dryRun ? try await work() : try await withLeaseHeartbeat(connection, logger: logger, work)
+            redactor.add(await authenticator.secretValues())
+            result.streams = outcome.streams.map { s in
+                var s = s
+                s.error = s.error.map(redactor.redact)
+                return s
+            }
+            result.failures = outcome.failures
             let errors = result.streams.compactMap(\.error)
-            if deferred {
+            if outcome.deferred {
                 result.status = .deferred
-            } else if errors.count == selected.count || reauth != nil {
+            } else if errors.count == selected.count || outcome.reauth != nil || outcome.fatal != nil {
                 result.status = .failed
             } else if !errors.isEmpty || result.failed > 0 {
                 result.status = .partial
@@ -162,8 +174,9 @@ public struct SyncRunner: Sendable {
             result.durationMs = (currentMicros() - started) / 1000
             if !options.dryRun, let runId {
                 try await finish(runId: runId, result: result)
-                if let reauth {
-                    try await store.setConnectionStatus(id: connection.id, status: .needsReauth, error: "invalid_grant: \(reauth)")
+                if let reauth = outcome.reauth {
+                    try await store.setConnectionStatus(
+                        id: connection.id, status: .needsReauth, error: redactor.redact("invalid_grant: \(reauth)"))
                 } else if result.status == .success || result.status == .partial {
                     try await store.setConnectionStatus(id: connection.id, status: .connected, error: result.error)
                 } else if result.status == .failed {
@@ -171,26 +184,104 @@ public struct SyncRunner: Sendable {
                 }
             }
         } catch {
+            let message = redactor.redact(String(describing: error))
             result.status = .failed
-            result.error = String(describing: error)
+            result.error = message
             result.durationMs = (currentMicros() - started) / 1000
+            logger.error("run failed", metadata: ["error": "\(message)"])
             if !options.dryRun {
                 if let runId { try? await finish(runId: runId, result: result) }
-                try? await store.releaseLease(integrationId: connection.id, holder: holder)
+                if !(error is LeaseLostError) {
+                    try? await store.setConnectionStatus(id: connection.id, status: .error, error: message)
+                    try? await store.releaseLease(integrationId: connection.id, holder: holder)
+                }
             }
-            throw error
+            if error is CancellationError || error is LeaseLostError { throw error }
+            throw RunnerError.runFailed(message)
         }
         if !options.dryRun { try await store.releaseLease(integrationId: connection.id, holder: holder) }
         return result
     }
 
+    /// The streams of one run, in order. A failed stream does not stop the others, except for
+    /// failures that would repeat on every stream (authentication), which end the run at once.
+    func syncStreams(_ selected: [String], runtime: ConnectionRuntime, requester: Requester, runId: String?,
+                     options: SyncOptions, redactor: SecretRedactor, logger: Logger) async throws -> StreamsOutcome {
+        var out = StreamsOutcome()
+        var run = StreamRun(runner: self, runtime: runtime, requester: requester, options: options, runId: runId,
+                            redactor: redactor, logger: logger)
+        for name in selected {
+            var streamResult = StreamResult(stream: name, entity: runtime.integration.streams[name]?.entity?.value ?? "")
+            do {
+                try await run.sync(stream: name, into: &streamResult, failures: &out.failures)
+            } catch let error as FetchError {
+                if case .rateLimited = error { out.deferred = true }
+                // A 401 that survives a credential refresh answers every stream the same way.
+                if case .http(let status, _, _) = error, status == 401 { out.fatal = error.description }
+                streamResult.error = error.description
+            } catch AuthError.needsReauthorization(let why) {
+                streamResult.error = AuthError.needsReauthorization(why).description
+                out.reauth = why
+            } catch let error as AuthError {
+                streamResult.error = error.description
+                out.fatal = error.description
+            } catch let error as CancellationError {
+                throw error
+            } catch let error as LeaseLostError {
+                throw error
+            } catch {
+                streamResult.error = String(describing: error)
+            }
+            if let e = streamResult.error {
+                logger.error("stream failed", metadata: ["stream": "\(name)", "error": "\(redactor.redact(e))"])
+            }
+            out.streams.append(streamResult)
+            if out.reauth != nil || out.deferred || out.fatal != nil { break }
+        }
+        return out
+    }
+
+    /// Runs `body` while a heartbeat renews the connection's lease, whatever the body is doing
+    /// (a single request may wait minutes on Retry-After). When another process holds the lease,
+    /// the body is cancelled and `LeaseLostError` thrown; page writes are fenced as well.
+    func withLeaseHeartbeat<T: Sendable>(_ connection: ConnectionRecord, logger: Logger,
+                                         _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        let interval = Duration.milliseconds(leaseSeconds * 250)
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                while true {
+                    try await Task.sleep(for: interval)
+                    let held: Bool
+                    do {
+                        held = try await store.acquireLease(integrationId: connection.id, holder: holder,
+                                                            ttlSeconds: leaseSeconds, takeOverFrom: nil)
+                    } catch let error as CancellationError {
+                        throw error
+                    } catch {
+                        // The store may be briefly unreachable; the lease outlives a few missed beats.
+                        logger.warning("lease renewal failed, retrying", metadata: ["error": "\(error)"])
+                        continue
+                    }
+                    if !held {
+                        logger.error("lost the run lease to another process")
+                        throw LeaseLostError(holder: holder)
+                    }
+                }
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let value = first else { throw LeaseLostError(holder: holder) }
+            return value
+        }
+    }
+
     /// Takes the run lease. A lease held by a dead process on this machine (a sync killed
     /// with SIGKILL) is taken over at once; elsewhere it expires after `leaseSeconds`.
     func takeLease(_ connection: ConnectionRecord) async throws {
-        if try await store.acquireLease(integrationId: connection.id, holder: holder, ttlSeconds: SyncRunner.leaseSeconds,
+        if try await store.acquireLease(integrationId: connection.id, holder: holder, ttlSeconds: leaseSeconds,
                                         takeOverFrom: nil) { return }
         if let current = try await store.leaseHolder(integrationId: connection.id), LeaseHolder.isDeadLocalProcess(current),
-            try await store.acquireLease(integrationId: connection.id, holder: holder, ttlSeconds: SyncRunner.leaseSeconds,
+            try await store.acquireLease(integrationId: connection.id, holder: holder, ttlSeconds: leaseSeconds,
                                          takeOverFrom: current)
         {
             logger.warning("took over the lease of a dead process", metadata: ["previous_holder": "\(current)"])
@@ -221,6 +312,10 @@ public struct SyncRunner: Sendable {
             o["unchanged"] = .integer(Int64(s.unchanged))
             o["failed"] = .integer(Int64(s.failed))
             o["pages"] = .integer(Int64(s.pages))
+            if s.retried > 0 {
+                o["retried"] = .integer(Int64(s.retried))
+                o["recovered"] = .integer(Int64(s.recovered))
+            }
             if let e = s.error { o["error"] = .string(e) }
             streams[s.stream] = .object(o)
         }
@@ -229,10 +324,10 @@ public struct SyncRunner: Sendable {
         details["failures"] = .array(result.failures.prefix(SyncRunner.keptFailures).map {
             ["stream": .string($0.stream), "external_id": .string($0.externalId), "reason": .string($0.reason)]
         })
+        // Fresh statistics after a large run keep the next run's plans on the indexes.
         try await store.finishRun(SyncRunFinish(
-            runId: runId, status: result.status, fetched: result.fetched, inserted: result.inserted, updated: result.updated,
-            unchanged: result.unchanged, failed: result.failed, completedAt: currentMicros(), durationMs: result.durationMs,
-            errorMessage: result.error, detailsJSON: JSONValue.object(details).jsonText))
+            runId: runId, status: result.status, completedAt: currentMicros(), durationMs: result.durationMs,
+            errorMessage: result.error, detailsJSON: JSONValue.object(details).jsonText, analyze: result.inserted > 10_000))
     }
 }
 
@@ -241,8 +336,45 @@ struct PreparedPage: Sendable {
     var page: Page
     var records: [MappedRecord]
     var failures: [RecordFailure]
+    /// The failed records as they will be kept: raw payload and reason.
+    var kept: [FailedRecord]
     /// Largest value of the stream's timestamp cursor field on this page.
     var maxTimestamp: (micros: Int64, text: String)?
+}
+
+/// Maps one raw record of a stream: the external id, then the mapped row or the failure to keep.
+struct RecordPreparer: Sendable {
+    let stream: String
+    let primaryKey: JSONPath
+    let primaryKeyText: String
+    let mapper: RecordMapper
+    let lookups: LookupTables
+    let redactor: SecretRedactor
+
+    enum Outcome {
+        case mapped(MappedRecord)
+        case failed(RecordFailure, FailedRecord)
+    }
+
+    func prepare(_ record: JSONValue) -> Outcome {
+        guard let externalId = record.value(at: primaryKey)?.scalarText, !externalId.isEmpty else {
+            // Without an id the record is kept under a hash of its content, so that a later run
+            // with a corrected primary key can bring it in.
+            let raw = record.jsonText
+            let key = "(no id) " + MappedRecord(externalId: "", values: [.text(raw)]).contentHash
+            let reason = "no primary key at '\(primaryKeyText)'"
+            return .failed(RecordFailure(stream: stream, externalId: key, reason: reason),
+                           FailedRecord(externalId: key, reason: reason, rawJSON: raw))
+        }
+        switch mapper.map(record, lookups: lookups) {
+        case .success(let values):
+            return .mapped(MappedRecord(externalId: externalId, values: values))
+        case .failure(let f):
+            let reason = redactor.redact(f.description)
+            return .failed(RecordFailure(stream: stream, externalId: externalId, reason: reason),
+                           FailedRecord(externalId: externalId, reason: reason, rawJSON: record.jsonText))
+        }
+    }
 }
 
 /// Fetches and maps pages one page ahead of the writer, so that HTTP, JSON parsing and mapping
@@ -275,14 +407,75 @@ struct StreamRun {
     var lookups = LookupTables()
     var fetchedLookups: Set<String> = []
     var parentRecords: [String: [([String: String], [JSONValue])]] = [:]
-    var lastLeaseRenewal = currentMicros()
+    /// The run's sync-log row (nil in a dry run): every page adds its counts to it.
+    let runId: String?
+    let redactor: SecretRedactor
 
-    init(runner: SyncRunner, runtime: ConnectionRuntime, requester: Requester, options: SyncOptions, logger: Logger) {
+    init(runner: SyncRunner, runtime: ConnectionRuntime, requester: Requester, options: SyncOptions, runId: String?,
+         redactor: SecretRedactor, logger: Logger) {
         self.runner = runner
         self.runtime = runtime
         self.requester = requester
         self.options = options
+        self.runId = runId
+        self.redactor = redactor
         self.logger = logger
+    }
+
+    /// Every page write of this run is fenced by the lease and adds to the run's counts.
+    func pageWrite(entity: EntityModel, stream: String, records: [MappedRecord], cursor: String?, fetched: Int,
+                   failures: [FailedRecord], resolved: [String]) -> PageWrite {
+        let connection = runtime.record
+        return PageWrite(
+            integrationId: connection.id, demoId: connection.demoId, entity: entity, stream: stream, records: records,
+            cursor: cursor, now: currentMicros(),
+            fence: options.dryRun ? nil : LeaseFence(holder: runner.holder, ttlSeconds: runner.leaseSeconds),
+            run: runId.map { RunCounts(runId: $0, fetched: fetched, failed: failures.count) },
+            failures: options.dryRun ? [] : failures, resolvedFailures: options.dryRun ? [] : resolved)
+    }
+
+    /// Maps the stream's kept failed records again under today's mapping: those that map now are
+    /// written (and their kept failure cleared), the others stay kept with today's reason.
+    /// Returns the external ids still kept.
+    func retryKeptFailures(_ name: String, entity: EntityModel, preparer: RecordPreparer, into result: inout StreamResult,
+                           failures: inout [RecordFailure]) async throws -> Set<String> {
+        guard !options.dryRun else { return [] }
+        let store = runner.store
+        let kept = try await store.keptFailures(integrationId: runtime.record.id, stream: name, limit: Int(Int32.max))
+        guard !kept.isEmpty else { return [] }
+        var stillKept = Set<String>()
+        for chunk in stride(from: 0, to: kept.count, by: 1_000).map({ Array(kept[$0..<min($0 + 1_000, kept.count)]) }) {
+            var records: [MappedRecord] = []
+            var resolved: [String] = []
+            var failed: [FailedRecord] = []
+            for k in chunk {
+                let raw = (try? JSONValue.parse(Array(k.rawJSON.utf8))) ?? .null
+                switch preparer.prepare(raw) {
+                case .mapped(let record):
+                    records.append(record)
+                    resolved.append(k.externalId)
+                case .failed(let failure, let keep):
+                    // Keyed as before, so the kept row is updated rather than doubled.
+                    var keep = keep
+                    keep.externalId = k.externalId
+                    failed.append(keep)
+                    failures.append(RecordFailure(stream: failure.stream, externalId: k.externalId, reason: failure.reason))
+                    stillKept.insert(k.externalId)
+                }
+            }
+            let outcome = try await store.applyPage(pageWrite(
+                entity: entity, stream: name, records: records, cursor: nil, fetched: 0, failures: failed, resolved: resolved))
+            result.retried += chunk.count
+            result.recovered += records.count
+            result.failed += failed.count
+            result.inserted += outcome.inserted
+            result.updated += outcome.updated
+            result.unchanged += outcome.unchanged
+        }
+        logger.info("retried kept failed records", metadata: [
+            "stream": "\(name)", "retried": "\(result.retried)", "recovered": "\(result.recovered)",
+        ])
+        return stillKept
     }
 
     var integration: IntegrationConfig { runtime.integration }
@@ -388,8 +581,10 @@ struct StreamRun {
         }
         let rules = MappingCompiler.rules(mapping)
         try await prepareLookups(rules)
-        let mapper = RecordMapper(entity: entity, rules: rules)
-        let primaryKey = JSONPath(stream.primaryKey)
+        let preparer = RecordPreparer(
+            stream: name, primaryKey: JSONPath(stream.primaryKey), primaryKeyText: stream.primaryKey,
+            mapper: RecordMapper(entity: entity, rules: rules), lookups: lookups, redactor: redactor)
+        var stillKept = try await retryKeptFailures(name, entity: entity, preparer: preparer, into: &result, failures: &failures)
         let store = runner.store
         let connection = runtime.record
         let storedCursor = options.fullRefresh ? nil : try await store.cursor(integrationId: connection.id, stream: name)
@@ -399,16 +594,13 @@ struct StreamRun {
         var maxTimestamp: (micros: Int64, text: String)?
         let started = currentMicros()
         let fanOut = stream.parent != nil
-        let lookups = self.lookups
-        let streamName = name
-        let primaryKeyText = stream.primaryKey
         for (contextIndex, ctx) in contexts.enumerated() {
             let paginator = try self.paginator(
                 stream, parent: ctx, startToken: continuation ? storedCursor : nil,
                 cursor: continuation ? nil : storedCursor)
             let parentObject = JSONValue.object(JSONObject(ctx.sorted { $0.key < $1.key }.map { (key: $0.key, value: .string($0.value)) }))
             let source = PageSource(paginator) { page in
-                var prepared = PreparedPage(page: page, records: [], failures: [], maxTimestamp: nil)
+                var prepared = PreparedPage(page: page, records: [], failures: [], kept: [], maxTimestamp: nil)
                 prepared.records.reserveCapacity(page.records.count)
                 for raw in page.records {
                     var record = raw
@@ -416,20 +608,17 @@ struct StreamRun {
                         o["_parent"] = parentObject
                         record = .object(o)
                     }
-                    guard let externalId = record.value(at: primaryKey)?.scalarText, !externalId.isEmpty else {
-                        prepared.failures.append(RecordFailure(stream: streamName, externalId: "", reason: "no primary key at '\(primaryKeyText)'"))
-                        continue
-                    }
-                    switch mapper.map(record, lookups: lookups) {
-                    case .success(let values):
-                        prepared.records.append(MappedRecord(externalId: externalId, values: values))
+                    switch preparer.prepare(record) {
+                    case .mapped(let mapped):
+                        prepared.records.append(mapped)
                         if let timestampField, let text = record.value(at: timestampField)?.scalarText,
                             let micros = Timestamp.parse(text), micros > (prepared.maxTimestamp?.micros ?? Int64.min)
                         {
                             prepared.maxTimestamp = (micros, text)
                         }
-                    case .failure(let f):
-                        prepared.failures.append(RecordFailure(stream: streamName, externalId: externalId, reason: f.description))
+                    case .failed(let failure, let keep):
+                        prepared.failures.append(failure)
+                        prepared.kept.append(keep)
                     }
                 }
                 return prepared
@@ -446,28 +635,28 @@ struct StreamRun {
                     logger.warning("record failed mapping", metadata: ["stream": "\(name)", "external_id": "\(f.externalId)", "reason": "\(f.reason)"])
                 }
                 failures += prepared.failures
-                let mapped = prepared.records
                 if let m = prepared.maxTimestamp, m.micros > (maxTimestamp?.micros ?? Int64.min) { maxTimestamp = m }
                 // The cursor moves with the page that reached it: continuation tokens page by page,
                 // a timestamp only once the whole stream is in (records need not arrive in order).
+                // Records that failed are kept in the same transaction, so moving past them loses nothing.
                 var cursor: String?
                 if continuation {
                     cursor = page.nextToken
                 } else if timestampField != nil, page.isLast, contextIndex == contexts.count - 1 {
                     cursor = maxTimestamp?.text ?? storedCursor
                 }
-                let write = PageWrite(integrationId: connection.id, demoId: connection.demoId, entity: entity, stream: name,
-                                      records: mapped, cursor: cursor, now: currentMicros())
+                var resolved: [String] = []
+                if !stillKept.isEmpty {
+                    for r in prepared.records {
+                        if stillKept.remove(r.externalId) != nil { resolved.append(r.externalId) }
+                    }
+                }
+                let write = pageWrite(entity: entity, stream: name, records: prepared.records, cursor: cursor,
+                                      fetched: page.records.count, failures: prepared.kept, resolved: resolved)
                 let outcome = options.dryRun ? try await store.previewPage(write) : try await store.applyPage(write)
                 result.inserted += outcome.inserted
                 result.updated += outcome.updated
                 result.unchanged += outcome.unchanged
-                if !options.dryRun, currentMicros() - lastLeaseRenewal > 15_000_000 {
-                    lastLeaseRenewal = currentMicros()
-                    guard try await store.acquireLease(integrationId: connection.id, holder: runner.holder,
-                                                       ttlSeconds: SyncRunner.leaseSeconds, takeOverFrom: nil)
-                    else { throw RunnerError.alreadyRunning(connection.connectionKey) }
-                }
                 options.progress?(SyncProgress(stream: name, pages: result.pages, fetched: result.fetched,
                                                elapsedSeconds: Double(currentMicros() - started) / 1e6))
             }

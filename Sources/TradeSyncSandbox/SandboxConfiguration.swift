@@ -53,6 +53,9 @@ public enum SandboxFault: Sendable, Equatable {
     /// Every access token issued so far becomes invalid, before the matching request is
     /// authenticated: that request (if it carries a token) and later ones with old tokens get 401.
     case expireTokens
+    /// 400 whose error text echoes the whole request back: URL with its query, every header and
+    /// the body, as careless providers do. Whatever credential the request carried is in it.
+    case echoRequest
 }
 
 /// Faults fire on requests whose path contains `pathContains`, starting with the

@@ -40,6 +40,8 @@ final class SandboxCore: Sendable {
             try await Task.sleep(nanoseconds: UInt64(max(0, milliseconds)) * 1_000_000)
         case .expireTokens:
             state.withLock { $0.tokens.expireAllAccessTokens() }
+        case .echoRequest:
+            return await Self.echo(request, provider)
         case .malformedJSON, nil:
             break
         }
@@ -77,6 +79,18 @@ final class SandboxCore: Sendable {
             return GoogleBusinessProfileSandbox.error(500, "INTERNAL", "Internal error encountered.")
         }
         return ServiceTitanSandbox.problem(.internalServerError, title: "An error occurred while processing your request.", errors: [:])
+    }
+
+    static func echo(_ request: Request, _ provider: SandboxProvider?) async -> Response {
+        var text = "\(request.method) \(request.uri)"
+        for field in request.headers { text += " | \(field.name): \(field.value)" }
+        var body = request.body
+        if let bytes = try? await body.collect(upTo: 4096) { text += " | body: " + String(buffer: bytes) }
+        let message = "Invalid request: " + text
+        if provider == .google {
+            return GoogleBusinessProfileSandbox.error(400, "INVALID_ARGUMENT", message)
+        }
+        return ServiceTitanSandbox.problem(.badRequest, title: message, errors: ["request": [message]])
     }
 
     /// 200 with the body cut in half: the response a dropped connection or a broken proxy gives.

@@ -6,6 +6,12 @@ public protocol Authenticator: Sendable {
     func authorize(_ request: inout HTTPRequestData) async throws
     /// The API answered 401: forget cached tokens so the next call fetches new ones.
     func invalidate() async
+    /// Tokens this authenticator has obtained or sent, so that errors can be redacted of them.
+    func secretValues() async -> [String]
+}
+
+extension Authenticator {
+    public func secretValues() async -> [String] { [] }
 }
 
 public enum AuthError: Error, Sendable, CustomStringConvertible {
@@ -148,6 +154,8 @@ public actor OAuth2ClientCredentials: Authenticator {
     }
 
     public func invalidate() async { token = nil }
+
+    public func secretValues() async -> [String] { token.map { [$0.value] } ?? [] }
 }
 
 func scopeParam(_ scopes: [String]) -> [(String, String)] {
@@ -186,6 +194,8 @@ public actor OAuth2RefreshToken: Authenticator {
     var cached: OAuthTokens?
     var inFlight: Task<OAuthTokens, any Error>?
     public private(set) var refreshes = 0
+    /// Every token seen in this run: an old refresh token may still be echoed in an error.
+    var seen: Set<String> = []
 
     public init(client: OAuthClient, persistence: any TokenPersistence, transport: any HTTPTransport,
                 retry: RetryPolicy = RetryPolicy()) {
@@ -212,12 +222,21 @@ public actor OAuth2RefreshToken: Authenticator {
         defer { inFlight = nil }
         let tokens = try await task.value
         cached = tokens
+        remember(tokens)
         return tokens.accessToken ?? ""
     }
+
+    func remember(_ t: OAuthTokens) {
+        seen.insert(t.refreshToken)
+        if let a = t.accessToken { seen.insert(a) }
+    }
+
+    public func secretValues() async -> [String] { Array(seen) }
 
     func refresh() async throws -> OAuthTokens {
         // Another process may have refreshed (and rotated) since we last looked.
         guard let stored = try await persistence.loadTokens() else { throw AuthError.noRefreshToken }
+        remember(stored)
         if let a = valid(stored) { return OAuthTokens(accessToken: a, refreshToken: stored.refreshToken, expiresAt: stored.expiresAt) }
         refreshes += 1
         let response: TokenResponse
@@ -282,6 +301,8 @@ public struct APIKeyAuthenticator: Authenticator {
     }
 
     public func invalidate() async {}
+
+    public func secretValues() async -> [String] { [key] }
 }
 
 public struct NoAuthentication: Authenticator {

@@ -32,14 +32,57 @@ public final class PostgresStore: SyncStore, @unchecked Sendable {
             password: components.password?.removingPercentEncoding, database: database.isEmpty ? nil : database,
             tls: .disable)
         config.options.maximumConnections = 8
+        config.options.connectTimeout = connectTimeout
+        let password = components.password?.removingPercentEncoding
+        let target = "\(host):\(components.port ?? 5432)"
+        // One direct connection first: the pool retries a failing connect until a query times
+        // out, and reports only that it could not get a connection, not why.
+        var probe = PostgresConnection.Configuration(
+            host: host, port: components.port ?? 5432, username: user, password: password,
+            database: database.isEmpty ? nil : database, tls: .disable)
+        probe.options.connectTimeout = .seconds(Int64(connectTimeout.components.seconds))
+        do {
+            let connection = try await PostgresConnection.connect(configuration: probe, id: 0, logger: logger)
+            try? await connection.close()
+        } catch {
+            throw StoreError("cannot connect to PostgreSQL at \(target) (\(redactURLPassword(url))): \(describeConnectError(error))")
+        }
         let store = PostgresStore(client: PostgresClient(configuration: config), logger: logger)
         do {
             _ = try await store.client.query("SELECT 1", logger: logger)
         } catch {
             try? await store.close()
-            throw StoreError("cannot connect to PostgreSQL at \(redactURLPassword(url)): \(String(reflecting: error).prefix(300))")
+            throw StoreError("cannot connect to PostgreSQL at \(target) (\(redactURLPassword(url))): \(describeConnectError(error))")
         }
         return store
+    }
+
+    /// How long a connection attempt may take before the store reports the server unreachable.
+    public static let connectTimeout: Duration = .seconds(10)
+
+    /// The cause of a failed connection in words a user can act on.
+    static func describeConnectError(_ error: any Error) -> String {
+        if let e = error as? PSQLError {
+            if let message = e.serverInfo?[.message] { return message }
+            if let underlying = e.underlying { return describeConnectError(underlying) }
+            return String(describing: e.code)
+        }
+        let text = String(reflecting: error)
+        let lower = text.lowercased()
+        if lower.contains("refused") || lower.contains("errno: 111") || lower.contains("econnrefused") {
+            return "connection refused (is PostgreSQL running and listening on this host and port?)"
+        }
+        if lower.contains("connecttimeout") || lower.contains("timed out") || lower.contains("timeout") {
+            return "connection timed out after \(connectTimeout.components.seconds) s"
+        }
+        if lower.contains("resolution") || lower.contains("nxdomain") || lower.contains("unknown host")
+            || lower.contains("getaddrinfo")
+        {
+            return "the host name cannot be resolved"
+        }
+        if lower.contains("ssl") || lower.contains("tls") { return "TLS handshake failed" }
+        if lower.contains("unreachable") { return "network unreachable" }
+        return String(text.prefix(300))
     }
 
     public func close() async throws {
@@ -322,10 +365,75 @@ public final class PostgresStore: SyncStore, @unchecked Sendable {
     }
 
     public func applyPage(_ page: PageWrite) async throws -> PageOutcome {
+        try await transaction { c in
+            if let fence = page.fence {
+                // The row lock taken here holds off a concurrent lease takeover until this commits.
+                let held = try await self.query(on: c, """
+                    UPDATE tradesync_leases SET expires_at_micros = $1 WHERE integration_id = $2 AND holder = $3 RETURNING 1
+                    """, try PostgresStore.binds([currentMicros() + Int64(fence.ttlSeconds) * 1_000_000, page.integrationId,
+                                                  fence.holder]))
+                if held.isEmpty { throw LeaseLostError(holder: fence.holder) }
+            }
+            let outcome = try await self.writeRecords(on: c, page)
+            try await self.writeFailures(on: c, page)
+            if let run = page.run {
+                _ = try await self.query(on: c, """
+                    UPDATE contractor_sync_logs SET records_fetched = records_fetched + $1,
+                        records_inserted = records_inserted + $2, records_updated = records_updated + $3,
+                        records_unchanged = records_unchanged + $4, records_failed = records_failed + $5
+                    WHERE id = $6
+                    """, try PostgresStore.binds([Int64(run.fetched), Int64(outcome.inserted), Int64(outcome.updated),
+                                                  Int64(outcome.unchanged), Int64(run.failed), run.runId]))
+            }
+            return outcome
+        }
+    }
+
+    func writeFailures(on c: PostgresConnection, _ page: PageWrite) async throws {
+        let now = PostgresStore.iso(page.now)
+        if !page.resolvedFailures.isEmpty {
+            _ = try await query(on: c, """
+                DELETE FROM tradesync_failed_records WHERE integration_id = $1 AND stream = $2 AND external_id = ANY($3::text[])
+                """, try PostgresStore.binds([page.integrationId, page.stream, page.resolvedFailures]))
+        }
+        guard !page.failures.isEmpty else { return }
+        // One row per external id: a record repeated in a page must not hit its own conflict twice.
+        var latest: [String: FailedRecord] = [:]
+        var order: [String] = []
+        for f in page.failures {
+            if latest[f.externalId] == nil { order.append(f.externalId) }
+            latest[f.externalId] = f
+        }
+        let rows = order.compactMap { latest[$0] }
+        _ = try await query(on: c, """
+            INSERT INTO tradesync_failed_records
+                (integration_id, stream, external_id, reason, raw, attempts, first_failed_at, last_failed_at)
+            SELECT $1, $2, e, r, w, 1, $6::timestamptz, $6::timestamptz FROM unnest($3::text[], $4::text[], $5::text[]) AS x(e, r, w)
+            ON CONFLICT (integration_id, stream, external_id) DO UPDATE SET reason = excluded.reason, raw = excluded.raw,
+                attempts = tradesync_failed_records.attempts + 1, last_failed_at = excluded.last_failed_at
+            """, try PostgresStore.binds([page.integrationId, page.stream, rows.map(\.externalId), rows.map(\.reason),
+                                          rows.map(\.rawJSON), now]))
+    }
+
+    public func keptFailures(integrationId: String?, stream: String?, limit: Int) async throws -> [KeptFailure] {
+        try await query("""
+            SELECT integration_id, stream, external_id, reason, raw, attempts, \(PostgresStore.micros("first_failed_at")),
+                   \(PostgresStore.micros("last_failed_at"))
+            FROM tradesync_failed_records
+            WHERE ($1::text IS NULL OR integration_id = $1) AND ($2::text IS NULL OR stream = $2)
+            ORDER BY first_failed_at, external_id LIMIT $3
+            """, try PostgresStore.binds([integrationId, stream, Int64(limit)])).map { row in
+            let (i, st, e, r, w, a, first, last) = try row.decode((String, String, String, String, String, Int32, Int64, Int64).self)
+            return KeptFailure(integrationId: i, stream: st, externalId: e, reason: r, rawJSON: w, attempts: Int(a),
+                               firstFailedAt: first, lastFailedAt: last)
+        }
+    }
+
+    func writeRecords(on c: PostgresConnection, _ page: PageWrite) async throws -> PageOutcome {
         let entity = page.entity
         let table = Schema.quote(entity.table)
         let now = PostgresStore.iso(page.now)
-        return try await transaction { c in
+        do {
             let ids = Array(Set(page.records.map(\.externalId)))
             var known: [String: (id: String, hash: String?)] = [:]
             var mappingIds: [String: String] = [:]
@@ -489,13 +597,11 @@ public final class PostgresStore: SyncStore, @unchecked Sendable {
     public func finishRun(_ run: SyncRunFinish) async throws {
         try await transaction { c in
             _ = try await self.query(on: c, """
-                UPDATE contractor_sync_logs SET status = $1, records_fetched = $2, records_inserted = $3, records_updated = $4,
-                    records_unchanged = $5, records_failed = $6, completed_at = $7::timestamptz, duration_ms = $8,
-                    error_message = $9, details = $10::jsonb
-                WHERE id = $11
+                UPDATE contractor_sync_logs SET status = $1, completed_at = $2::timestamptz, duration_ms = $3,
+                    error_message = $4, details = $5::jsonb
+                WHERE id = $6
                 """, try PostgresStore.binds([
-                    run.status.rawValue, Int64(run.fetched), Int64(run.inserted), Int64(run.updated), Int64(run.unchanged),
-                    Int64(run.failed), PostgresStore.iso(run.completedAt), run.durationMs, run.errorMessage,
+                    run.status.rawValue, PostgresStore.iso(run.completedAt), run.durationMs, run.errorMessage,
                     run.detailsJSON, run.runId,
                 ]))
             if run.status == .success || run.status == .partial {
@@ -507,7 +613,7 @@ public final class PostgresStore: SyncStore, @unchecked Sendable {
         }
         _ = try await query("REFRESH MATERIALIZED VIEW \(Schema.summaryName)")
         // Fresh statistics after a large run keep the next run's plans on the indexes.
-        if run.inserted > 10_000 { _ = try await query("ANALYZE contractor_data_mappings") }
+        if run.analyze { _ = try await query("ANALYZE contractor_data_mappings") }
     }
 
     public func runs(integrationId: String?, limit: Int) async throws -> [SyncRunRecord] {

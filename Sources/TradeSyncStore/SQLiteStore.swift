@@ -18,6 +18,7 @@ public final class SQLiteStore: SyncStore, @unchecked Sendable {
             if !directory.isEmpty {
                 try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             }
+            try SQLiteStore.restrictFileMode(path)
         }
         let db = try SQLiteConnection(path: path)
         try db.execute("PRAGMA journal_mode=WAL")
@@ -29,6 +30,18 @@ public final class SQLiteStore: SyncStore, @unchecked Sendable {
         try db.execute("PRAGMA temp_store=MEMORY")
         try db.execute("PRAGMA foreign_keys=ON")
         self.db = db
+    }
+
+    /// The store holds provider data and tokens: only its owner may read it. SQLite gives the
+    /// -wal and -shm files the database file's mode, so setting it here covers all three.
+    static func restrictFileMode(_ path: String) throws {
+        let files = FileManager.default
+        if !files.fileExists(atPath: path),
+            !files.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+        {
+            throw StoreError("cannot create the SQLite store \(path)")
+        }
+        try? files.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
     }
 
     private func withDB<T>(_ body: (SQLiteConnection) throws -> T) throws -> T {
@@ -291,6 +304,95 @@ public final class SQLiteStore: SyncStore, @unchecked Sendable {
     }
 
     private func writePage(_ db: SQLiteConnection, _ page: PageWrite) throws -> PageOutcome {
+        if let fence = page.fence { try checkFence(db, page.integrationId, fence) }
+        let outcome = try writeRecords(db, page)
+        try writeFailures(db, page)
+        if let run = page.run {
+            let s = try db.prepare("""
+                UPDATE contractor_sync_logs SET records_fetched = records_fetched + ?, records_inserted = records_inserted + ?,
+                    records_updated = records_updated + ?, records_unchanged = records_unchanged + ?,
+                    records_failed = records_failed + ?
+                WHERE id = ?
+                """)
+            s.bind(1, Int64(run.fetched))
+            s.bind(2, Int64(outcome.inserted))
+            s.bind(3, Int64(outcome.updated))
+            s.bind(4, Int64(outcome.unchanged))
+            s.bind(5, Int64(run.failed))
+            s.bind(6, run.runId)
+            try s.run()
+        }
+        return outcome
+    }
+
+    /// Extends the lease if `fence.holder` still holds it; inside the page's transaction, so no
+    /// other process can take it between the check and the commit (SQLite has one writer).
+    private func checkFence(_ db: SQLiteConnection, _ integrationId: String, _ fence: LeaseFence) throws {
+        let s = try db.prepare("UPDATE tradesync_leases SET expires_at_micros = ? WHERE integration_id = ? AND holder = ?")
+        s.bind(1, currentMicros() + Int64(fence.ttlSeconds) * 1_000_000)
+        s.bind(2, integrationId)
+        s.bind(3, fence.holder)
+        try s.run()
+        if sqlite3_changes(db.handle) != 1 { throw LeaseLostError(holder: fence.holder) }
+    }
+
+    private func writeFailures(_ db: SQLiteConnection, _ page: PageWrite) throws {
+        let now = Timestamp.iso8601(micros: page.now)
+        if !page.resolvedFailures.isEmpty {
+            let s = try db.prepare("""
+                DELETE FROM tradesync_failed_records
+                WHERE integration_id = ? AND stream = ? AND external_id IN (SELECT value FROM json_each(?))
+                """)
+            s.bind(1, page.integrationId)
+            s.bind(2, page.stream)
+            s.bind(3, JSONValue.array(page.resolvedFailures.map { .string($0) }).jsonText)
+            try s.run()
+        }
+        guard !page.failures.isEmpty else { return }
+        let s = try db.prepare("""
+            INSERT INTO tradesync_failed_records
+                (integration_id, stream, external_id, reason, raw, attempts, first_failed_at, last_failed_at)
+            VALUES (?, ?, ?, ?, ?, 1, ?, ?)
+            ON CONFLICT (integration_id, stream, external_id) DO UPDATE SET reason = excluded.reason, raw = excluded.raw,
+                attempts = tradesync_failed_records.attempts + 1, last_failed_at = excluded.last_failed_at
+            """)
+        for f in page.failures {
+            s.bind(1, page.integrationId)
+            s.bind(2, page.stream)
+            s.bind(3, f.externalId)
+            s.bind(4, f.reason)
+            s.bind(5, f.rawJSON)
+            s.bind(6, now)
+            s.bind(7, now)
+            try s.run()
+            sqlite3_reset(s.handle)
+        }
+    }
+
+    public func keptFailures(integrationId: String?, stream: String?, limit: Int) async throws -> [KeptFailure] {
+        try withDB { db in
+            let s = try db.prepare("""
+                SELECT integration_id, stream, external_id, reason, raw, attempts, first_failed_at, last_failed_at
+                FROM tradesync_failed_records
+                WHERE (?1 IS NULL OR integration_id = ?1) AND (?2 IS NULL OR stream = ?2)
+                ORDER BY first_failed_at, external_id LIMIT ?3
+                """)
+            s.bind(1, integrationId)
+            s.bind(2, stream)
+            s.bind(3, Int64(limit))
+            var out: [KeptFailure] = []
+            while try s.step() {
+                out.append(KeptFailure(
+                    integrationId: s.text(0) ?? "", stream: s.text(1) ?? "", externalId: s.text(2) ?? "",
+                    reason: s.text(3) ?? "", rawJSON: s.text(4) ?? "null", attempts: Int(s.int(5) ?? 0),
+                    firstFailedAt: s.text(6).flatMap { Timestamp.parse($0) } ?? 0,
+                    lastFailedAt: s.text(7).flatMap { Timestamp.parse($0) } ?? 0))
+            }
+            return out
+        }
+    }
+
+    private func writeRecords(_ db: SQLiteConnection, _ page: PageWrite) throws -> PageOutcome {
         let entity = page.entity
         let table = Schema.quote(entity.table)
         let now = Timestamp.iso8601(micros: page.now)
@@ -507,21 +609,15 @@ public final class SQLiteStore: SyncStore, @unchecked Sendable {
         try withDB { db in
             try db.transaction {
                 let s = try db.prepare("""
-                    UPDATE contractor_sync_logs SET status = ?, records_fetched = ?, records_inserted = ?, records_updated = ?,
-                        records_unchanged = ?, records_failed = ?, completed_at = ?, duration_ms = ?, error_message = ?, details = ?
+                    UPDATE contractor_sync_logs SET status = ?, completed_at = ?, duration_ms = ?, error_message = ?, details = ?
                     WHERE id = ?
                     """)
                 s.bind(1, run.status.rawValue)
-                s.bind(2, Int64(run.fetched))
-                s.bind(3, Int64(run.inserted))
-                s.bind(4, Int64(run.updated))
-                s.bind(5, Int64(run.unchanged))
-                s.bind(6, Int64(run.failed))
-                s.bind(7, Timestamp.iso8601(micros: run.completedAt))
-                s.bind(8, run.durationMs)
-                s.bind(9, run.errorMessage)
-                s.bind(10, run.detailsJSON)
-                s.bind(11, run.runId)
+                s.bind(2, Timestamp.iso8601(micros: run.completedAt))
+                s.bind(3, run.durationMs)
+                s.bind(4, run.errorMessage)
+                s.bind(5, run.detailsJSON)
+                s.bind(6, run.runId)
                 try s.run()
                 if run.status == .success || run.status == .partial {
                     let c = try db.prepare("""
@@ -581,6 +677,16 @@ public final class SQLiteStore: SyncStore, @unchecked Sendable {
                 }
                 out[s.text(1) ?? ""] = StoredRow(id: s.text(0) ?? "", sourceHash: s.text(2) ?? "", values: values)
             }
+            return out
+        }
+    }
+
+    /// The first column of a query's rows as text (tests and diagnostics).
+    func textColumn(_ sql: String) async throws -> [String] {
+        try withDB { db in
+            let s = try db.prepare(sql)
+            var out: [String] = []
+            while try s.step() { if let t = s.text(0) { out.append(t) } }
             return out
         }
     }

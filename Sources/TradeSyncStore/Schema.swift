@@ -129,6 +129,24 @@ enum Schema {
                 """,
             ]
         },
+        Migration(version: 3, name: "kept failed records") { d in
+            [
+                // A record that failed mapping waits here, raw, until a later run maps it.
+                """
+                CREATE TABLE IF NOT EXISTS tradesync_failed_records (
+                    integration_id \(key(d)) NOT NULL REFERENCES contractor_integrations(id) ON DELETE CASCADE,
+                    stream \(key(d)) NOT NULL,
+                    external_id \(key(d)) NOT NULL,
+                    reason TEXT NOT NULL,
+                    raw TEXT NOT NULL,
+                    attempts INTEGER NOT NULL,
+                    first_failed_at \(ts(d)) NOT NULL,
+                    last_failed_at \(ts(d)) NOT NULL,
+                    PRIMARY KEY (integration_id, stream, external_id)
+                )
+                """,
+            ]
+        },
     ]
 
     static func columnType(_ type: FieldType, _ d: SQLDialect) -> String {

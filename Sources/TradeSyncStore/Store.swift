@@ -21,7 +21,9 @@ public protocol SyncStore: Sendable {
     func setConnectionStatus(id: String, status: ConnectionStatus, error: String?) async throws
 
     func cursor(integrationId: String, stream: String) async throws -> String?
-    /// Writes a page's records, their id mappings and the stream's new cursor in one transaction.
+    /// Writes a page's records, their id mappings, the stream's new cursor, its kept failed
+    /// records and its run counts in one transaction. With a fence, the transaction first checks
+    /// (and extends) the lease and throws `LeaseLostError` when another process holds it.
     func applyPage(_ page: PageWrite) async throws -> PageOutcome
     /// What `applyPage` would do, without writing (dry runs).
     func previewPage(_ page: PageWrite) async throws -> PageOutcome
@@ -43,6 +45,9 @@ public protocol SyncStore: Sendable {
     /// `expectedRefreshToken` (nil: only if none is stored).
     func replaceTokens(integrationId: String, expectedRefreshToken: String?, with tokens: StoredTokens) async throws -> Bool
 
+    /// Failed records kept for retry, oldest first: one connection's (and stream's), or all.
+    func keptFailures(integrationId: String?, stream: String?, limit: Int) async throws -> [KeptFailure]
+
     func startRun(_ run: SyncRunStart) async throws -> String
     func finishRun(_ run: SyncRunFinish) async throws
     func runs(integrationId: String?, limit: Int) async throws -> [SyncRunRecord]
@@ -57,6 +62,16 @@ public protocol SyncStore: Sendable {
 
 public enum SQLDialect: String, Sendable {
     case sqlite, postgres
+}
+
+/// A fenced page write found the connection's lease held by another process: this run must
+/// stop without writing (the other process owns the connection now).
+public struct LeaseLostError: Error, Sendable, CustomStringConvertible {
+    public var holder: String
+    public init(holder: String) { self.holder = holder }
+    public var description: String {
+        "lost the connection's run lease to another process: stopped before writing"
+    }
 }
 
 public struct StoreError: Error, Sendable, CustomStringConvertible {
@@ -175,10 +190,20 @@ public struct PageWrite: Sendable {
     public var cursor: String?
     /// When the page was fetched, µs since epoch.
     public var now: Int64
+    /// The lease that must still be ours for the write to commit.
+    public var fence: LeaseFence?
+    /// The run whose sync-log counts this page adds to, with the page's fetched and failed
+    /// counts (inserted, updated and unchanged come from the write itself).
+    public var run: RunCounts?
+    /// Records of this stream that failed mapping: kept with their raw payload and reason.
+    public var failures: [FailedRecord]
+    /// External ids whose kept failure is cleared (they mapped this time).
+    public var resolvedFailures: [String]
 
     public init(
         integrationId: String, demoId: String, entity: EntityModel, stream: String, records: [MappedRecord],
-        cursor: String?, now: Int64
+        cursor: String?, now: Int64, fence: LeaseFence? = nil, run: RunCounts? = nil, failures: [FailedRecord] = [],
+        resolvedFailures: [String] = []
     ) {
         self.integrationId = integrationId
         self.demoId = demoId
@@ -187,6 +212,70 @@ public struct PageWrite: Sendable {
         self.records = records
         self.cursor = cursor
         self.now = now
+        self.fence = fence
+        self.run = run
+        self.failures = failures
+        self.resolvedFailures = resolvedFailures
+    }
+}
+
+/// Fences a page write with the connection's lease, and extends the lease by `ttlSeconds`.
+public struct LeaseFence: Sendable, Equatable {
+    public var holder: String
+    public var ttlSeconds: Int
+    public init(holder: String, ttlSeconds: Int) {
+        self.holder = holder
+        self.ttlSeconds = ttlSeconds
+    }
+}
+
+/// A page's contribution to its run's sync-log row, written in the page's transaction so that
+/// a run killed mid-way still reports what it committed.
+public struct RunCounts: Sendable, Equatable {
+    public var runId: String
+    public var fetched: Int
+    public var failed: Int
+    public init(runId: String, fetched: Int, failed: Int) {
+        self.runId = runId
+        self.fetched = fetched
+        self.failed = failed
+    }
+}
+
+/// A record that failed mapping, as written: kept until a later run maps it.
+public struct FailedRecord: Sendable, Equatable {
+    public var externalId: String
+    public var reason: String
+    /// The record as fetched (JSON text), so a later run can map it again without refetching.
+    public var rawJSON: String
+    public init(externalId: String, reason: String, rawJSON: String) {
+        self.externalId = externalId
+        self.reason = reason
+        self.rawJSON = rawJSON
+    }
+}
+
+/// A kept failed record, as read back.
+public struct KeptFailure: Sendable, Equatable {
+    public var integrationId: String
+    public var stream: String
+    public var externalId: String
+    public var reason: String
+    public var rawJSON: String
+    /// Runs that tried to map it.
+    public var attempts: Int
+    public var firstFailedAt: Int64
+    public var lastFailedAt: Int64
+    public init(integrationId: String, stream: String, externalId: String, reason: String, rawJSON: String,
+                attempts: Int, firstFailedAt: Int64, lastFailedAt: Int64) {
+        self.integrationId = integrationId
+        self.stream = stream
+        self.externalId = externalId
+        self.reason = reason
+        self.rawJSON = rawJSON
+        self.attempts = attempts
+        self.firstFailedAt = firstFailedAt
+        self.lastFailedAt = lastFailedAt
     }
 }
 
@@ -243,31 +332,23 @@ public struct SyncRunStart: Sendable {
     }
 }
 
+/// How a run ended. Its record counts are not here: each page adds its own in its transaction.
 public struct SyncRunFinish: Sendable {
     public var runId: String
     public var status: SyncRunStatus
-    public var fetched: Int
-    public var inserted: Int
-    public var updated: Int
-    public var unchanged: Int
-    public var failed: Int
     public var completedAt: Int64
     public var durationMs: Int64
     public var errorMessage: String?
     /// Per-stream counts and failed records (external id + reason), as JSON text.
     public var detailsJSON: String
+    /// The run wrote many rows: refresh the planner's statistics (PostgreSQL).
+    public var analyze: Bool
 
-    public init(
-        runId: String, status: SyncRunStatus, fetched: Int, inserted: Int, updated: Int, unchanged: Int, failed: Int,
-        completedAt: Int64, durationMs: Int64, errorMessage: String?, detailsJSON: String
-    ) {
+    public init(runId: String, status: SyncRunStatus, completedAt: Int64, durationMs: Int64, errorMessage: String?,
+                detailsJSON: String, analyze: Bool = false) {
+        self.analyze = analyze
         self.runId = runId
         self.status = status
-        self.fetched = fetched
-        self.inserted = inserted
-        self.updated = updated
-        self.unchanged = unchanged
-        self.failed = failed
         self.completedAt = completedAt
         self.durationMs = durationMs
         self.errorMessage = errorMessage

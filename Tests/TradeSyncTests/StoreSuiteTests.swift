@@ -101,11 +101,11 @@ func page(_ c: ConnectionRecord, _ records: [MappedRecord], cursor: String?, ent
     func migrationsAreVersionedAndIdempotent(backend: Backend) async throws {
         try await withFreshStore(backend) { store in
             let first = try await store.migrate(model: testModel)
-            #expect(first.appliedVersions == [1, 2])
+            #expect(first.appliedVersions == [1, 2, 3])
             #expect(Set(first.createdTables) == ["contractor_jobs", "contractor_reviews"])
             let second = try await store.migrate(model: testModel)
             #expect(second.isNoOp)
-            #expect(try await store.appliedMigrations().map(\.version) == [1, 2])
+            #expect(try await store.appliedMigrations().map(\.version) == [1, 2, 3])
             let columns = try await store.columns(of: "contractor_jobs")
             #expect(columns.prefix(7) == ["id", "demo_id", "integration_id", "external_id", "source_hash", "created_at", "updated_at"])
             #expect(columns.dropFirst(7).map { $0 } == jobsEntity.fields.map(\.name))
@@ -264,21 +264,28 @@ func page(_ c: ConnectionRecord, _ records: [MappedRecord], cursor: String?, ent
         try await withFreshStore(backend) { store in
             _ = try await store.migrate(model: testModel)
             let c = try await makeConnection(store)
-            _ = try await store.applyPage(page(c, [job("1", name: "A"), job("2", name: "B")], cursor: nil))
             let started = currentMicros()
             let run = try await store.startRun(SyncRunStart(integrationId: c.id, demoId: c.demoId, entityType: "jobs",
                                                             syncType: "manual", startedAt: started))
             let running = try await store.runs(integrationId: c.id, limit: 10)
             #expect(running.first?.status == .running)
+            // The page adds its counts to the run in its own transaction: they are there before the run ends.
+            var write = page(c, [job("1", name: "A"), job("2", name: "B")], cursor: nil)
+            write.run = RunCounts(runId: run, fetched: 3, failed: 1)
+            write.failures = [FailedRecord(externalId: "3", reason: "unmapped status", rawJSON: "{\"id\":3}")]
+            _ = try await store.applyPage(write)
+            let counted = try #require(try await store.runs(integrationId: c.id, limit: 1).first)
+            #expect(counted.status == .running && counted.fetched == 3 && counted.inserted == 2 && counted.failed == 1)
             try await store.finishRun(SyncRunFinish(
-                runId: run, status: .success, fetched: 3, inserted: 2, updated: 0, unchanged: 0, failed: 1,
-                completedAt: started + 1_500_000, durationMs: 1500, errorMessage: nil,
+                runId: run, status: .success, completedAt: started + 1_500_000, durationMs: 1500, errorMessage: nil,
                 detailsJSON: "{\"failures\":[{\"external_id\":\"3\",\"reason\":\"unmapped status\"}]}"))
             let failedRun = try await store.startRun(SyncRunStart(integrationId: c.id, demoId: c.demoId, entityType: "jobs",
                                                                   syncType: "scheduled", startedAt: started + 2_000_000))
             try await store.finishRun(SyncRunFinish(
-                runId: failedRun, status: .failed, fetched: 0, inserted: 0, updated: 0, unchanged: 0, failed: 0,
-                completedAt: started + 2_100_000, durationMs: 100, errorMessage: "HTTP 500", detailsJSON: "{}"))
+                runId: failedRun, status: .failed, completedAt: started + 2_100_000, durationMs: 100, errorMessage: "HTTP 500",
+                detailsJSON: "{}"))
+            let kept = try await store.keptFailures(integrationId: c.id, stream: nil, limit: 10)
+            #expect(kept.map(\.externalId) == ["3"] && kept.first?.rawJSON == "{\"id\":3}" && kept.first?.attempts == 1)
             let runs = try await store.runs(integrationId: c.id, limit: 10)
             #expect(runs.map(\.status) == [.failed, .success])
             let ok = try #require(runs.last)
@@ -297,4 +304,45 @@ func page(_ c: ConnectionRecord, _ records: [MappedRecord], cursor: String?, ent
             #expect(summary.recordsInserted == 2)
         }
     }
+
+    @Test(arguments: backends)
+    func aFencedPageCommitsOnlyWhileItsHolderHoldsTheLease(backend: Backend) async throws {
+        try await withFreshStore(backend) { store in
+            _ = try await store.migrate(model: testModel)
+            let c = try await makeConnection(store)
+            #expect(try await store.acquireLease(integrationId: c.id, holder: "a", ttlSeconds: 60, takeOverFrom: nil))
+            var write = page(c, [job("1", name: "A")], cursor: "t1")
+            write.fence = LeaseFence(holder: "a", ttlSeconds: 60)
+            #expect(try await store.applyPage(write).inserted == 1)
+            #expect(try await store.acquireLease(integrationId: c.id, holder: "b", ttlSeconds: 60, takeOverFrom: "a"))
+            var late = page(c, [job("2", name: "B")], cursor: "t2")
+            late.fence = LeaseFence(holder: "a", ttlSeconds: 60)
+            await #expect(throws: LeaseLostError.self) { _ = try await store.applyPage(late) }
+            #expect(try await store.rowCount(table: "contractor_jobs") == 1, "the fenced-out page wrote nothing")
+            #expect(try await store.cursor(integrationId: c.id, stream: "jobs") == "t1", "nor its cursor")
+            #expect(try await store.leaseHolder(integrationId: c.id) == "b")
+        }
+    }
+
+    @Test(arguments: backends)
+    func keptFailuresAreUpdatedByRepeatsAndClearedWhenResolved(backend: Backend) async throws {
+        try await withFreshStore(backend) { store in
+            _ = try await store.migrate(model: testModel)
+            let c = try await makeConnection(store)
+            var first = page(c, [], cursor: nil)
+            first.failures = [FailedRecord(externalId: "7", reason: "old reason", rawJSON: "{}"),
+                              FailedRecord(externalId: "8", reason: "r", rawJSON: "{}")]
+            _ = try await store.applyPage(first)
+            var second = page(c, [job("8", name: "now maps")], cursor: nil)
+            second.failures = [FailedRecord(externalId: "7", reason: "new reason", rawJSON: "{\"v\":2}")]
+            second.resolvedFailures = ["8"]
+            _ = try await store.applyPage(second)
+            let kept = try await store.keptFailures(integrationId: c.id, stream: "jobs", limit: 10)
+            #expect(kept.count == 1)
+            #expect(kept.first?.externalId == "7" && kept.first?.reason == "new reason" && kept.first?.attempts == 2)
+            #expect(kept.first?.rawJSON == "{\"v\":2}")
+            #expect(try await store.keptFailures(integrationId: c.id, stream: "other", limit: 10).isEmpty)
+        }
+    }
+
 }
