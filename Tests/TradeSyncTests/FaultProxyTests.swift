@@ -1,0 +1,161 @@
+import Foundation
+import Testing
+import TradeSyncConfig
+import TradeSyncCore
+@testable import TradeSyncEngine
+import TradeSyncSandbox
+@testable import TradeSyncSources
+import TradeSyncStore
+
+/// The ServiceTitan jobs stream synced through a `FaultProxy` in front of the sandbox: what a
+/// spoiled response does to a whole run.
+@Suite(.serialized) struct FaultProxyTests {
+    /// 250 jobs in export pages of 100: three pages, the fault hits from page 2 on.
+    static var sandbox: SandboxConfiguration {
+        var c = SyncHarness.sandboxConfiguration(jobs: 250)
+        c.serviceTitan.exportPageSize = 100
+        return c
+    }
+
+    struct Case: CustomTestStringConvertible, Sendable {
+        var fault: FaultProxy.Fault
+        /// What the failed run's error must say.
+        var cause: String
+        var testDescription: String { "\(fault)" }
+    }
+
+    static let cases: [Case] = [
+        Case(fault: .truncatedJSON, cause: "not valid JSON"),
+        Case(fault: .htmlPage, cause: "an HTML page ('Scheduled maintenance')"),
+        Case(fault: .emptyBody, cause: "an empty body"),
+        Case(fault: .connectionReset, cause: "connection reset"),
+        Case(fault: .wrongShape, cause: "no records list at 'data'"),
+        Case(fault: .delay(milliseconds: 3_000), cause: "no response within the request timeout"),
+        Case(fault: .serviceUnavailable, cause: "HTTP 503"),
+    ]
+
+    /// Short backoff; a request timeout the delay fault outlasts.
+    static func retry(for fault: FaultProxy.Fault) -> RetryPolicy {
+        var p = RetryPolicy.immediate
+        if case .delay = fault { p.requestTimeout = .seconds(1) } else { p.requestTimeout = .seconds(20) }
+        return p
+    }
+
+    /// Runs `body` with the harness's ServiceTitan connection pointed at a proxy in front of the sandbox.
+    static func throughProxy(_ body: @escaping (SyncHarness, FaultProxy, ConnectionRecord) async throws -> Void) async throws {
+        try await SyncHarness.with(.sqlite, sandbox: sandbox) { h in
+            let proxy = FaultProxy(upstream: h.sandbox.baseURL)
+            try await proxy.start()
+            do {
+                var c = h.serviceTitan
+                c.configJSON = c.configJSON.replacingOccurrences(of: "127.0.0.1:\(h.sandbox.port)", with: "127.0.0.1:\(proxy.port)")
+                c = try await h.store.upsertConnection(c)
+                try await body(h, proxy, c)
+            } catch {
+                await proxy.stop()
+                throw error
+            }
+            // Before the sandbox stops: no forwarded request may still be connecting to it.
+            await proxy.stop()
+        }
+    }
+
+    static func runner(_ h: SyncHarness, _ retry: RetryPolicy) -> SyncRunner {
+        SyncRunner(project: h.project, store: h.store, transport: h.transport,
+                   resolver: CredentialResolver(environment: h.environment), retry: retry, holder: "fault-proxy-test")
+    }
+
+    @Test(arguments: cases)
+    func aTransientFaultIsRetriedAndEveryRecordArrivesOnce(_ c: Case) async throws {
+        try await Self.throughProxy { h, proxy, connection in
+            proxy.inject(.init(pathContains: "/export/jobs", afterMatching: 1, times: 2, fault: c.fault))
+            let r = try await Self.runner(h, Self.retry(for: c.fault)).run(connection, options: SyncOptions(streams: ["jobs"]))
+            let expected = h.sandbox.serviceTitanRecordCount("jobs")
+            #expect(r.status == .success, "\(r.error ?? "")")
+            #expect(proxy.faultsFired == 2)
+            #expect(r.fetched == expected, "no page lost, none taken twice")
+            #expect(r.inserted == expected && r.updated == 0)
+            #expect(try await h.count("jobs", connection) == expected)
+        }
+    }
+
+    @Test(arguments: cases)
+    func aPersistentFaultFailsTheRunQuicklyAndNamesTheCause(_ c: Case) async throws {
+        try await Self.throughProxy { h, proxy, connection in
+            proxy.inject(.init(pathContains: "/export/jobs", afterMatching: 0, times: FaultProxy.Rule.always, fault: c.fault))
+            let clock = ContinuousClock()
+            let started = clock.now
+            let r = try await Self.runner(h, Self.retry(for: c.fault)).run(connection, options: SyncOptions(streams: ["jobs"]))
+            let elapsed = clock.now - started
+            #expect(r.status == .failed, "not a success, not a 0-record success")
+            #expect(r.error?.contains(c.cause) == true, "\(r.error ?? "no error")")
+            #expect(r.inserted == 0)
+            #expect(elapsed < .seconds(20), "\(elapsed)")
+            #expect(try await h.store.cursor(integrationId: connection.id, stream: "jobs") == nil, "no cursor past a page never read")
+        }
+    }
+}
+
+/// A provider that refuses connections: the run fails in seconds and says where and why.
+@Suite(.serialized) struct UnreachableProviderTests {
+    @Test func aSyncAgainstAClosedPortFailsFastAndNamesHostPortAndCause() async throws {
+        try await SyncHarness.with(.sqlite, sandbox: FaultProxyTests.sandbox) { h in
+            let port = try unusedLoopbackPort()
+            var c = h.serviceTitan
+            c.configJSON = c.configJSON.replacingOccurrences(of: "127.0.0.1:\(h.sandbox.port)", with: "127.0.0.1:\(port)")
+            c = try await h.store.upsertConnection(c)
+            // The production policy (500 ms base backoff, 5 attempts): refusal must not wait it out.
+            let runner = SyncRunner(project: h.project, store: h.store, transport: h.transport,
+                                    resolver: CredentialResolver(environment: h.environment), retry: RetryPolicy(), holder: "unreachable-test")
+            let clock = ContinuousClock()
+            let started = clock.now
+            let r = try await runner.run(c, options: SyncOptions(streams: ["jobs"]))
+            let elapsed = clock.now - started
+            #expect(r.status == .failed)
+            #expect(r.error?.contains("127.0.0.1:\(port)") == true, "\(r.error ?? "")")
+            #expect(r.error?.contains("connection refused") == true, "\(r.error ?? "")")
+            #expect(elapsed < .seconds(5), "\(elapsed)")
+        }
+    }
+
+    @Test func aRequestToAClosedPortSaysConnectionRefused() async throws {
+        let port = try unusedLoopbackPort()
+        let transport = AsyncHTTPTransport()
+        let requester = Requester(transport: transport, authenticator: NoAuthentication(), retry: RetryPolicy())
+        let clock = ContinuousClock()
+        let started = clock.now
+        do {
+            _ = try await requester.fetchJSON(HTTPRequestData(url: "http://127.0.0.1:\(port)/v1/things?key=SECRET"))
+            Issue.record("expected a transport error")
+        } catch {
+            #expect("\(error)" == "cannot reach 127.0.0.1:\(port): connection refused (nothing is listening there) (http://127.0.0.1:\(port)/v1/things)")
+        }
+        #expect(clock.now - started < .seconds(3))
+        await transport.shutdown()
+    }
+
+    @Test(arguments: [
+        ("http://127.0.0.1:8080/a?b=c", "127.0.0.1:8080"), ("https://api.servicetitan.io/jpm", "api.servicetitan.io:443"),
+        ("http://example.com", "example.com:80"), ("http://[::1]:9000/x", "[::1]:9000"),
+    ])
+    func endpointsAreHostAndPort(url: String, expected: String) {
+        #expect(endpoint(of: url) == expected)
+    }
+}
+
+/// A loopback port nothing listens on: bound (so the kernel picks a free one), never listened on, closed.
+func unusedLoopbackPort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw POSIXError(.EBADF) }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = 0
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+    }
+    guard bound else { throw POSIXError(.EADDRINUSE) }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
