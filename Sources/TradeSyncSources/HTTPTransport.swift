@@ -174,10 +174,11 @@ public enum TransportCause: Sendable, Equatable {
         }
     }
 
-    /// Faults that a few seconds of backoff will not heal.
+    /// Faults that a few seconds of backoff will not heal. A connect timeout counts: each
+    /// attempt already waited the whole connect timeout.
     public var isPersistent: Bool {
         switch self {
-        case .connectionRefused, .dnsFailure, .tlsFailure: return true
+        case .connectionRefused, .connectTimeout, .dnsFailure, .tlsFailure: return true
         default: return false
         }
     }

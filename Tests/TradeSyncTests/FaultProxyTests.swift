@@ -1,4 +1,6 @@
+import AsyncHTTPClient
 import Foundation
+import NIOCore
 import Testing
 import TradeSyncConfig
 import TradeSyncCore
@@ -158,4 +160,42 @@ func unusedLoopbackPort() throws -> Int {
     }
     guard bound else { throw POSIXError(.EADDRINUSE) }
     return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// Transport failures in words, whatever library raised them.
+@Suite struct TransportCauseTests {
+    @Test func causesAreNamed() {
+        #expect(TransportCause(IOError(errnoCode: ECONNREFUSED, reason: "connect")) == .connectionRefused)
+        #expect(TransportCause(IOError(errnoCode: ECONNRESET, reason: "read")) == .connectionReset)
+        #expect(TransportCause(HTTPClientError.remoteConnectionClosed) == .connectionReset)
+        #expect(TransportCause(HTTPClientError.deadlineExceeded) == .requestTimeout)
+        #expect(TransportCause(HTTPClientError.connectTimeout) == .connectTimeout)
+        #expect(TransportCause(HTTPClientError.tlsHandshakeTimeout) == .tlsFailure)
+        #expect(TransportCause(ChannelError.connectTimeout(.seconds(10))) == .connectTimeout)
+        #expect(TransportCause(text: "NIOSSLError.handshakeFailed(...)") == .tlsFailure)
+        #expect(TransportCause(text: "getaddrinfo failed: Name or service not known") == .dnsFailure)
+        #expect(TransportCause.connectionRefused.words.contains("connection refused"))
+        #expect(TransportCause.connectionRefused.isPersistent && !TransportCause.requestTimeout.isPersistent)
+    }
+}
+
+/// The provider's words reach the run's error end to end (the sandbox answers like ServiceTitan).
+@Suite(.serialized) struct ProviderDetailEndToEndTests {
+    @Test(arguments: [
+        ("SERVICETITAN_APP_KEY", "HTTP 401", "The ST-App-Key header is missing or not valid for this application."),
+        ("SERVICETITAN_CLIENT_SECRET", "token endpoint answered HTTP 400", "invalid_client"),
+    ])
+    func aWrongCredentialSaysWhichOne(variable: String, status: String, detail: String) async throws {
+        try await SyncHarness.with(.sqlite, sandbox: FaultProxyTests.sandbox) { h in
+            let base = h.environment
+            let environment: @Sendable (String) -> String? = { $0 == variable ? "WRONG-VALUE-123" : base($0) }
+            let runner = SyncRunner(project: h.project, store: h.store, transport: h.transport,
+                                    resolver: CredentialResolver(environment: environment), retry: .immediate, holder: "detail-test")
+            let r = try await runner.run(h.serviceTitan, options: SyncOptions(streams: ["jobs"]))
+            #expect(r.status == .failed)
+            #expect(r.error?.contains(status) == true, "\(r.error ?? "")")
+            #expect(r.error?.contains(detail) == true, "\(r.error ?? "")")
+            #expect(r.error?.contains("WRONG-VALUE-123") == false, "secrets never appear in errors")
+        }
+    }
 }
