@@ -199,3 +199,45 @@ func unusedLoopbackPort() throws -> Int {
         }
     }
 }
+
+/// A stream declared wrongly (a typo in a path) passes validation; against the sandbox it must
+/// fail the run, not sync page 1 and call it done.
+@Suite(.serialized) struct MisdeclaredStreamTests {
+    struct Case: CustomTestStringConvertible, Sendable {
+        var name: String
+        var provider: String
+        var stream: String
+        var change: @Sendable (inout StreamConfig) -> Void
+        var error: String
+        var testDescription: String { name }
+    }
+
+    static let cases: [Case] = [
+        Case(name: "ServiceTitan token_path typo", provider: "servicetitan", stream: "jobs", change: { $0.paginate.tokenPath = "continueFromm" },
+             error: "'hasMore' is true but there is no page token at 'continueFromm'"),
+        Case(name: "ServiceTitan token_path at a flag", provider: "servicetitan", stream: "jobs", change: { $0.paginate.tokenPath = "hasMore" },
+             error: "'hasMore' is a boolean (true), not a page token"),
+        Case(name: "ServiceTitan records typo", provider: "servicetitan", stream: "jobs", change: { $0.records = "items" },
+             error: "no records list at 'items' (the response has keys 'data', 'hasMore', 'continueFrom')"),
+        Case(name: "ServiceTitan has_more_path typo", provider: "servicetitan", stream: "jobs", change: { $0.paginate.hasMorePath = "more" },
+             error: "no has-more flag at 'more'"),
+        // Google's last page has no token, so a wrong token path looks like a one-page listing;
+        // the stated totalReviewCount gives it away.
+        Case(name: "Google reviews token_path typo", provider: "google-business-profile", stream: "reviews",
+             change: { $0.paginate.tokenPath = "nextToken" }, error: "provider reported 75 records at 'totalReviewCount', received 50"),
+    ]
+
+    @Test(arguments: cases)
+    func aMisdeclaredStreamFailsTheRun(_ c: Case) async throws {
+        try await SyncHarness.with(.sqlite, sandbox: FaultProxyTests.sandbox) { h in
+            var project = h.project
+            let i = try #require(project.integrations.firstIndex { $0.config.provider == c.provider })
+            let s = try #require(project.integrations[i].config.streams.entries.firstIndex { $0.name == c.stream })
+            c.change(&project.integrations[i].config.streams.entries[s].value)
+            let connection = c.provider == "servicetitan" ? h.serviceTitan : h.google
+            let r = try await h.runner(project: project).run(connection, options: SyncOptions(streams: [c.stream]))
+            #expect(r.status == .failed, "\(r.error ?? "")")
+            #expect(r.error?.contains(c.error) == true, "\(r.error ?? "")")
+        }
+    }
+}
