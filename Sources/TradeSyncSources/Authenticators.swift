@@ -99,7 +99,16 @@ public struct OAuthClient: Sendable {
                 if json?["error"]?.stringValue == "invalid_grant" { throw AuthError.needsReauthorization(detail) }
                 throw AuthError.tokenEndpoint(status: response.status, error: detail.isEmpty ? "HTTP \(response.status)" : detail)
             }
-            guard let json, let access = json["access_token"]?.stringValue, !access.isEmpty else {
+            guard let json else {
+                // A 200 that is not JSON (a proxy's page, a cut-off body) may be a passing fault.
+                if attempt < retry.maxAttempts {
+                    try await Task.sleep(for: retry.backoff(attempt: attempt))
+                    continue
+                }
+                let what = ProviderErrorDetail.htmlSummary(response.body) ?? (response.body.isEmpty ? "an empty body" : "not JSON")
+                throw AuthError.tokenEndpoint(status: response.status, error: "the response is \(what), not a token")
+            }
+            guard let access = json["access_token"]?.stringValue, !access.isEmpty else {
                 throw AuthError.tokenEndpoint(status: response.status, error: "no access_token in the response")
             }
             let lifetime = json["expires_in"]?.scalarText.flatMap { Int($0) } ?? defaultLifetimeSeconds

@@ -241,3 +241,21 @@ func unusedLoopbackPort() throws -> Int {
         }
     }
 }
+
+extension FaultProxyTests {
+    /// The token endpoint is behind the same proxies as the API.
+    @Test(arguments: [1, FaultProxy.Rule.always])
+    func aTokenEndpointAnsweringHTMLIsRetriedThenNamed(times: Int) async throws {
+        try await Self.throughProxy { h, proxy, connection in
+            proxy.inject(.init(pathContains: "/connect/token", times: times, fault: .htmlPage))
+            let r = try await Self.runner(h, .immediate).run(connection, options: SyncOptions(streams: ["technicians"]))
+            if times == 1 {
+                #expect(r.status == .success, "\(r.error ?? "")")
+            } else {
+                #expect(r.status == .failed)
+                #expect(r.error?.contains("token endpoint answered HTTP 200: the response is an HTML page ('Scheduled maintenance'), not a token") == true,
+                        "\(r.error ?? "")")
+            }
+        }
+    }
+}
