@@ -19,7 +19,7 @@ import NIOPosix
 /// Built on plain NIO (not Hummingbird) because a dropped connection means closing the
 /// channel without writing a response, which a request/response framework does not offer.
 public final class FaultProxy: Sendable {
-    public enum Fault: Sendable, Equatable, CustomStringConvertible {
+    public enum Fault: Sendable, Hashable, CustomStringConvertible {
         /// 200 with the upstream body cut in half.
         case truncatedJSON
         /// 200 with an HTML maintenance page (a captive portal or a misrouted load balancer).

@@ -259,3 +259,44 @@ extension FaultProxyTests {
         }
     }
 }
+
+/// The proxy's rules on the wire: which requests a rule hits, and what each fault looks like.
+@Suite(.serialized) struct FaultProxyRuleTests {
+    @Test func aRuleFiresAfterNMatchesForItsTimesOnMatchingPathsOnly() async throws {
+        let sandbox = ProviderSandbox(configuration: FaultProxyTests.sandbox)
+        try await sandbox.start()
+        let proxy = FaultProxy(upstream: sandbox.baseURL)
+        try await proxy.start()
+        let transport = AsyncHTTPTransport()
+        var statuses: [Int] = []
+        var other: [Int] = []
+        var bodies: [FaultProxy.Fault: HTTPResponseData] = [:]
+        do {
+            proxy.inject(.init(pathContains: "/export/jobs", afterMatching: 1, times: 2, fault: .serviceUnavailable))
+            for _ in 0..<5 {
+                statuses.append(try await transport.send(HTTPRequestData(url: proxy.baseURL + "/servicetitan/jpm/v2/tenant/1/export/jobs"), timeout: .seconds(10)).status)
+                other.append(try await transport.send(HTTPRequestData(url: proxy.baseURL + "/servicetitan/crm/v2/tenant/1/export/customers"), timeout: .seconds(10)).status)
+            }
+            for fault in [FaultProxy.Fault.htmlPage, .emptyBody, .wrongShape] {
+                proxy.inject(.init(pathContains: "/x", fault: fault))
+                bodies[fault] = try await transport.send(HTTPRequestData(url: proxy.baseURL + "/x"), timeout: .seconds(10))
+            }
+            proxy.inject(.init(pathContains: "/reset", fault: .connectionReset))
+            await #expect(throws: (any Error).self) {
+                _ = try await transport.send(HTTPRequestData(url: proxy.baseURL + "/reset"), timeout: .seconds(10))
+            }
+        } catch {
+            Issue.record("\(error)")
+        }
+        await transport.shutdown()
+        await proxy.stop()
+        await sandbox.stop()
+        // Unauthenticated, so the sandbox answers 401 where the proxy lets the request through.
+        #expect(statuses == [401, 503, 503, 401, 401])
+        #expect(other == [401, 401, 401, 401, 401])
+        #expect(bodies[.htmlPage]?.status == 200 && bodies[.htmlPage]?.header("Content-Type")?.hasPrefix("text/html") == true)
+        #expect(bodies[.emptyBody]?.status == 200 && bodies[.emptyBody]?.body.isEmpty == true)
+        #expect(bodies[.wrongShape]?.bodyText == #"{"unexpected": true}"#)
+        #expect(proxy.faultsFired == 6)
+    }
+}
