@@ -275,6 +275,9 @@ public struct Paginator: Sendable {
     var seenTokens: Set<String> = []
     var received = 0
     var statedTotal: Int?
+    /// Hash of the previous page's records: numbered and offset pages carry no token that
+    /// could repeat, but a provider that ignores the page parameter repeats the page itself.
+    var previousPage: Int?
 
     public init(requester: Requester, request: RequestSpec, pagination: PaginationSpec, records: JSONPath,
                 transform: RecordTransform = .none, startToken: String? = nil, recordsOptional: Bool = false,
@@ -357,6 +360,7 @@ public struct Paginator: Sendable {
         case .none: break
         }
         received += step.items.count
+        previousPage = step.items.isEmpty ? nil : step.items.hashValue
         if let total = step.total {
             // The smallest stated total: records deleted while we page must not fail the run.
             statedTotal = min(statedTotal ?? total, total)
@@ -412,6 +416,14 @@ public struct Paginator: Sendable {
             step.last = !more
         }
         if items.isEmpty, number > 1 { step.last = true }
+        switch pagination {
+        case .pageNumber(let param, _, _, _, _), .offset(let param, _, _, _):
+            if !items.isEmpty, items.hashValue == previousPage {
+                throw ContractViolation(
+                    "page \(number) has the same records as page \(number - 1): the provider ignores '\(param)', so the stream would loop (check paginate.\(Self.paramKey(pagination)))")
+            }
+        default: break
+        }
         if !step.last, let next = step.nextToken, seenTokens.contains(next) {
             throw ContractViolation(
                 "repeated page token '\(Self.abbreviated(next))' at '\(Self.tokenPath(pagination)?.description ?? "")': the stream would loop")
@@ -472,6 +484,11 @@ public struct Paginator: Sendable {
         case .pageToken(_, let path, _, _, _), .graphqlRelay(_, _, let path, _, _): return path
         default: return nil
         }
+    }
+
+    static func paramKey(_ p: PaginationSpec) -> String {
+        if case .offset = p { return "offset_param" }
+        return "page_param"
     }
 
     static func kind(_ v: JSONValue) -> String {
