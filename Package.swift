@@ -68,6 +68,8 @@ let package = Package(
             dependencies: [
                 "TradeSyncCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                // FaultProxy forwards to the upstream with it.
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: strict
         ),

@@ -47,6 +47,9 @@ public struct StreamConfig: Sendable, ConfigDecodable {
     public var paginate = PaginateConfig()
     /// Path to the array of records in a response; empty = the response is the array.
     public var records = ""
+    /// A response without the records field is an empty page, not a broken one: for APIs
+    /// that omit empty lists (Google's `reviews`, QuickBooks' `QueryResponse: {}`).
+    public var recordsOptional = false
     /// Path to the external id inside a record.
     public var primaryKey = "id"
     public var cursor: CursorConfig?
@@ -74,6 +77,7 @@ public struct StreamConfig: Sendable, ConfigDecodable {
         c.request = o.required("request") ?? RequestConfig()
         c.paginate = o.optional("paginate") ?? PaginateConfig()
         c.records = o.optional("records") ?? ""
+        c.recordsOptional = o.optional("records_optional") ?? false
         c.primaryKey = o.optional("primary_key") ?? "id"
         c.cursor = o.optional("cursor")
         c.parent = o.optional("parent")
@@ -125,6 +129,9 @@ public struct PaginateConfig: Sendable, ConfigDecodable {
     public var hasMorePath: String?
     /// The provider's documented maximum page size.
     public var maxPageSize: Int?
+    /// Where a response states the listing's total record count (`totalCount`,
+    /// `totalReviewCount`): receiving fewer records fails the stream.
+    public var totalPath: String?
 
     public init() {}
 
@@ -142,6 +149,7 @@ public struct PaginateConfig: Sendable, ConfigDecodable {
         c.tokenPath = o.optional("token_path") ?? (c.kind == .graphqlRelay ? "pageInfo.endCursor" : "nextPageToken")
         c.hasMorePath = o.optional("has_more_path") ?? (c.kind == .graphqlRelay ? "pageInfo.hasNextPage" : nil)
         c.maxPageSize = o.optional("max_page_size")
+        c.totalPath = o.optional("total_path")
         if let size {
             if size.value < 1 {
                 node.sink.add(Diagnostic(.error, size.location, keyPath: size.keyPath, "must be at least 1"))

@@ -519,7 +519,8 @@ struct StreamRun {
         }
         var paginator = Paginator(
             requester: requester, request: request, pagination: pagination, records: JSONPath(stream.records),
-            transform: stream.transform == .googleDailyMetrics ? .googleDailyMetrics : .none, startToken: startToken)
+            transform: stream.transform == .googleDailyMetrics ? .googleDailyMetrics : .none, startToken: startToken,
+            recordsOptional: stream.recordsOptional, totalPath: p.totalPath.map(JSONPath.init))
         paginator.scope = parent["location"]
         return paginator
     }

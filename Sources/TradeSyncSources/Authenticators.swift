@@ -19,6 +19,8 @@ public enum AuthError: Error, Sendable, CustomStringConvertible {
     case needsReauthorization(String)
     /// The token endpoint refused or failed. Carries the OAuth error code, never a secret.
     case tokenEndpoint(status: Int, error: String)
+    /// No answer from the token endpoint (`host:port` and the cause in words).
+    case unreachable(endpoint: String, reason: String)
     case missingCredential(String)
     case noRefreshToken
 
@@ -26,6 +28,7 @@ public enum AuthError: Error, Sendable, CustomStringConvertible {
         switch self {
         case .needsReauthorization(let why): return "the connection needs to be authorised again (\(why))"
         case .tokenEndpoint(let status, let error): return "token endpoint answered HTTP \(status): \(error)"
+        case .unreachable(let endpoint, let reason): return "cannot reach the token endpoint \(endpoint): \(reason)"
         case .missingCredential(let slot): return "credential '\(slot)' is not available"
         case .noRefreshToken: return "the connection has no refresh token yet: connect it first"
         }
@@ -78,12 +81,18 @@ public struct OAuthClient: Sendable {
             let response: HTTPResponseData
             do {
                 response = try await transport.send(request, timeout: retry.requestTimeout)
+            } catch let error as CancellationError {
+                throw error
             } catch {
-                if attempt < retry.maxAttempts {
-                    try await Task.sleep(for: retry.backoff(attempt: attempt))
+                let cause = TransportCause(error)
+                // As for API calls: a refused connection gets a couple of quick retries only.
+                let limit = cause.isPersistent ? min(retry.maxAttempts, RetryPolicy.persistentTransportAttempts) : retry.maxAttempts
+                if attempt < limit {
+                    let wait = retry.backoff(attempt: attempt)
+                    try await Task.sleep(for: cause.isPersistent ? min(wait, RetryPolicy.persistentTransportDelay) : wait)
                     continue
                 }
-                throw AuthError.tokenEndpoint(status: 0, error: "unreachable (\(type(of: error)))")
+                throw AuthError.unreachable(endpoint: endpoint(of: tokenURL), reason: cause.words)
             }
             if (response.status == 429 || response.status >= 500) && attempt < retry.maxAttempts {
                 try await Task.sleep(for: RetryPolicy.retryAfter(response.header("Retry-After")) ?? retry.backoff(attempt: attempt))
@@ -91,12 +100,21 @@ public struct OAuthClient: Sendable {
             }
             let json = try? JSONValue.parse(response.body)
             guard (200..<300).contains(response.status) else {
-                let code = json?["error"]?.stringValue ?? "HTTP \(response.status)"
-                let detail = json?["error_description"]?.stringValue.map { ": " + $0 } ?? ""
-                if code == "invalid_grant" { throw AuthError.needsReauthorization("invalid_grant" + detail) }
-                throw AuthError.tokenEndpoint(status: response.status, error: code + detail)
+                // OAuth's `error` + `error_description`, or whatever shape the server's error has.
+                let detail = ProviderErrorDetail.summary(response.body)
+                if json?["error"]?.stringValue == "invalid_grant" { throw AuthError.needsReauthorization(detail) }
+                throw AuthError.tokenEndpoint(status: response.status, error: detail.isEmpty ? "HTTP \(response.status)" : detail)
             }
-            guard let json, let access = json["access_token"]?.stringValue, !access.isEmpty else {
+            guard let json else {
+                // A 200 that is not JSON (a proxy's page, a cut-off body) may be a passing fault.
+                if attempt < retry.maxAttempts {
+                    try await Task.sleep(for: retry.backoff(attempt: attempt))
+                    continue
+                }
+                let what = ProviderErrorDetail.htmlSummary(response.body) ?? (response.body.isEmpty ? "an empty body" : "not JSON")
+                throw AuthError.tokenEndpoint(status: response.status, error: "the response is \(what), not a token")
+            }
+            guard let access = json["access_token"]?.stringValue, !access.isEmpty else {
                 throw AuthError.tokenEndpoint(status: response.status, error: "no access_token in the response")
             }
             let lifetime = json["expires_in"]?.scalarText.flatMap { Int($0) } ?? defaultLifetimeSeconds

@@ -8,6 +8,14 @@ public struct RetryPolicy: Sendable {
     /// A `Retry-After` longer than this ends the run as deferred instead of sleeping.
     public var maxRetryAfter: Duration = .seconds(120)
     public var requestTimeout: Duration = .seconds(60)
+    /// How long establishing a connection may take, separate from the request timeout: an
+    /// unreachable host must fail in seconds, not after a whole request timeout.
+    public var connectTimeout: Duration = .seconds(10)
+
+    /// Attempts for a connection that is refused, a host that does not resolve or a failed TLS
+    /// handshake: faults that do not heal within a backoff.
+    static let persistentTransportAttempts = 3
+    static let persistentTransportDelay: Duration = .milliseconds(250)
 
     public init() {}
 
