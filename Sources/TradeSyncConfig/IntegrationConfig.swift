@@ -68,7 +68,8 @@ public struct IntegrationConfig: Sendable, ConfigDecodable {
             node.sink.add(Diagnostic(.error, node.location, keyPath: "status_note",
                                      "required when status is '\(c.status.rawValue)': say what can and cannot be synced"))
         }
-        if c.status == .available, c.baseURL == nil, !c.streams.isEmpty {
+        // A base_url of the wrong type is already reported; only an absent one is missing.
+        if c.status == .available, c.baseURL == nil, o.child("base_url") == nil, !c.streams.isEmpty {
             o.missing("base_url")
         }
         o.finish()
