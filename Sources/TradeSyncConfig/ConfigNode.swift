@@ -155,6 +155,12 @@ public final class ConfigObject {
         return T.decode(c)
     }
 
+    /// Reports a required key as missing unless a value is written for it: a value of the wrong
+    /// type has been reported where it was decoded, and "missing" would contradict the file.
+    public func missingUnlessWritten(_ key: String) {
+        if child(key) == nil { missing(key) }
+    }
+
     public func missing(_ key: String) {
         node.sink.add(Diagnostic(.error, node.location, keyPath: ConfigNode.render(node.path + [key]),
                                  "missing required key"))

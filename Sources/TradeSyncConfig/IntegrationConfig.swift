@@ -68,9 +68,8 @@ public struct IntegrationConfig: Sendable, ConfigDecodable {
             node.sink.add(Diagnostic(.error, node.location, keyPath: "status_note",
                                      "required when status is '\(c.status.rawValue)': say what can and cannot be synced"))
         }
-        // A base_url of the wrong type is already reported; only an absent one is missing.
-        if c.status == .available, c.baseURL == nil, o.child("base_url") == nil, !c.streams.isEmpty {
-            o.missing("base_url")
+        if c.status == .available, c.baseURL == nil, !c.streams.isEmpty {
+            o.missingUnlessWritten("base_url")
         }
         o.finish()
         return c
@@ -176,14 +175,14 @@ public struct AuthConfig: Sendable, ConfigDecodable {
         c.headers = o.optional("headers") ?? NamedMap()
         switch c.kind {
         case .oauth2AuthorizationCode:
-            if c.authorizeURL == nil { o.missing("authorize_url") }
-            if c.tokenURL == nil { o.missing("token_url") }
+            if c.authorizeURL == nil { o.missingUnlessWritten("authorize_url") }
+            if c.tokenURL == nil { o.missingUnlessWritten("token_url") }
         case .oauth2ClientCredentials:
-            if c.tokenURL == nil { o.missing("token_url") }
+            if c.tokenURL == nil { o.missingUnlessWritten("token_url") }
         case .apiKey:
-            if c.apiKey == nil { o.missing("api_key") }
+            if c.apiKey == nil { o.missingUnlessWritten("api_key") }
         case .webhookSignature:
-            if c.signature == nil { o.missing("signature") }
+            if c.signature == nil { o.missingUnlessWritten("signature") }
         case .none:
             break
         }

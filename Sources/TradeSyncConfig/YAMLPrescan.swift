@@ -36,6 +36,9 @@ struct YAMLPrescan {
     private var inPlain = false
     /// Lines indented more than this belong to a block scalar (`|` or `>`).
     private var blockScalarParent: Int?
+    /// Where the current line's content starts after its `- ` dashes, and the last dash's column.
+    private var contentStart = 0
+    private var lastDash: Int?
 
     static func scan(_ text: String, maxNesting: Int) -> YAMLPrescan {
         var scan = YAMLPrescan(text: text, maxNesting: maxNesting)
@@ -147,7 +150,12 @@ struct YAMLPrescan {
             case "?" where !inPlain && YAMLPrescan.isBlank(at(i + 1)):
                 report("explicit mapping keys ('? ') are not supported; write key: value")
             case "|" where !inPlain && flow.isEmpty, ">" where !inPlain && flow.isEmpty:
-                blockScalarParent = indents.last ?? 0
+                // `- |` belongs to its dash; `key: |` to its key.
+                if i == contentStart, let dash = lastDash {
+                    blockScalarParent = dash
+                } else {
+                    blockScalarParent = indents.last ?? 0
+                }
                 while i < s.count, s[i] != "\n" { advance() }
             case " ", "\t", "\r":
                 advance()
@@ -177,20 +185,24 @@ struct YAMLPrescan {
             blockScalarParent = nil
         }
         while i < k { advance() }
+        contentStart = i
+        lastDash = nil
         guard flow.isEmpty, !whitespaceOnly, at(k) != "#" else { return }
         while let top = indents.last, top > indent { indents.removeLast() }
         if indents.last != indent { indents.append(indent) }
         // `- - - x` opens a sequence per dash on one line.
-        var column = indent
+        var nested = indent
         while at(i) == "-", YAMLPrescan.isBlank(at(i + 1)), !YAMLPrescan.isBreakOrEnd(at(i + 1)) {
+            lastDash = nested
             advance()
-            column += 1
+            nested += 1
             while at(i) == " " {
                 advance()
-                column += 1
+                nested += 1
             }
-            indents.append(column)
+            indents.append(nested)
         }
+        contentStart = i
         checkDepth()
     }
 

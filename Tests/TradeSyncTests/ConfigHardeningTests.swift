@@ -53,6 +53,27 @@ import TradeSyncCore
         #expect(diagnostics == ["f.yaml:3:3: error: an alias cannot be a mapping key"])
     }
 
+    /// Asterisks, question marks and brackets in comments, quotes, plain text and block
+    /// scalars are text, not aliases, explicit keys or nesting.
+    @Test func textThatOnlyLooksLikeYAMLIndicatorsIsAccepted() throws {
+        let yaml = """
+            # *a : not an alias, ? not a key, [[[[ not nesting
+            cron: "*/5 * * * *"
+            glob: '*.yaml: [x'
+            note: see *this, or that? [1 &x
+            steps:
+              - |
+                *b : inside a literal block
+                ? neither
+              - key: >
+                  *c : folded
+            after: plain
+            """
+        let (diagnostics, root) = try parse(yaml + "\n")
+        #expect(diagnostics == [])
+        #expect(root?.object()?.optional("after", as: String.self) == "plain")
+    }
+
     @Test func tooManyNodesWithoutAliasesAreRejected() throws {
         let (diagnostics, _) = try parse("a: [1, 2, 3, 4, 5]\n", limits: YAMLLimits(maxExpandedNodes: 5))
         #expect(diagnostics == ["f.yaml:1:11: error: the document has more than 5 nodes"])
