@@ -367,8 +367,10 @@ public func parseYAMLFile(path: String, displayPath: String, sink: DiagnosticSin
     let scannedText = text
     // Yams rejects a mapping with a repeated key and names only the first occurrence. Each
     // repeat is located in the text, reported, blanked out, and the file read again, so the
-    // rest of it is still checked.
-    for _ in 0..<50 {
+    // rest of it is still checked. Every round parses the whole file again, so big files get
+    // fewer rounds: at most about 8 MiB is parsed in all.
+    let rounds = max(1, min(50, (8 << 20) / max(1, text.utf8.count)))
+    for _ in 0..<rounds {
         do {
             guard let root = try Yams.compose(yaml: text) else { return reject(1, 1, "file is empty") }
             // Blanked duplicates may have taken aliases with them.
@@ -414,7 +416,7 @@ public func parseYAMLFile(path: String, displayPath: String, sink: DiagnosticSin
             return nil
         }
     }
-    return nil
+    return reject(1, 1, "more mappings with duplicate keys than are reported in one pass; fix these and validate again")
 }
 
 /// Finds repeated keys of block-style mappings in YAML text.

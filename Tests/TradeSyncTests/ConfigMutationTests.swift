@@ -377,6 +377,14 @@ enum MutationCorpus {
                 $0.replacingOccurrences(of: "display_name: ServiceTitan", with: "display_name: \(large)x")
             },
             text(deployment, "a 200 KB comment", .mustPass) { "# \(large)\n" + $0 },
+            text(deployment, "a flow list of 200,000 numbers", .mustFail) {
+                $0 + "x-numbers: [" + Array(repeating: "1", count: 200_000).joined(separator: ",") + "]\n"
+            },
+            text(deployment, "duplicate keys in 60 mappings of a 560 KB file", .mustFail) { t in
+                t + (0..<60).map { m in
+                    "x-m\(m):\n  k: 1\n  k: 2\n" + (0..<200).map { "  f\($0): value number \($0) with some padding text\n" }.joined()
+                }.joined()
+            },
         ]
     }
 
