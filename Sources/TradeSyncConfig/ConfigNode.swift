@@ -352,7 +352,10 @@ public func parseYAMLFile(path: String, displayPath: String, sink: DiagnosticSin
         sink.add(Diagnostic(.error, SourceLocation(file: displayPath, line: line, column: column), keyPath: "", message))
         return nil
     }
-    if let size = FileManagerShim.size(path), size > limits.maxFileBytes {
+    guard let size = FileManagerShim.regularFileSize(path) else {
+        return reject(1, 1, FileManagerShim.exists(path) ? "not a regular file" : "cannot read file")
+    }
+    if size > limits.maxFileBytes {
         return reject(1, 1, "file is \(size) bytes; configuration files may be at most \(limits.maxFileBytes) bytes")
     }
     guard let data = FileManagerShim.read(path) else { return reject(1, 1, "cannot read file") }

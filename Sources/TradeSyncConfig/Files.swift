@@ -12,10 +12,11 @@ enum FileManagerShim {
 
     static func exists(_ path: String) -> Bool { FileManager.default.fileExists(atPath: path) }
 
-    /// Size in bytes (following symlinks), so an oversized file is refused before it is read.
-    static func size(_ path: String) -> Int? {
+    /// Size in bytes (following symlinks), so an oversized file is refused before it is read;
+    /// nil for anything but a regular file (reading a FIFO or a device could block or never end).
+    static func regularFileSize(_ path: String) -> Int? {
         var info = stat()
-        guard stat(path, &info) == 0 else { return nil }
+        guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
         return Int(info.st_size)
     }
 

@@ -517,6 +517,9 @@ enum MutationCorpus {
             ConfigMutation(name: "a dangling integration symlink", expectation: .mustFail) { dir in
                 try fm.createSymbolicLink(atPath: dir + "/integrations.d/gone.yaml", withDestinationPath: "nowhere.yaml")
             },
+            ConfigMutation(name: "a FIFO named like a mapping file", expectation: .mustFail) { dir in
+                guard mkfifo(dir + "/mappings/jobber/pipe.yaml", 0o644) == 0 else { throw MutationDidNotApply(name: "mkfifo") }
+            },
             ConfigMutation(name: "two symlinks pointing at each other", expectation: .mustFail) { dir in
                 try fm.createSymbolicLink(atPath: dir + "/mappings/jobber/a.yaml", withDestinationPath: "b.yaml")
                 try fm.createSymbolicLink(atPath: dir + "/mappings/jobber/b.yaml", withDestinationPath: "a.yaml")
