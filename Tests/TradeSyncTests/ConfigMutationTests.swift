@@ -335,6 +335,8 @@ enum MutationCorpus {
         swap(deployment, "    name:", ["1999", "on"])
         swap(deployment, "  - id:", ["123"])
         swap(deployment, "        environment:", ["7", "true"])
+        swap(deployment, "          client_id:", ["yes", "12345"])
+        swap(deployment, "        fields:", ["{ tenant_id: 1234567 }", "{ tenant_id: [1] }"])
         return out
     }
 
