@@ -1,7 +1,5 @@
-import ArgumentParser
 import Foundation
 import Testing
-@testable import TradeSyncCLI
 import TradeSyncConfig
 import TradeSyncCore
 
@@ -139,41 +137,5 @@ import TradeSyncCore
         #expect(object.optional("b", as: String.self) == "true")
         #expect(object.optional("c", as: String.self) == "plain text")
         #expect(object.node.sink.diagnostics.isEmpty)
-    }
-}
-
-/// Exit status: 1 for every failure of a command, 64 only for what ArgumentParser rejects.
-@Suite struct CommandExitCodeTests {
-    func failure(_ arguments: [String]) async -> (code: Int32, message: String) {
-        do {
-            var command = try TradeSyncCommand.parseAsRoot(arguments)
-            if var asyncCommand = command as? any AsyncParsableCommand {
-                try await asyncCommand.run()
-            } else {
-                try command.run()
-            }
-            return (0, "")
-        } catch {
-            return (TradeSyncCommand.exitCode(for: error).rawValue, TradeSyncCommand.message(for: error))
-        }
-    }
-
-    @Test(arguments: [["sync", "-d"], ["runs", "--deployment"], ["migrate"], ["demo", "-d"]])
-    func aMissingDeploymentFileExitsOneNamingIt(prefix: [String]) async throws {
-        let missing = NSTemporaryDirectory() + "tradesync-missing-" + UUID().uuidString + "/tradesync.yaml"
-        let (code, message) = await failure(prefix + [missing])
-        #expect(code == 1)
-        #expect(message == "\(missing): deployment file not found")
-    }
-
-    @Test func validateOfAMissingPathExitsOne() async {
-        let missing = NSTemporaryDirectory() + "tradesync-missing-" + UUID().uuidString
-        let (code, _) = await failure(["validate", missing])
-        #expect(code == 1)
-    }
-
-    @Test func usageErrorsStaySixtyFour() async {
-        let (code, _) = await failure(["sync", "--no-such-option"])
-        #expect(code == 64)
     }
 }
