@@ -547,18 +547,36 @@ enum MutationCorpus {
         #expect(project.diagnostics.map(\.description) == [])
     }
 
+    /// Loading is synchronous and CPU-bound. Cases run one at a time on a thread of their own,
+    /// not on Swift's cooperative pool (two threads on a two-core machine): hundreds of them
+    /// there, or on every core, starve the latency-bound suites that run alongside (the
+    /// sandbox's start/stop timing test).
+    static let loaders: OperationQueue = {
+        let queue = OperationQueue()
+        queue.maxConcurrentOperationCount = 1
+        return queue
+    }()
+
+    static func offThePool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            loaders.addOperation { continuation.resume(with: Result { try work() }) }
+        }
+    }
+
     /// No crash, under five seconds, and the verdict the mutation calls for.
     @Test(arguments: cases)
-    func mutatedProject(_ mutation: ConfigMutation) throws {
-        let dir = try MutationCorpus.freshProject()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        try mutation.apply(dir)
-        var project: Project?
-        let elapsed = ContinuousClock().measure {
-            project = ProjectLoader.load(root: dir, environment: { _ in "set" })
+    func mutatedProject(_ mutation: ConfigMutation) async throws {
+        let (elapsed, errors) = try await ConfigMutationTests.offThePool {
+            let dir = try MutationCorpus.freshProject()
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            try mutation.apply(dir)
+            var project: Project?
+            let elapsed = ContinuousClock().measure {
+                project = ProjectLoader.load(root: dir, environment: { _ in "set" })
+            }
+            return (elapsed, (project?.diagnostics ?? []).filter { $0.severity == .error }.map(\.description))
         }
         #expect(elapsed < .seconds(5), "\(mutation.name): took \(elapsed)")
-        let errors = (project?.diagnostics ?? []).filter { $0.severity == .error }.map(\.description)
         switch mutation.expectation {
         case .mustFail:
             #expect(!errors.isEmpty, "\(mutation.name): a broken configuration validated clean")
