@@ -15,6 +15,8 @@ struct Demo: AsyncParsableCommand {
             Google Business Profile connections into a fresh SQLite file, prints the runs, syncs again and
             shows that nothing was re-inserted. The connections reach the sandbox through their base_url
             and token_url overrides: the same code path as the real hosts.
+            Exit status: 0 on success, 1 on an error (configuration problems, a missing deployment file,
+            a failed sync), 64 on a command-line usage error.
             """
     )
 
@@ -58,7 +60,7 @@ struct Demo: AsyncParsableCommand {
             var connections: [ConnectionRecord] = []
             for key in Demo.connectionKeys {
                 guard var c = report.connections.first(where: { $0.connectionKey == key }) else {
-                    throw ValidationError("the deployment has no connection '\(key)'")
+                    throw CommandError("the deployment has no connection '\(key)'")
                 }
                 if sandbox.port != 8099 {
                     c.configJSON = c.configJSON.replacingOccurrences(of: "127.0.0.1:8099", with: "127.0.0.1:\(sandbox.port)")
@@ -149,7 +151,12 @@ struct Demo: AsyncParsableCommand {
 
 struct Sandbox: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the provider sandbox (ServiceTitan and Google Business Profile emulators) until interrupted.")
+        abstract: "Run the provider sandbox (ServiceTitan and Google Business Profile emulators) until interrupted.",
+        discussion: """
+            Exit status: 0 when interrupted, 1 on an error (the port cannot be bound), 64 on a command-line
+            usage error.
+            """
+    )
 
     @Option(help: "Port on 127.0.0.1.")
     var port = 8099

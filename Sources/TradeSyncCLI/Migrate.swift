@@ -12,6 +12,8 @@ struct Migrate: AsyncParsableCommand {
             Validates the project first and stops on any error. Then creates or migrates every table
             (adding a field to mappings/model.yaml adds a column), writes one template per file in
             integrations.d/, and registers the deployment's connections (credentials stay references).
+            Exit status: 0 on success, 1 on an error (configuration problems, a missing deployment file,
+            an unreachable store), 64 on a command-line usage error.
             """
     )
 

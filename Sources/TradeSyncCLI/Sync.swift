@@ -17,8 +17,11 @@ struct DeploymentOptions: ParsableArguments {
 
     /// Loads and validates the project; stops on configuration errors.
     func load() throws -> (Project, DeploymentConfig) {
+        guard FileManager.default.fileExists(atPath: deployment) else {
+            throw CommandError("\(deployment): deployment file not found")
+        }
         guard let (root, file) = projectRoot(for: deployment), let file else {
-            throw ValidationError("\(deployment): not a deployment file inside a project (no integrations.d/ above it)")
+            throw CommandError("\(deployment): not a deployment file inside a project (no integrations.d/ above it)")
         }
         let project = ProjectLoader.load(root: root, deploymentFiles: [file], displayPrefix: displayPrefix(for: root))
         let errors = project.diagnostics.filter { $0.severity == .error }
@@ -27,7 +30,7 @@ struct DeploymentOptions: ParsableArguments {
             printError("\(errors.count) configuration error\(errors.count == 1 ? "" : "s"); run `tradesync validate`")
             throw ExitCode(1)
         }
-        guard let config = project.deployments.first else { throw ExitCode(1) }
+        guard let config = project.deployments.first else { throw CommandError("\(deployment): no deployment read") }
         return (project, config)
     }
 
@@ -36,7 +39,7 @@ struct DeploymentOptions: ParsableArguments {
         switch config.storeLocation {
         case .sqlite(let path)?: return "sqlite:" + path
         case .postgres(let url)?: return url
-        case nil: throw ValidationError("\(config.file): no store")
+        case nil: throw CommandError("\(config.file): no store")
         }
     }
 }
@@ -48,7 +51,9 @@ struct Sync: AsyncParsableCommand {
             Without CONNECTION, syncs every connection of the deployment that has auto_sync on and an
             integration that can be synced. Each page's records, id mappings and cursor are written in
             one transaction, so an interrupted sync resumes without loss or duplicates.
-            Exit status: 0 when every run succeeded, 1 on an error, 2 when a run was partial or deferred.
+            Exit status: 0 when every run succeeded, 1 on an error (configuration problems, a missing
+            deployment file, a failed run), 2 when a run was partial or deferred, 64 on a command-line
+            usage error.
             """
     )
 
@@ -112,7 +117,7 @@ struct Sync: AsyncParsableCommand {
             guard let c = all.first(where: { $0.connectionKey == connection }) else {
                 let names = all.map(\.connectionKey)
                 let hint = closestMatch(to: connection, in: names).map { "; did you mean '\($0)'?" } ?? ""
-                throw ValidationError("no connection '\(connection)' in the deployment\(hint)")
+                throw CommandError("no connection '\(connection)' in the deployment\(hint)")
             }
             return [c]
         }
@@ -196,7 +201,13 @@ extension String {
 }
 
 struct Runs: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show sync history from the sync log.")
+    static let configuration = CommandConfiguration(
+        abstract: "Show sync history from the sync log.",
+        discussion: """
+            Exit status: 0 on success, 1 on an error (configuration problems, a missing deployment file,
+            an unknown connection, an unreachable store), 64 on a command-line usage error.
+            """
+    )
 
     @OptionGroup var options: DeploymentOptions
 
@@ -214,7 +225,7 @@ struct Runs: AsyncParsableCommand {
             var integrationId: String?
             if let connection {
                 guard let c = connections.first(where: { $0.connectionKey == connection }) else {
-                    throw ValidationError("no connection '\(connection)' in the store")
+                    throw CommandError("no connection '\(connection)' in the store")
                 }
                 integrationId = c.id
             }

@@ -10,6 +10,8 @@ public struct TradeSyncCommand: AsyncParsableCommand {
         discussion: """
             Providers are declared in integrations.d/, the internal model and mappings in mappings/,
             and deployments (store, contractors, connections) in tradesync.yaml files.
+            Exit status: 0 on success, 1 on an error (configuration problems, missing files, a failed run),
+            2 when a sync run was partial or deferred, 64 on a command-line usage error.
             """,
         version: "0.1.0",
         subcommands: [Validate.self, Migrate.self, Sync.self, Runs.self, Failures.self, Demo.self, Sandbox.self]
@@ -70,7 +72,8 @@ struct Validate: AsyncParsableCommand {
         discussion: """
             Each PATH is a project folder (integrations.d/, mappings/, tradesync.yaml, examples/*/tradesync.yaml)
             or a deployment file inside one. Problems are printed as file:line:col: error|warning: key: message.
-            Exit status: 0 when there are no errors (warnings allowed), 1 when there are errors.
+            Exit status: 0 when there are no errors (warnings allowed), 1 when there are errors (a path
+            that is missing or not a project is one), 64 on a command-line usage error.
             """
     )
 
@@ -89,8 +92,9 @@ struct Validate: AsyncParsableCommand {
         var files = 0
         for path in paths.isEmpty ? ["."] : paths {
             guard let (root, file) = projectRoot(for: path) else {
-                diagnostics.append(Diagnostic(.error, SourceLocation(file: path, line: 1, column: 1), keyPath: "",
-                                              "not a project folder or a deployment file inside one"))
+                let problem = FileManager.default.fileExists(atPath: path)
+                    ? "not a project folder or a deployment file inside one" : "no such file or folder"
+                diagnostics.append(Diagnostic(.error, SourceLocation(file: path, line: 1, column: 1), keyPath: "", problem))
                 continue
             }
             let project = ProjectLoader.load(

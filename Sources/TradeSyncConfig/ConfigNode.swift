@@ -155,6 +155,12 @@ public final class ConfigObject {
         return T.decode(c)
     }
 
+    /// Reports a required key as missing unless a value is written for it: a value of the wrong
+    /// type has been reported where it was decoded, and "missing" would contradict the file.
+    public func missingUnlessWritten(_ key: String) {
+        if child(key) == nil { missing(key) }
+    }
+
     public func missing(_ key: String) {
         node.sink.add(Diagnostic(.error, node.location, keyPath: ConfigNode.render(node.path + [key]),
                                  "missing required key"))
@@ -180,9 +186,15 @@ public protocol ConfigDecodable {
 }
 
 extension String: ConfigDecodable {
+    /// Only text: an unquoted `123`, `true`, `yes` or `~` is a number, boolean or null to YAML,
+    /// and taking its spelling as a string would hide a value of the wrong type.
     public static func decode(_ node: ConfigNode) -> String? {
         guard case .scalar(let s) = node.node else {
             node.error("expected a string, found \(node.kindName)")
+            return nil
+        }
+        if s.style == .plain, node.node.null != nil || node.node.bool != nil || node.node.int != nil || node.node.float != nil {
+            node.error("expected a string, found \(node.kindName); quote it: \"\(s.string)\"")
             return nil
         }
         return s.string
@@ -325,28 +337,49 @@ extension JSONValue: ConfigDecodable {
             }
             return .object(o)
         case .alias:
-            node.error("YAML aliases are not supported here")
+            // Yams resolves aliases while composing (and `AliasBudget` bounds them); an
+            // unresolved alias node only comes from a tree built in code.
+            node.error("unresolved YAML alias")
             return nil
         }
     }
 }
 
 /// Reads a YAML file into its root node, reporting syntax errors at their position.
-public func parseYAMLFile(path: String, displayPath: String, sink: DiagnosticSink) -> ConfigNode? {
-    guard var text = FileManagerShim.read(path) else {
-        sink.add(Diagnostic(.error, SourceLocation(file: displayPath, line: 1, column: 1), keyPath: "",
-                            "cannot read file"))
+public func parseYAMLFile(path: String, displayPath: String, sink: DiagnosticSink,
+                          limits: YAMLLimits = .standard) -> ConfigNode? {
+    func reject(_ line: Int, _ column: Int, _ message: String) -> ConfigNode? {
+        sink.add(Diagnostic(.error, SourceLocation(file: displayPath, line: line, column: column), keyPath: "", message))
         return nil
     }
+    guard let size = FileManagerShim.regularFileSize(path) else {
+        return reject(1, 1, FileManagerShim.exists(path) ? "not a regular file" : "cannot read file")
+    }
+    if size > limits.maxFileBytes {
+        return reject(1, 1, "file is \(size) bytes; configuration files may be at most \(limits.maxFileBytes) bytes")
+    }
+    guard let data = FileManagerShim.read(path) else { return reject(1, 1, "cannot read file") }
+    var text: String
+    switch ConfigText.decode(data, limits: limits) {
+    case .text(let decoded): text = decoded
+    case .rejected(let line, let column, let message): return reject(line, column, message)
+    }
+    // Bombs and deep nesting are stopped before Yams composes (and recurses through) anything.
+    var scan = YAMLPrescan.scan(text, maxNesting: limits.maxNesting)
+    if let problem = scan.problem { return reject(problem.position.line, problem.position.column, problem.message) }
+    let scannedText = text
     // Yams rejects a mapping with a repeated key and names only the first occurrence. Each
     // repeat is located in the text, reported, blanked out, and the file read again, so the
-    // rest of it is still checked.
-    for _ in 0..<50 {
+    // rest of it is still checked. Every round parses the whole file again, so big files get
+    // fewer rounds: at most about 8 MiB is parsed in all.
+    let rounds = max(1, min(50, (8 << 20) / max(1, text.utf8.count)))
+    for _ in 0..<rounds {
         do {
-            guard let root = try Yams.compose(yaml: text) else {
-                sink.add(Diagnostic(.error, SourceLocation(file: displayPath, line: 1, column: 1), keyPath: "",
-                                    "file is empty"))
-                return nil
+            guard let root = try Yams.compose(yaml: text) else { return reject(1, 1, "file is empty") }
+            // Blanked duplicates may have taken aliases with them.
+            if text != scannedText { scan = YAMLPrescan.scan(text, maxNesting: limits.maxNesting) }
+            if let excess = AliasBudget.check(root, aliases: scan.aliases, limits: limits) {
+                return reject(excess.position.line, excess.position.column, excess.message)
             }
             return ConfigNode(node: root, file: displayPath, sink: sink)
         } catch YamlError.duplicatedKeysInMapping(let duplicates, let context) {
@@ -386,7 +419,7 @@ public func parseYAMLFile(path: String, displayPath: String, sink: DiagnosticSin
             return nil
         }
     }
-    return nil
+    return reject(1, 1, "more mappings with duplicate keys than are reported in one pass; fix these and validate again")
 }
 
 /// Finds repeated keys of block-style mappings in YAML text.

@@ -69,7 +69,7 @@ public struct IntegrationConfig: Sendable, ConfigDecodable {
                                      "required when status is '\(c.status.rawValue)': say what can and cannot be synced"))
         }
         if c.status == .available, c.baseURL == nil, !c.streams.isEmpty {
-            o.missing("base_url")
+            o.missingUnlessWritten("base_url")
         }
         o.finish()
         return c
@@ -175,14 +175,14 @@ public struct AuthConfig: Sendable, ConfigDecodable {
         c.headers = o.optional("headers") ?? NamedMap()
         switch c.kind {
         case .oauth2AuthorizationCode:
-            if c.authorizeURL == nil { o.missing("authorize_url") }
-            if c.tokenURL == nil { o.missing("token_url") }
+            if c.authorizeURL == nil { o.missingUnlessWritten("authorize_url") }
+            if c.tokenURL == nil { o.missingUnlessWritten("token_url") }
         case .oauth2ClientCredentials:
-            if c.tokenURL == nil { o.missing("token_url") }
+            if c.tokenURL == nil { o.missingUnlessWritten("token_url") }
         case .apiKey:
-            if c.apiKey == nil { o.missing("api_key") }
+            if c.apiKey == nil { o.missingUnlessWritten("api_key") }
         case .webhookSignature:
-            if c.signature == nil { o.missing("signature") }
+            if c.signature == nil { o.missingUnlessWritten("signature") }
         case .none:
             break
         }

@@ -102,7 +102,7 @@ public struct FieldMappingConfig: Sendable, ConfigDecodable {
             node.error("'from' and 'const' exclude each other")
         }
         if c.onUnmapped == .default && c.default == nil {
-            o.missing("default")
+            o.missingUnlessWritten("default")
         }
         if c.map == nil, o.has("on_unmapped"), let k = o.keyNode("on_unmapped") {
             k.warning("on_unmapped has no effect without a map")

@@ -64,7 +64,11 @@ public enum ProjectLoader {
                 project.unreadable.insert(relative)
                 continue
             }
-            guard var config = IntegrationConfig.decode(node) else { continue }
+            // A file whose root is unusable is reported once; references to it are not errors again.
+            guard var config = IntegrationConfig.decode(node) else {
+                project.unreadable.insert(relative)
+                continue
+            }
             // Without a provider id the file name stands in, so references to it still resolve.
             if config.provider.isEmpty { config.provider = String(file.prefix { $0 != "." }) }
             project.integrations.append(.init(path: display(relative), config: config))
@@ -88,7 +92,10 @@ public enum ProjectLoader {
                 project.unreadable.insert(relative)
                 continue
             }
-            guard let config = MappingConfig.decode(node) else { continue }
+            guard let config = MappingConfig.decode(node) else {
+                project.unreadable.insert(relative)
+                continue
+            }
             project.mappings.append(.init(name: name, path: display(relative), config: config))
         }
 

@@ -357,7 +357,14 @@ struct ProjectValidator {
             }
             let fits: Bool
             switch (declared.type, f.value) {
-            case (.string, .string), (.string, .integer): fits = true
+            case (.string, .string): fits = true
+            case (.string, .integer(let i)):
+                // An unquoted id is a number to YAML (and `0123` would not survive as written).
+                error(f.location, f.keyPath, "expected string, found \(describe(f.value)); quote it: \"\(i)\"")
+                continue
+            case (.string, .number), (.string, .bool):
+                error(f.location, f.keyPath, "expected string, found \(describe(f.value)); quote the value")
+                continue
             case (.integer, .integer): fits = true
             case (.boolean, .bool): fits = true
             case (.stringList, .array(let items)): fits = items.allSatisfy { $0.stringValue != nil }

@@ -111,7 +111,7 @@ public struct RequestConfig: Sendable, ConfigDecodable {
         c.params = o.optional("params") ?? NamedMap()
         c.headers = o.optional("headers") ?? NamedMap()
         c.body = o.optional("body")
-        if c.method == .POST, c.body == nil { o.missing("body") }
+        if c.method == .POST, c.body == nil { o.missingUnlessWritten("body") }
         o.finish()
         return c
     }
@@ -162,7 +162,7 @@ public struct PaginateConfig: Sendable, ConfigDecodable {
         case .pageNumber:
             if c.hasMorePath == nil && c.sizeParam == nil { o.missing("has_more_path") }
         case .offset:
-            if c.sizeParam == nil { o.missing("size_param") }
+            if c.sizeParam == nil { o.missingUnlessWritten("size_param") }
         default:
             break
         }
@@ -188,7 +188,7 @@ public struct CursorConfig: Sendable, ConfigDecodable {
         c.param = o.optional("param")
         c.field = o.optional("field")
         c.format = o.optional("format") ?? .iso8601
-        if c.kind == .timestamp, c.field == nil { o.missing("field") }
+        if c.kind == .timestamp, c.field == nil { o.missingUnlessWritten("field") }
         o.finish()
         return c
     }
