@@ -529,7 +529,9 @@ struct SandboxTests {
             await sandbox.stop()
             await sandbox.stop()  // idempotent
         }
-        #expect(Date().timeIntervalSince(started) < 10)
+        // A stop that waited for the idle keep-alive connection would take minutes; the bound is
+        // loose because the suite shares two cores with parallel tests (and sometimes a build).
+        #expect(Date().timeIntervalSince(started) < 30)
         let sandbox = ProviderSandbox()
         try await sandbox.start()
         await #expect(throws: (any Error).self) { try await sandbox.start() }
