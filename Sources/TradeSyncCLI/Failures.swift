@@ -33,14 +33,7 @@ struct Failures: AsyncParsableCommand {
         let store = try await StoreFactory.open(try options.storeLocation(config))
         do {
             let connections = try await store.connections(demoId: nil)
-            var integrationId: String?
-            if let connection {
-                guard let c = connections.first(where: { $0.connectionKey == connection }) else {
-                    let hint = closestMatch(to: connection, in: connections.map(\.connectionKey)).map { "; did you mean '\($0)'?" } ?? ""
-                    throw ValidationError("no connection '\(connection)' in the store\(hint)")
-                }
-                integrationId = c.id
-            }
+            let integrationId = try storedConnectionId(connection, in: connections)
             let names = Dictionary(connections.map { ($0.id, $0.connectionKey) }, uniquingKeysWith: { a, _ in a })
             let kept = try await store.keptFailures(integrationId: integrationId, stream: stream, limit: max(1, limit))
             try await store.close()

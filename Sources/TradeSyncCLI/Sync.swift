@@ -222,13 +222,7 @@ struct Runs: AsyncParsableCommand {
         let store = try await StoreFactory.open(try options.storeLocation(config))
         do {
             let connections = try await store.connections(demoId: nil)
-            var integrationId: String?
-            if let connection {
-                guard let c = connections.first(where: { $0.connectionKey == connection }) else {
-                    throw CommandError("no connection '\(connection)' in the store")
-                }
-                integrationId = c.id
-            }
+            let integrationId = try storedConnectionId(connection, in: connections)
             let names = Dictionary(connections.map { ($0.id, $0.connectionKey) }, uniquingKeysWith: { a, _ in a })
             let runs = try await store.runs(integrationId: integrationId, limit: limit)
             var rows = [["started", "connection", "streams", "type", "status", "fetched", "inserted", "updated", "unchanged", "failed", "duration"]]
@@ -246,4 +240,14 @@ struct Runs: AsyncParsableCommand {
             throw error
         }
     }
+}
+
+/// The store id of the connection a user named (nil: all), with a did-you-mean when unknown.
+func storedConnectionId(_ key: String?, in connections: [ConnectionRecord]) throws -> String? {
+    guard let key else { return nil }
+    guard let c = connections.first(where: { $0.connectionKey == key }) else {
+        let hint = closestMatch(to: key, in: connections.map(\.connectionKey)).map { "; did you mean '\($0)'?" } ?? ""
+        throw CommandError("no connection '\(key)' in the store\(hint)")
+    }
+    return c.id
 }
