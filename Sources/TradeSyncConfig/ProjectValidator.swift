@@ -243,6 +243,10 @@ struct ProjectValidator {
         }
         if let c = f.const { checkValue(c, fits: field, at: f.constLocation ?? f.location, keyPath: f.keyPath + ".const") }
         if let d = f.default { checkValue(d, fits: field, at: f.defaultLocation ?? f.location, keyPath: f.keyPath + ".default") }
+        if f.onUnmapped == .passthrough, f.map != nil, field.type == .enumeration {
+            error(f.onUnmappedLocation ?? f.location, f.keyPath + ".on_unmapped",
+                  "passthrough stores the provider's unmapped value as is, and enum field '\(field.name)' holds only \(field.values.joined(separator: ", ")); use null or default, or make the field a string")
+        }
         if let map = f.map {
             for e in map.entries {
                 checkValue(e.value, fits: field, at: e.location, keyPath: e.keyPath)

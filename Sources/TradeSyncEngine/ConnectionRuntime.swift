@@ -243,6 +243,7 @@ enum MappingCompiler {
         case .fail: onUnmapped = .fail
         case .null: onUnmapped = .null
         case .default: onUnmapped = .useDefault(f.default ?? .null)
+        case .passthrough: onUnmapped = .passthrough
         }
         return FieldRule(
             target: target, source: source,

@@ -49,6 +49,17 @@ import TradeSyncStore
         return p
     }
 
+    /// Waits for a process off the cooperative pool: `waitUntilExit()` on a pool thread (two on
+    /// a two-core machine) starves the in-process sandbox the child is talking to.
+    func exited(_ p: Process) async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async {
+                p.waitUntilExit()
+                c.resume()
+            }
+        }
+    }
+
     @Test func aSyncKilledMidRunResumesWithoutLossOrDuplicates() async throws {
         try #require(FileManager.default.isExecutableFile(atPath: CrashRecoveryTests.binary),
                      "build the executable first (swift build --build-tests)")
@@ -78,13 +89,13 @@ import TradeSyncStore
                 break
             }
         }
-        first.waitUntilExit()
+        await exited(first)
         #expect(first.terminationReason == .uncaughtSignal, "the sync was killed, not finished")
         #expect(committedAtKill > 0 && committedAtKill < total, "killed mid-run (\(committedAtKill) of \(total))")
 
         sandbox.clearFaults()
         let second = try launch(dir, config: config)
-        second.waitUntilExit()
+        await exited(second)
         #expect(second.terminationStatus == 0)
 
         let store = try SQLiteStore(path: dir + "/store.sqlite")

@@ -192,7 +192,7 @@ struct SandboxTests {
             #expect(modified == modified.sorted())
             #expect(modified.allSatisfy { $0.count == "2021-07-19T20:35:38.2876004Z".count && $0.hasSuffix("Z") })
             let statuses = Set(all.records.compactMap { $0["jobStatus"]?.stringValue })
-            #expect(statuses == ["Scheduled", "InProgress", "Hold", "Completed", "Canceled"])
+            #expect(statuses == ["Scheduled", "Dispatched", "InProgress", "Hold", "Completed", "Canceled"])
 
             // Nothing new: the final cursor gives an empty last page and keeps its position.
             let r0 = try await Self.send(Self.jobsExportURL(sandbox, from: all.cursor), headers: Self.stHeaders(sandbox, token))

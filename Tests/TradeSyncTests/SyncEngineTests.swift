@@ -184,6 +184,7 @@ struct SyncHarness {
         let index = try #require(project.mappings.firstIndex { $0.name == "servicetitan/jobs" })
         var status = try #require(project.mappings[index].config.fields["status"])
         status.map?.entries.removeAll { $0.name == "Hold" }
+        status.onUnmapped = .fail  // the shipped mapping stores an unknown status as null
         let fieldIndex = try #require(project.mappings[index].config.fields.entries.firstIndex { $0.name == "status" })
         project.mappings[index].config.fields.entries[fieldIndex].value = status
         let frozen = project
