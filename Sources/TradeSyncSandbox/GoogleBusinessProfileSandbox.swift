@@ -374,7 +374,9 @@ struct GoogleBusinessProfileSandbox: Sendable {
         case .bad(let r): return r
         }
         let total = data.reviewsPerLocation
-        var permutation: [Int]?
+        let edits = state.withLock { $0.reviews.edits[l] } ?? [:]
+        // Google's default order is updateTime desc, so "" and "updateTime desc" list alike.
+        var permutation: [Int]? = edits.isEmpty ? nil : state.withLock { $0.reviews.newestFirst(location: l, count: total) }
         if order.hasPrefix("rating") {
             let ratings = (0..<total).map { data.review(location: l, $0).rating }
             let descending = order == "rating desc"
@@ -388,7 +390,8 @@ struct GoogleBusinessProfileSandbox: Sendable {
         out.raw("{\"reviews\":[")
         for n in min(start, end)..<end {
             if n > start { out.raw(",") }
-            data.writeReview(location: l, permutation?[n] ?? n, into: &out)
+            let j = permutation?[n] ?? n
+            data.writeReview(location: l, j, edit: edits[j], into: &out)
         }
         out.raw("]")
         if average.rated > 0 {
