@@ -97,6 +97,8 @@ let package = Package(
                 "TradeSyncCore", "TradeSyncConfig", "TradeSyncMapping", "TradeSyncSources", "TradeSyncStore",
                 "TradeSyncEngine", "TradeSyncSandbox", "TradeSyncCLI",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                // A second, independently written Google-shaped server in the override tests.
+                .product(name: "Hummingbird", package: "hummingbird"),
             ],
             exclude: ["Fixtures"],
             swiftSettings: strict

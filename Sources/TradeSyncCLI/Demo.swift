@@ -46,7 +46,7 @@ struct Demo: AsyncParsableCommand {
             try await sandbox.start(port: 0)
             print("port \(port) is taken: the sandbox listens on \(sandbox.port) and the demo points the overrides there")
         }
-        print("sandbox: \(sandbox.baseURL)  (ServiceTitan at /servicetitan, Google Business Profile at /google)")
+        print("sandbox: \(sandbox.baseURL)  (each provider's own paths: ServiceTitan under /servicetitan, Google Business Profile under /google)")
 
         let location = try options.storeLocation(config)
         if store == nil, case .sqlite(let path)? = config.storeLocation {
@@ -182,6 +182,7 @@ struct Sandbox: AsyncParsableCommand {
               ServiceTitan  base_url \(sandbox.baseURL)/servicetitan  token_url \(sandbox.baseURL)/servicetitan/connect/token
                             tenant \(config.serviceTitan.tenantId), client_id \(config.serviceTitan.clientId), client_secret \(config.serviceTitan.clientSecret), app_key \(config.serviceTitan.appKey)
               Google        base_url \(sandbox.baseURL)/google  token_url \(sandbox.baseURL)/google/token
+                            authorize_url \(sandbox.baseURL)/google/o/oauth2/v2/auth
                             client_id \(config.google.clientId), client_secret \(config.google.clientSecret)
                             a refresh token: \(sandbox.issueGoogleRefreshToken())
             (these are the sandbox's own made-up credentials; press Ctrl-C to stop)

@@ -107,7 +107,13 @@ public struct ConnectionConfig: Sendable, ConfigDecodable {
     public var integration: Located<String>?
     /// One of the integration's `environments`.
     public var environment: Located<String>?
+    /// Replaces scheme, host and port of every API URL of the integration, keeping the
+    /// provider's path; a path written here goes in front of it (DESIGN §7).
     public var baseURL: String?
+    /// Provider host → origin (with an optional path prefix) for that host alone; wins over
+    /// `baseURL` (Google's API is spread over five hosts).
+    public var hosts = NamedMap<String>()
+    /// The OAuth endpoints are not API URLs: `base_url` and `hosts` leave them alone.
     public var tokenURL: String?
     public var authorizeURL: String?
     public var fields = NamedMap<JSONValue>()
@@ -127,9 +133,10 @@ public struct ConnectionConfig: Sendable, ConfigDecodable {
         c.id = o.required("id")
         c.integration = o.required("integration")
         c.environment = o.optional("environment")
-        c.baseURL = o.optional("base_url")
-        c.tokenURL = o.optional("token_url")
-        c.authorizeURL = o.optional("authorize_url")
+        c.baseURL = EndpointOverrideConfig.origin(o, "base_url")
+        c.hosts = EndpointOverrideConfig.hosts(o)
+        c.tokenURL = EndpointOverrideConfig.endpoint(o, "token_url")
+        c.authorizeURL = EndpointOverrideConfig.endpoint(o, "authorize_url")
         c.fields = o.optional("fields") ?? NamedMap()
         c.credentials = o.optional("credentials") ?? NamedMap()
         c.frequency = o.optional("frequency", as: FrequencyValue.self)?.value

@@ -7,6 +7,9 @@ public enum UnmappedPolicy: String, ConfigEnum, Sendable {
     case null
     /// The field takes `default`.
     case `default`
+    /// The provider's value is stored as it came (its own word for a state no map lists yet):
+    /// for string and text fields; an enum field could not hold it.
+    case passthrough
 }
 
 public enum CastKind: String, ConfigEnum, Sendable {
@@ -67,6 +70,7 @@ public struct FieldMappingConfig: Sendable, ConfigDecodable {
     public var eachLocation: SourceLocation?
     public var constLocation: SourceLocation?
     public var defaultLocation: SourceLocation?
+    public var onUnmappedLocation: SourceLocation?
 
     public init() {}
 
@@ -89,6 +93,7 @@ public struct FieldMappingConfig: Sendable, ConfigDecodable {
         c.eachLocation = o.child("each")?.location
         c.constLocation = o.child("const")?.location
         c.defaultLocation = o.child("default")?.location
+        c.onUnmappedLocation = o.child("on_unmapped")?.location
         c.unspecified = o.optional("unspecified") ?? []
         // `on_unmapped: null` unquoted is YAML's null, and means the policy `null`.
         c.onUnmapped = o.isExplicitNull("on_unmapped") ? .null : (o.optional("on_unmapped") ?? .fail)

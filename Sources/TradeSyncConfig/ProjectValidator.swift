@@ -243,6 +243,10 @@ struct ProjectValidator {
         }
         if let c = f.const { checkValue(c, fits: field, at: f.constLocation ?? f.location, keyPath: f.keyPath + ".const") }
         if let d = f.default { checkValue(d, fits: field, at: f.defaultLocation ?? f.location, keyPath: f.keyPath + ".default") }
+        if f.onUnmapped == .passthrough, f.map != nil, field.type == .enumeration {
+            error(f.onUnmappedLocation ?? f.location, f.keyPath + ".on_unmapped",
+                  "passthrough stores the provider's unmapped value as is, and enum field '\(field.name)' holds only \(field.values.joined(separator: ", ")); use null or default, or make the field a string")
+        }
         if let map = f.map {
             for e in map.entries {
                 checkValue(e.value, fits: field, at: e.location, keyPath: e.keyPath)
@@ -349,6 +353,13 @@ struct ProjectValidator {
             error(env.location, env.keyPath,
                   "integration '\(integration.provider)' has no environment '\(env.value)'\(suggest(env.value, integration.environments.names))")
         }
+        if !c.hosts.isEmpty {
+            let used = apiHosts(of: integration)
+            for h in c.hosts.entries where !used.contains(h.name) {
+                error(h.location, h.keyPath,
+                      "integration '\(integration.provider)' sends no API request to host '\(h.name)' (its hosts: \(used.sorted().joined(separator: ", ")))\(suggest(h.name, used))")
+            }
+        }
         for f in c.fields.entries {
             guard let declared = integration.connectionFields[f.name] else {
                 error(f.location, f.keyPath,
@@ -421,6 +432,21 @@ struct ProjectValidator {
             warning(c.location, c.keyPath + ".auto_sync",
                     "integration '\(integration.provider)' is retired: \(integration.statusNote ?? "nothing to sync")")
         }
+    }
+
+    /// Every host the integration's API URLs name: its base URL, its environments' and the
+    /// absolute stream paths (a path template's host is literal text).
+    func apiHosts(of integration: IntegrationConfig) -> Set<String> {
+        var urls = [integration.baseURL].compactMap { $0 } + integration.environments.entries.compactMap(\.value.baseURL)
+        urls += integration.streams.entries.map(\.value.request.path.value)
+        var out = Set<String>()
+        for u in urls {
+            if let url = HTTPURL(u) {
+                out.insert(url.host)
+                if url.port != nil { out.insert(url.authority) }
+            }
+        }
+        return out
     }
 
     func snakeCase(_ name: String) -> String {

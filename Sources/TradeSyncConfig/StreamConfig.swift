@@ -87,6 +87,10 @@ public struct StreamConfig: Sendable, ConfigDecodable {
             node.sink.add(Diagnostic(.error, cursor.location, keyPath: ConfigNode.render(node.path + ["cursor", "kind"]),
                                      "a continuation_token cursor needs paginate.kind: continuation_token"))
         }
+        if let cursor = c.cursor, cursor.stopWhenOlder, c.paginate.kind == .none {
+            node.sink.add(Diagnostic(.warning, cursor.location, keyPath: ConfigNode.render(node.path + ["cursor", "stop_when_older"]),
+                                     "has no effect: the stream is one page (paginate.kind: none)"))
+        }
         o.finish()
         return c
     }
@@ -178,6 +182,11 @@ public struct CursorConfig: Sendable, ConfigDecodable {
     /// timestamp: the record field whose maximum becomes the next cursor.
     public var field: String?
     public var format = CursorFormat.iso8601
+    /// timestamp: for providers that can sort but not filter (Google reviews, `orderBy=updateTime
+    /// desc`): the request lists records newest first, and paging stops after the first page
+    /// that holds a record older than the stored cursor. The request must sort by `field`,
+    /// descending; the cursor still moves only once every page the run needs is in.
+    public var stopWhenOlder = false
     public var location = SourceLocation(file: "", line: 1, column: 1)
 
     public static func decode(_ node: ConfigNode) -> CursorConfig? {
@@ -188,7 +197,18 @@ public struct CursorConfig: Sendable, ConfigDecodable {
         c.param = o.optional("param")
         c.field = o.optional("field")
         c.format = o.optional("format") ?? .iso8601
+        let stop: Located<Bool>? = o.optional("stop_when_older")
+        c.stopWhenOlder = stop?.value ?? false
         if c.kind == .timestamp, c.field == nil { o.missingUnlessWritten("field") }
+        if let stop, stop.value {
+            if c.kind != .timestamp {
+                node.sink.add(Diagnostic(.error, stop.location, keyPath: stop.keyPath,
+                                         "stop_when_older compares record timestamps: it needs kind: timestamp"))
+            } else if c.format != .iso8601 {
+                node.sink.add(Diagnostic(.error, stop.location, keyPath: stop.keyPath,
+                                         "stop_when_older compares timestamps: it needs format: iso8601"))
+            }
+        }
         o.finish()
         return c
     }

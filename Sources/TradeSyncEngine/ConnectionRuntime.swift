@@ -65,10 +65,13 @@ struct ConnectionRuntime: Sendable {
     let integration: IntegrationConfig
     let fields: [String: JSONValue]
     let streams: [String]
-    /// The API base URL in force and whether it was overridden (sandbox, test host).
-    let baseURL: String
-    let overridden: Bool
+    /// The provider's API base for relative paths: the environment's, else the integration's.
+    let providerBaseURL: String
+    /// The connection's `base_url` and `hosts`: applied to every API URL, relative or absolute.
+    let overrides: OriginOverrides
+    /// Overridden on their own (`token_url`, `authorize_url`): OAuth endpoints are not API URLs.
     let tokenURL: String?
+    let authorizeURL: String?
     /// Resolved credential values by slot; empty until `resolvingCredentials`.
     private(set) var credentials: [String: String] = [:]
 
@@ -96,14 +99,14 @@ struct ConnectionRuntime: Sendable {
         streams = config["streams"]?.arrayValue?.compactMap(\.stringValue)
             ?? integration.streams.entries.filter { !$0.value.lookupOnly }.map(\.name)
         let environment = config["environment"]?.stringValue.flatMap { integration.environments[$0] }
-        if let override = config["base_url"]?.stringValue {
-            baseURL = override
-            overridden = true
-        } else {
-            baseURL = environment?.baseURL ?? integration.baseURL ?? ""
-            overridden = false
+        providerBaseURL = environment?.baseURL ?? integration.baseURL ?? ""
+        var hosts: [String: String] = [:]
+        for e in config["hosts"]?.objectValue?.entries ?? [] {
+            if let target = e.value.stringValue { hosts[e.key] = target }
         }
+        overrides = OriginOverrides(base: config["base_url"]?.stringValue, hosts: hosts)
         tokenURL = config["token_url"]?.stringValue ?? environment?.tokenURL ?? integration.auth.tokenURL
+        authorizeURL = config["authorize_url"]?.stringValue ?? environment?.authorizeURL ?? integration.auth.authorizeURL
     }
 
     /// The same connection with its credential references resolved (at the last moment: the
@@ -160,17 +163,23 @@ struct ConnectionRuntime: Sendable {
         }
     }
 
-    /// Absolute URL of a stream path. With an overridden base URL, an absolute provider URL on
-    /// another host is sent to `<base>/<host><path>`, so one sandbox can stand in for them all.
+    /// Absolute URL of a stream path: the provider's URL (a relative path goes to the provider's
+    /// base URL), then the connection's origin overrides.
     func url(forPath path: String) -> String {
-        if path.hasPrefix("https://") || path.hasPrefix("http://") {
-            guard overridden, let scheme = path.range(of: "://") else { return path }
-            return trimmedBase + "/" + path[scheme.upperBound...]
+        let absolute = path.hasPrefix("https://") || path.hasPrefix("http://")
+        let provider = absolute ? path : Self.trimmed(providerBaseURL) + path
+        if !absolute, HTTPURL(provider) == nil, let base = overrides.base {
+            // An integration without a base_url of its own: the override is the only base.
+            return Self.trimmed(base.origin + base.path) + path
         }
-        return trimmedBase + path
+        return overrides.apply(to: provider)
     }
 
-    var trimmedBase: String { baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL }
+    static func trimmed(_ base: String) -> String {
+        var b = Substring(base)
+        while b.hasSuffix("/") { b = b.dropLast() }
+        return String(b)
+    }
 
     /// Renders a path template, percent-encoding values but keeping `/` (Google resource names).
     func renderPath(_ template: String, parent: [String: String], cursor: String?) throws -> String {
@@ -243,6 +252,7 @@ enum MappingCompiler {
         case .fail: onUnmapped = .fail
         case .null: onUnmapped = .null
         case .default: onUnmapped = .useDefault(f.default ?? .null)
+        case .passthrough: onUnmapped = .passthrough
         }
         return FieldRule(
             target: target, source: source,

@@ -52,6 +52,9 @@ public enum Deployer {
         config["streams"] = .array(streams.map { .string($0) })
         if let e = c.environment { config["environment"] = .string(e.value) }
         if let b = c.baseURL { config["base_url"] = .string(b) }
+        if !c.hosts.isEmpty {
+            config["hosts"] = .object(JSONObject(c.hosts.entries.map { (key: $0.name, value: .string($0.value)) }))
+        }
         if let t = c.tokenURL { config["token_url"] = .string(t) }
         if let a = c.authorizeURL { config["authorize_url"] = .string(a) }
         let frequency = c.frequency ?? integration.defaultFrequency

@@ -340,6 +340,9 @@ struct PreparedPage: Sendable {
     var kept: [FailedRecord]
     /// Largest value of the stream's timestamp cursor field on this page.
     var maxTimestamp: (micros: Int64, text: String)?
+    /// `stop_when_older`: the page holds a record older than the stored cursor, so (the listing
+    /// being newest first) every later page is older still and is not requested.
+    var reachedCursor = false
 }
 
 /// Maps one raw record of a stream: the external id, then the mapped row or the failure to keep.
@@ -592,17 +595,31 @@ struct StreamRun {
         let contexts = try await contexts(name)
         let continuation = stream.cursor?.kind == .continuationToken
         let timestampField = stream.cursor?.kind == .timestamp ? stream.cursor?.field.map(JSONPath.init) : nil
+        // Newest-first listings of providers that cannot filter (stop_when_older) keep one
+        // timestamp per fan-out context and stop below it.
+        let newestFirst = stream.cursor?.stopWhenOlder == true && timestampField != nil
+        let storedNewest = NewestFirstCursor(stored: newestFirst ? storedCursor : nil)
+        var newestSeen: [String: (micros: Int64, text: String)] = [:]
         var maxTimestamp: (micros: Int64, text: String)?
         let started = currentMicros()
         let fanOut = stream.parent != nil
         for (contextIndex, ctx) in contexts.enumerated() {
+            let contextKey = NewestFirstCursor.key(ctx)
+            let contextCursor = newestFirst ? storedNewest.value(for: contextKey) : storedCursor
+            let stopBelow: Int64? = newestFirst ? contextCursor.flatMap { Timestamp.parse($0) } : nil
             let paginator = try self.paginator(
                 stream, parent: ctx, startToken: continuation ? storedCursor : nil,
-                cursor: continuation ? nil : storedCursor)
+                cursor: continuation ? nil : contextCursor)
             let parentObject = JSONValue.object(JSONObject(ctx.sorted { $0.key < $1.key }.map { (key: $0.key, value: .string($0.value)) }))
             let source = PageSource(paginator) { page in
                 var prepared = PreparedPage(page: page, records: [], failures: [], kept: [], maxTimestamp: nil)
                 prepared.records.reserveCapacity(page.records.count)
+                if let stopBelow, let timestampField {
+                    // Failed records count too: they are kept, so stopping past them loses nothing.
+                    prepared.reachedCursor = page.records.contains { raw in
+                        raw.value(at: timestampField)?.scalarText.flatMap { Timestamp.parse($0) }.map { $0 < stopBelow } ?? false
+                    }
+                }
                 for raw in page.records {
                     var record = raw
                     if fanOut, case .object(var o) = raw {
@@ -628,7 +645,10 @@ struct StreamRun {
             defer { pending?.cancel() }
             while let task = pending, let prepared = try await task.value {
                 let page = prepared.page
-                pending = page.isLast ? nil : Task { try await source.next() }
+                // A newest-first listing that reached the stored cursor ends here: the next page is
+                // not even requested.
+                let ends = page.isLast || prepared.reachedCursor
+                pending = ends ? nil : Task { try await source.next() }
                 result.pages += 1
                 result.fetched += page.records.count
                 result.failed += prepared.failures.count
@@ -636,15 +656,31 @@ struct StreamRun {
                     logger.warning("record failed mapping", metadata: ["stream": "\(name)", "external_id": "\(f.externalId)", "reason": "\(f.reason)"])
                 }
                 failures += prepared.failures
-                if let m = prepared.maxTimestamp, m.micros > (maxTimestamp?.micros ?? Int64.min) { maxTimestamp = m }
+                if let m = prepared.maxTimestamp {
+                    if m.micros > (maxTimestamp?.micros ?? Int64.min) { maxTimestamp = m }
+                    if m.micros > (newestSeen[contextKey]?.micros ?? Int64.min) { newestSeen[contextKey] = m }
+                }
                 // The cursor moves with the page that reached it: continuation tokens page by page,
-                // a timestamp only once the whole stream is in (records need not arrive in order).
+                // a timestamp only once the whole stream is in (records need not arrive in order),
+                // that is after the last page of the last fan-out context, or the page where a
+                // newest-first listing reached the stored cursor. A run that stops earlier leaves
+                // the cursor where it was, so the next run reads the same records again.
                 // Records that failed are kept in the same transaction, so moving past them loses nothing.
                 var cursor: String?
                 if continuation {
                     cursor = page.nextToken
-                } else if timestampField != nil, page.isLast, contextIndex == contexts.count - 1 {
-                    cursor = maxTimestamp?.text ?? storedCursor
+                } else if timestampField != nil, ends, contextIndex == contexts.count - 1 {
+                    if newestFirst {
+                        // Contexts gone since the last run drop out; one without records keeps its entry.
+                        var next: [String: String] = [:]
+                        for c in contexts {
+                            let key = NewestFirstCursor.key(c)
+                            if let v = newestSeen[key]?.text ?? storedNewest.value(for: key) { next[key] = v }
+                        }
+                        cursor = NewestFirstCursor(byContext: next).text
+                    } else {
+                        cursor = maxTimestamp?.text ?? storedCursor
+                    }
                 }
                 var resolved: [String] = []
                 if !stillKept.isEmpty {

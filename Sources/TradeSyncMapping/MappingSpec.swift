@@ -6,6 +6,9 @@ public enum UnmappedAction: Sendable, Hashable {
     case fail
     case null
     case useDefault(JSONValue)
+    /// The provider's value is kept as it came: provider enums are open, and for a free-text
+    /// field the provider's own word says more than a null.
+    case passthrough
 }
 
 /// A declared conversion; the target field's type decides the stored form.

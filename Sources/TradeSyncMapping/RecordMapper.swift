@@ -69,6 +69,7 @@ public struct RecordMapper: Sendable {
                     return .failure(MappingFailure(field: rule.target, reason: "unmapped value '\(key)'"))
                 case .null: value = .null
                 case .useDefault(let d): value = d
+                case .passthrough: break
                 }
             }
         }

@@ -4,8 +4,7 @@ import NIOCore
 
 /// Google Business Profile emulator: Google's OAuth endpoints (authorization-code consent,
 /// code and refresh-token grants) and the Account Management, Business Information, v4
-/// (reviews, local posts) and Performance APIs. Each API host is a path segment:
-/// `/google/<host>/v1/...`; the v4 API is also served at `/google/v4/...`.
+/// (reviews, local posts) and Performance APIs, each at Google's own paths under `/google`.
 struct GoogleBusinessProfileSandbox: Sendable {
     let configuration: GoogleSandboxConfiguration
     let data: GoogleData
@@ -19,36 +18,31 @@ struct GoogleBusinessProfileSandbox: Sendable {
         "metadata", "profile", "relationshipData", "moreHours", "serviceItems",
     ]
 
-    /// `path` is what follows `/google`.
+    /// `path` is what follows `/google`: Google's own paths, as a connection whose `base_url`
+    /// is `<sandbox>/google` sends them (overrides replace the origin and keep the path). The
+    /// paths of the four API hosts do not collide, so one prefix serves them all:
+    /// `/v1/accounts` (Account Management), `/v1/accounts/{a}/locations` (Business
+    /// Information), `/v4/accounts/{a}/locations/{l}/{reviews|localPosts}` (v4) and
+    /// `/v1/locations/{l}:fetchMultiDailyMetricsTimeSeries` (Performance). OAuth: `/token`
+    /// (oauth2.googleapis.com/token) and `/o/oauth2/v2/auth` (accounts.google.com).
     func handle(_ request: Request, path: String, query: FormFields) async throws -> Response {
-        var segments = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
-        // Hosts written into the path (the engine rewrites https://<host>/… to <base>/<host>/…).
-        if let host = segments.first, host.hasSuffix(".com") {
-            switch host {
-            case "oauth2.googleapis.com", "accounts.google.com", "www.googleapis.com", "mybusiness.googleapis.com":
-                segments.removeFirst()
-                if host == "www.googleapis.com", segments.first == "oauth2", segments.dropFirst().first == "v4" {
-                    segments.removeFirst(2)  // www.googleapis.com/oauth2/v4/token
-                }
-            default: break
-            }
-        }
+        let segments = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
         if segments == ["token"] { return try await token(request) }
         if segments == ["o", "oauth2", "v2", "auth"] || segments == ["o", "oauth2", "auth"] {
             return authorize(query: query)
         }
-        guard let host = segments.first else { return Self.error(404, "NOT_FOUND", "Not Found") }
-        let rest = Array(segments.dropFirst())
         let route: Route
-        switch host {
-        case "mybusinessaccountmanagement.googleapis.com" where rest == ["v1", "accounts"]:
+        switch segments.count {
+        case 2 where segments == ["v1", "accounts"]:
             route = .accounts
-        case "mybusinessbusinessinformation.googleapis.com" where rest.count == 4 && rest[0] == "v1" && rest[1] == "accounts" && rest[3] == "locations":
-            route = .locations(account: rest[2])
-        case "v4" where rest.count == 5 && rest[0] == "accounts" && rest[2] == "locations" && (rest[4] == "reviews" || rest[4] == "localPosts"):
-            route = rest[4] == "reviews" ? .reviews(account: rest[1], location: rest[3]) : .posts(account: rest[1], location: rest[3])
-        case "businessprofileperformance.googleapis.com" where rest.count == 3 && rest[0] == "v1" && rest[1] == "locations":
-            let parts = rest[2].split(separator: ":", maxSplits: 1).map(String.init)
+        case 4 where segments[0] == "v1" && segments[1] == "accounts" && segments[3] == "locations":
+            route = .locations(account: segments[2])
+        case 6 where segments[0] == "v4" && segments[1] == "accounts" && segments[3] == "locations"
+            && (segments[5] == "reviews" || segments[5] == "localPosts"):
+            route = segments[5] == "reviews"
+                ? .reviews(account: segments[2], location: segments[4]) : .posts(account: segments[2], location: segments[4])
+        case 3 where segments[0] == "v1" && segments[1] == "locations":
+            let parts = segments[2].split(separator: ":", maxSplits: 1).map(String.init)
             guard parts.count == 2, parts[1] == "fetchMultiDailyMetricsTimeSeries" else {
                 return Self.error(404, "NOT_FOUND", "Method not found.")
             }
@@ -380,7 +374,9 @@ struct GoogleBusinessProfileSandbox: Sendable {
         case .bad(let r): return r
         }
         let total = data.reviewsPerLocation
-        var permutation: [Int]?
+        let edits = state.withLock { $0.reviews.edits[l] } ?? [:]
+        // Google's default order is updateTime desc, so "" and "updateTime desc" list alike.
+        var permutation: [Int]? = edits.isEmpty ? nil : state.withLock { $0.reviews.newestFirst(location: l, count: total) }
         if order.hasPrefix("rating") {
             let ratings = (0..<total).map { data.review(location: l, $0).rating }
             let descending = order == "rating desc"
@@ -394,7 +390,8 @@ struct GoogleBusinessProfileSandbox: Sendable {
         out.raw("{\"reviews\":[")
         for n in min(start, end)..<end {
             if n > start { out.raw(",") }
-            data.writeReview(location: l, permutation?[n] ?? n, into: &out)
+            let j = permutation?[n] ?? n
+            data.writeReview(location: l, j, edit: edits[j], into: &out)
         }
         out.raw("]")
         if average.rated > 0 {

@@ -137,8 +137,18 @@ struct GoogleData: Sendable {
             reply: reply)
     }
 
-    func writeReview(location l: Int, _ j: Int, into out: inout JSONBuffer) {
-        let v = review(location: l, j)
+    /// Review `j` as it is after `edit`: a later updateTime and the reviewer's added words.
+    func review(location l: Int, _ j: Int, edit: GoogleReviewOverlay.Edit?) -> Review {
+        var v = review(location: l, j)
+        if let edit {
+            v.updated = edit.updated
+            v.comment = (v.comment ?? "") + " (Update \(edit.revision): still happy with the service.)"
+        }
+        return v
+    }
+
+    func writeReview(location l: Int, _ j: Int, edit: GoogleReviewOverlay.Edit? = nil, into out: inout JSONBuffer) {
+        let v = review(location: l, j, edit: edit)
         let loc = locations[l]
         out.raw("{\"name\":"); out.string("accounts/\(accounts[loc.account].id)/locations/\(loc.id)/reviews/\(v.id)")
         out.raw(",\"reviewId\":"); out.string(v.id)

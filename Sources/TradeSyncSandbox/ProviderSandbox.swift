@@ -172,6 +172,21 @@ public final class ProviderSandbox: Sendable {
 
     public func googlePostCount() -> Int { core.google.data.postCount }
 
+    /// Edits the first `count` reviews (in generated order) of the `location`-th location now:
+    /// a new updateTime (the sandbox clock) and comment. Returns their review ids.
+    @discardableResult
+    public func editGoogleReviews(location: Int = 0, count: Int) -> [String] {
+        let data = core.google.data
+        guard data.locations.indices.contains(location) else { return [] }
+        let n = min(max(0, count), data.reviewsPerLocation)
+        return core.state.withLock { s in
+            (0..<n).map { j in
+                s.reviews.edit(location: location, review: j, at: s.nextChangeTime())
+                return data.review(location: location, j).id
+            }
+        }
+    }
+
     // MARK: ServiceTitan
 
     /// Changes `count` existing jobs now (modifiedOn = the sandbox clock, new summary, next

@@ -57,6 +57,7 @@ struct SandboxState: Sendable {
     var tokens = TokenStore()
     var faults = FaultBook()
     var jobs = JobOverlay()
+    var reviews = GoogleReviewOverlay()
     var requestCount = 0
     var touchRandom: SeededRandom
     /// The last instant handed to a change: the sandbox clock never repeats or goes back.

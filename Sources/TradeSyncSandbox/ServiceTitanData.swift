@@ -30,13 +30,17 @@ enum STEntity: String, CaseIterable, Sendable {
     var stream: UInt64 { UInt64(idOffset) + 101 }
 }
 
+/// ServiceTitan's JobStatus enum, all six values: real tenants have many `Dispatched` jobs
+/// (a technician is on the way), and a sandbox without them hid a mapping that failed on it.
 enum JobStatus: String, Sendable {
-    case scheduled = "Scheduled", inProgress = "InProgress", hold = "Hold", completed = "Completed", canceled = "Canceled"
+    case scheduled = "Scheduled", dispatched = "Dispatched", inProgress = "InProgress", hold = "Hold"
+    case completed = "Completed", canceled = "Canceled"
 
     /// What a touch does to a job's status.
     var next: JobStatus {
         switch self {
-        case .scheduled: .inProgress
+        case .scheduled: .dispatched
+        case .dispatched: .inProgress
         case .inProgress: .completed
         case .hold: .inProgress
         case .completed: .completed
@@ -232,7 +236,8 @@ struct ServiceTitanData: Sendable {
         if age < 0.9 {
             status = roll < 88 ? .completed : .canceled
         } else {
-            status = roll < 45 ? .scheduled : roll < 65 ? .inProgress : roll < 75 ? .hold : roll < 92 ? .completed : .canceled
+            status = roll < 35 ? .scheduled : roll < 45 ? .dispatched : roll < 65 ? .inProgress : roll < 75 ? .hold
+                : roll < 92 ? .completed : .canceled
         }
         if isAdded { status = .scheduled }
         let created = change?.created ?? (modified - r.below64(30 * SandboxTime.ticksPerDay))

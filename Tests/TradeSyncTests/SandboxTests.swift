@@ -192,7 +192,7 @@ struct SandboxTests {
             #expect(modified == modified.sorted())
             #expect(modified.allSatisfy { $0.count == "2021-07-19T20:35:38.2876004Z".count && $0.hasSuffix("Z") })
             let statuses = Set(all.records.compactMap { $0["jobStatus"]?.stringValue })
-            #expect(statuses == ["Scheduled", "InProgress", "Hold", "Completed", "Canceled"])
+            #expect(statuses == ["Scheduled", "Dispatched", "InProgress", "Hold", "Completed", "Canceled"])
 
             // Nothing new: the final cursor gives an empty last page and keeps its position.
             let r0 = try await Self.send(Self.jobsExportURL(sandbox, from: all.cursor), headers: Self.stHeaders(sandbox, token))
@@ -339,7 +339,7 @@ struct SandboxTests {
             #expect(revoked.json?["error_description"]?.stringValue == "Token has been expired or revoked.")
             #expect(sandbox.tokenRequestCount(provider: "google") == 3)
 
-            let accountsURL = "\(sandbox.baseURL)/google/mybusinessaccountmanagement.googleapis.com/v1/accounts"
+            let accountsURL = "\(sandbox.baseURL)/google/v1/accounts"
             let anonymous = try await Self.send(accountsURL)
             #expect(anonymous.status == 401)
             #expect(anonymous.json?["error"]?["status"]?.stringValue == "UNAUTHENTICATED")
@@ -385,21 +385,21 @@ struct SandboxTests {
             let access = try await Self.googleAccessToken(sandbox)
             let auth = [("Authorization", "Bearer \(access)")]
             let base = "\(sandbox.baseURL)/google"
-            let accounts = try await Self.send("\(base)/mybusinessaccountmanagement.googleapis.com/v1/accounts?pageSize=20", headers: auth)
+            let accounts = try await Self.send("\(base)/v1/accounts?pageSize=20", headers: auth)
             let account = try #require(accounts.json?["accounts"]?.arrayValue?.first?["name"]?.stringValue)
             #expect(account.hasPrefix("accounts/"))
 
-            let noMask = try await Self.send("\(base)/mybusinessbusinessinformation.googleapis.com/v1/\(account)/locations", headers: auth)
+            let noMask = try await Self.send("\(base)/v1/\(account)/locations", headers: auth)
             #expect(noMask.status == 400)
             #expect(noMask.json?["error"]?["status"]?.stringValue == "INVALID_ARGUMENT")
             let locations = try await Self.send(
-                "\(base)/mybusinessbusinessinformation.googleapis.com/v1/\(account)/locations?readMask=name,title,storefrontAddress,metadata&pageSize=100",
+                "\(base)/v1/\(account)/locations?readMask=name,title,storefrontAddress,metadata&pageSize=100",
                 headers: auth)
             let list = try #require(locations.json?["locations"]?.arrayValue)
             #expect(list.count == sandbox.configuration.google.locationsPerAccount)
             #expect(list.allSatisfy { Set($0.objectValue?.keys ?? []) == ["name", "title", "storefrontAddress", "metadata"] })
             let titleOnly = try await Self.send(
-                "\(base)/mybusinessbusinessinformation.googleapis.com/v1/\(account)/locations?readMask=title", headers: auth)
+                "\(base)/v1/\(account)/locations?readMask=title", headers: auth)
             #expect(titleOnly.json?["locations"]?.arrayValue?.allSatisfy { $0.objectValue?.keys == ["title"] } == true)
 
             var reviewTotal = 0
@@ -446,7 +446,7 @@ struct SandboxTests {
             let e = calendar.dateComponents([.year, .month, .day], from: today)
             let metrics = ["BUSINESS_IMPRESSIONS_MOBILE_SEARCH", "CALL_CLICKS", "BUSINESS_BOOKINGS"].map { "dailyMetrics=\($0)" }.joined(separator: "&")
             let range = "dailyRange.startDate.year=\(s.year ?? 0)&dailyRange.startDate.month=\(s.month ?? 0)&dailyRange.startDate.day=\(s.day ?? 0)&dailyRange.endDate.year=\(e.year ?? 0)&dailyRange.endDate.month=\(e.month ?? 0)&dailyRange.endDate.day=\(e.day ?? 0)"
-            let insightsURL = "\(base)/businessprofileperformance.googleapis.com/v1/\(firstLocation):fetchMultiDailyMetricsTimeSeries?\(metrics)"
+            let insightsURL = "\(base)/v1/\(firstLocation):fetchMultiDailyMetricsTimeSeries?\(metrics)"
             let missingRange = try await Self.send(insightsURL, headers: auth)
             #expect(missingRange.status == 400)
             let insights = try await Self.send(insightsURL + "&" + range, headers: auth)
@@ -504,7 +504,7 @@ struct SandboxTests {
             // Google's 429 shape.
             let access = try await Self.googleAccessToken(sandbox)
             sandbox.inject(FaultRule(pathContains: "/google/", afterMatching: 0, times: 1, fault: .tooManyRequests(retryAfterSeconds: 2)))
-            let g = try await Self.send("\(sandbox.baseURL)/google/mybusinessaccountmanagement.googleapis.com/v1/accounts", headers: [("Authorization", "Bearer \(access)")])
+            let g = try await Self.send("\(sandbox.baseURL)/google/v1/accounts", headers: [("Authorization", "Bearer \(access)")])
             #expect(g.status == 429)
             #expect(g.json?["error"]?["status"]?.stringValue == "RESOURCE_EXHAUSTED")
             #expect(g.headers.first(name: "Retry-After") == "2")
