@@ -18,9 +18,12 @@ public enum SealError: Error, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .noKey(let file):
+            // The key file goes beside the deployment file: `file:` paths are relative to it.
+            let folder = (file as NSString).deletingLastPathComponent
+            let dir = (folder.isEmpty ? "" : folder + "/") + ".tradesync"
             return """
                 tokens are sealed at rest and \(file) has no secrets_key. Make a key and reference it:
-                  mkdir -p .tradesync && (umask 077 && \(SealError.makeKeyCommand) > .tradesync/secrets.key)
+                  mkdir -p \(dir) && (umask 077 && \(SealError.makeKeyCommand) > \(dir)/secrets.key)
                 then add to \(file):  secrets_key: file:.tradesync/secrets.key   (or env:NAME holding the same text)
                 """
         case .badKey(let field, let reference, let reason):

@@ -32,6 +32,9 @@ import TradeSyncSources
     }
 
     /// Runs the command; `browse` gets the first stdout line (the URL). Returns exit status and stdout.
+    /// The blocking reads and the wait run on their own thread: on the cooperative pool (two
+    /// threads on a two-core machine) they would starve the in-process sandbox that the child
+    /// process is waiting for.
     func run(_ arguments: [String], config: SandboxConfiguration, browse: (@Sendable (String) async -> Void)? = nil) async throws
         -> (status: Int32, stdout: String)
     {
@@ -46,17 +49,25 @@ import TradeSyncSources
         p.standardOutput = out
         p.standardError = FileHandle.nullDevice
         try p.run()
+        let reader = out.fileHandleForReading
         var text = ""
         if let browse {
             // The URL line comes once the listener accepts connections.
-            while !text.contains("\n"), let chunk = try out.fileHandleForReading.read(upToCount: 1), !chunk.isEmpty {
-                text += String(decoding: chunk, as: UTF8.self)
+            text = try await offPool {
+                var line = ""
+                while !line.contains("\n"), let chunk = try reader.read(upToCount: 1), !chunk.isEmpty {
+                    line += String(decoding: chunk, as: UTF8.self)
+                }
+                return line
             }
             await browse(text.trimmingCharacters(in: .whitespacesAndNewlines))
         }
-        let rest = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, text + String(decoding: rest, as: UTF8.self))
+        let rest = try await offPool {
+            let data = reader.readDataToEndOfFile()
+            p.waitUntilExit()
+            return String(decoding: data, as: UTF8.self)
+        }
+        return (p.terminationStatus, text + rest)
     }
 
     @Test func connectPrintsOnlyTheURLThenConnectsAndDeniedConsentExitsOne() async throws {
@@ -97,4 +108,18 @@ import TradeSyncSources
         await transport.shutdown()
         await sandbox.stop()
     }
+}
+
+/// Runs blocking work on a thread of its own, outside the cooperative pool.
+func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try body() }) }.start()
+    }
+}
+
+/// Waits for a child process off the cooperative pool: a child that talks to an in-process
+/// sandbox needs that pool, and two tests blocked in `waitUntilExit` on a two-core machine
+/// took both of its threads (a deadlock of the whole test run).
+func waitForExit(_ process: Process) async {
+    _ = try? await offPool { process.waitUntilExit() }
 }

@@ -78,13 +78,13 @@ import TradeSyncStore
                 break
             }
         }
-        first.waitUntilExit()
+        await waitForExit(first)
         #expect(first.terminationReason == .uncaughtSignal, "the sync was killed, not finished")
         #expect(committedAtKill > 0 && committedAtKill < total, "killed mid-run (\(committedAtKill) of \(total))")
 
         sandbox.clearFaults()
         let second = try launch(dir, config: config)
-        second.waitUntilExit()
+        await waitForExit(second)
         #expect(second.terminationStatus == 0)
 
         let store = try SQLiteStore(path: dir + "/store.sqlite")

@@ -89,17 +89,17 @@ struct ScratchDatabase {
             if p.isRunning {
                 kill(p.processIdentifier, SIGKILL)
                 kills += 1
-                p.waitUntilExit()
+                await waitForExit(p)
             } else {
                 // The run finished first: new jobs give the next run something to be killed in.
-                p.waitUntilExit()
+                await waitForExit(p)
                 sandbox.addServiceTitanJobs(count: 1_500)
             }
         }
         #expect(kills == 20, "killed 20 times in \(attempts) runs")
         sandbox.clearFaults()
         let last = try launch(dir, config: config, store: scratch?.url, output: dir + "/last.txt")
-        last.waitUntilExit()
+        await waitForExit(last)
         #expect(last.terminationStatus == 0, "\((try? String(contentsOfFile: dir + "/last.txt", encoding: .utf8)) ?? "")")
 
         let expected = sandbox.serviceTitanRecordCount("jobs")
@@ -148,7 +148,7 @@ struct ScratchDatabase {
         let dir = try CrashRecoveryTests().makeProject(port: sandbox.port)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var outputs: [String] = []
-        func run(_ arguments: [String]) throws {
+        func run(_ arguments: [String]) async throws {
             let out = dir + "/out-\(outputs.count).txt"
             let p = Process()
             p.executableURL = URL(fileURLWithPath: CrashRecoveryTests.binary)
@@ -162,21 +162,21 @@ struct ScratchDatabase {
             p.standardOutput = FileHandle(forWritingAtPath: out)
             p.standardError = FileHandle(forWritingAtPath: out)
             try p.run()
-            p.waitUntilExit()
+            await waitForExit(p)
             outputs.append(try String(contentsOfFile: out, encoding: .utf8))
         }
         let deployment = dir + "/tradesync.yaml"
         // The token endpoint echoes the form (client id and secret), then the API echoes its
         // request (bearer token, app key); then a clean sync, so the echoes sit beside real data.
         sandbox.inject(FaultRule(pathContains: "/connect/token", afterMatching: 0, times: 1, fault: .echoRequest))
-        try run(["sync", "st", "-d", deployment, "--stream", "jobs", "--quiet"])
+        try await run(["sync", "st", "-d", deployment, "--stream", "jobs", "--quiet"])
         sandbox.inject(FaultRule(pathContains: "/export/jobs", afterMatching: 0, times: 1, fault: .echoRequest))
         sandbox.inject(FaultRule(pathContains: "/technicians", afterMatching: 0, times: 50, fault: .echoRequest))
-        try run(["sync", "st", "-d", deployment, "--quiet"])
-        try run(["sync", "st", "-d", deployment, "--stream", "jobs", "--dry-run", "--quiet"])
-        try run(["runs", "-d", deployment])
-        try run(["failures", "-d", deployment, "--raw"])
-        try run(["validate", dir])
+        try await run(["sync", "st", "-d", deployment, "--quiet"])
+        try await run(["sync", "st", "-d", deployment, "--stream", "jobs", "--dry-run", "--quiet"])
+        try await run(["runs", "-d", deployment])
+        try await run(["failures", "-d", deployment, "--raw"])
+        try await run(["validate", dir])
         #expect(outputs[1].contains("[REDACTED]"), "the echo was shown, masked: \(outputs[1].prefix(2_000))")
         for (i, text) in outputs.enumerated() {
             for m in markers {
