@@ -321,8 +321,20 @@ public actor OAuth2RefreshToken: Authenticator {
 
     func takeRefreshLease() async throws {
         let clock = ContinuousClock()
-        let deadline = clock.now + CredentialLease.maxWait
+        var deadline = clock.now + CredentialLease.maxWait
+        var lastSeen = try await persistence.loadTokens()?.refreshToken
+        var polls = 0
         while !(try await persistence.acquireRefreshLease()) {
+            polls += 1
+            // Others refreshing one after another is progress, not a stuck holder: only a
+            // stored token that stops changing counts towards giving up.
+            if polls % 10 == 0 {
+                let current = try await persistence.loadTokens()?.refreshToken
+                if current != lastSeen {
+                    lastSeen = current
+                    deadline = clock.now + CredentialLease.maxWait
+                }
+            }
             guard clock.now < deadline else {
                 throw AuthError.tokenEndpoint(status: 0, error: "another process has been refreshing this connection's tokens for too long")
             }

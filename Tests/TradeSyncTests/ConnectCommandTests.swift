@@ -82,7 +82,7 @@ import TradeSyncSources
         let browser: @Sendable (String) async -> Void = { url in
             _ = try? await transport.send(HTTPRequestData(url: url), timeout: .seconds(10))
         }
-        let redirect = "http://127.0.0.1:\(Int.random(in: 41_000...59_000))/oauth/callback"
+        let redirect = "http://127.0.0.1:\(freeLoopbackPort())/oauth/callback"
         let deployment = dir + "/tradesync.yaml"
 
         let ok = try await run(["connect", "google", "-d", deployment, "--redirect-uri", redirect, "--timeout", "30"],

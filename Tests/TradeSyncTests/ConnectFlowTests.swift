@@ -22,7 +22,7 @@ import TradeSyncStore
         }
     }
 
-    static func redirectURI() -> String { "http://127.0.0.1:\(Int.random(in: 41_000...59_000))/oauth/callback" }
+    static func redirectURI() -> String { "http://127.0.0.1:\(freeLoopbackPort())/oauth/callback" }
 
     @Test(arguments: Backend.allCases)
     func approveDenyMismatchReuseSyncDisconnectReconnect(backend: Backend) async throws {
@@ -143,3 +143,27 @@ import TradeSyncStore
         }
     }
 }
+
+@Suite struct AuthorizationStateTests {
+    @Test func aStateOlderThanTenMinutesIsRefusedAndNothingIsStored() async throws {
+        try await SyncHarness.with(.sqlite) { h in
+            try await h.store.deleteTokens(integrationId: h.google.id)
+            let connector = OAuthConnector(project: h.project, vault: h.vault, transport: h.transport,
+                                           resolver: CredentialResolver(environment: h.environment))
+            let fresh = try await connector.begin(h.google, redirectURI: "http://127.0.0.1:1/cb")
+            let old = OAuthStateRecord(state: "expired-state", integrationId: h.google.id, redirectURI: "http://127.0.0.1:1/cb",
+                                       codeVerifier: nil, expiresAtMicros: currentMicros() - 1)
+            try await h.store.saveOAuthState(old)
+            let request = AuthorizationRequest(url: fresh.url, state: "expired-state", redirectURI: old.redirectURI,
+                                               connection: h.google)
+            do {
+                _ = try await connector.complete(request, callback: ["code": "4/0Abx", "state": "expired-state"])
+                Issue.record("an expired state was accepted")
+            } catch let error as ConnectError {
+                #expect(error.description.contains("expired"))
+            }
+            #expect(try await h.store.loadTokens(integrationId: h.google.id) == nil)
+        }
+    }
+}
+
