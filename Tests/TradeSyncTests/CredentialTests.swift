@@ -155,7 +155,8 @@ func registeredConnection(_ store: any SyncStore, key: String = "google") async 
 }
 
 /// Several independent store connections refresh one connection's rotating token at once.
-@Suite struct ConcurrentRefreshTests {
+/// One backend at a time: 1,000 refreshes per case are load enough for a shared machine.
+@Suite(.serialized) struct ConcurrentRefreshTests {
     @Test(arguments: Backend.allCases)
     func fourWorkersRefreshingARotatingTokenNeverLoseIt(backend: Backend) async throws {
         if backend == .postgres && !postgresEnabled { return }
