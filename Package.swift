@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        // AES-256-GCM for tokens at rest. 3.12.3 or newer; 4.x is what the other packages resolve.
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // Values only: JSON, records, model types, diagnostics. No I/O.
@@ -60,6 +62,10 @@ let package = Package(
             dependencies: [
                 "TradeSyncCore", "TradeSyncConfig", "TradeSyncMapping", "TradeSyncSources", "TradeSyncStore",
                 .product(name: "Logging", package: "swift-log"),
+                // Seals tokens before they reach the store (SecretSealer).
+                .product(name: "Crypto", package: "swift-crypto"),
+                // The loopback listener that receives the OAuth redirect (`connect`).
+                .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: strict
         ),
@@ -70,6 +76,8 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 // FaultProxy forwards to the upstream with it.
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                // PKCE S256 checks at the emulated Google token endpoint.
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict
         ),

@@ -48,6 +48,7 @@ struct Demo: AsyncParsableCommand {
         }
         print("sandbox: \(sandbox.baseURL)  (each provider's own paths: ServiceTitan under /servicetitan, Google Business Profile under /google)")
 
+        let sealer = try Demo.ensureKey(config, options: options)
         let location = try options.storeLocation(config)
         if store == nil, case .sqlite(let path)? = config.storeLocation {
             for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
@@ -69,14 +70,16 @@ struct Demo: AsyncParsableCommand {
                 connections.append(c)
             }
             // The Google connection needs a refresh token: the one an OAuth consent would have given.
+            // Sealed with the demo's own key, as `connect` would store it.
             if let google = connections.first(where: { $0.integrationType == "google-business-profile" }) {
-                _ = try await opened.replaceTokens(
-                    integrationId: google.id, expectedRefreshToken: nil,
-                    with: StoredTokens(accessToken: nil, refreshToken: sandbox.issueGoogleRefreshToken(), expiresAtMicros: nil))
+                try await TokenVault(store: opened, sealer: sealer).replaceAll(
+                    OAuthTokens(accessToken: nil, refreshToken: sandbox.issueGoogleRefreshToken(), expiresAt: nil),
+                    integrationId: google.id, callbackFieldsJSON: nil)
             }
             let environment = Demo.sandboxEnvironment(connections: connections, sandbox: sandboxConfig)
             let runner = SyncRunner(project: project, store: opened, transport: transport,
-                                    resolver: CredentialResolver(environment: environment, baseDirectory: config.directory))
+                                    resolver: CredentialResolver(environment: environment, baseDirectory: config.directory),
+                                    sealer: sealer, deploymentFile: config.file)
             for pass in 1...2 {
                 print("\n== sync \(pass)\(pass == 2 ? " (incremental: nothing changed at the source)" : "")")
                 var results: [RunResult] = []
@@ -95,6 +98,23 @@ struct Demo: AsyncParsableCommand {
         await transport.shutdown()
         try await opened.close()
         await sandbox.stop()
+    }
+
+    /// The demo seals its tokens like any deployment: with the key its `secrets_key: file:…`
+    /// names, made here (32 random bytes, base64, mode 0600) the first time.
+    static func ensureKey(_ config: DeploymentConfig, options: DeploymentOptions) throws -> SecretSealer {
+        if case .file(let path)? = config.secretsKey?.reference {
+            let full = path.hasPrefix("/") ? path : config.directory + "/" + path
+            if !FileManager.default.fileExists(atPath: full) {
+                let directory = (full as NSString).deletingLastPathComponent
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                guard FileManager.default.createFile(atPath: full, contents: Data((SecretKey.generateText() + "\n").utf8),
+                                                     attributes: [.posixPermissions: 0o600])
+                else { throw CommandError("\(full): cannot create the demo's key file") }
+                print("key: \(full) (new, mode 0600)")
+            }
+        }
+        return try options.requiredSealer(config)
     }
 
     /// Credential references of the demo connections, answered with the sandbox's client

@@ -82,8 +82,10 @@ struct Sync: AsyncParsableCommand {
         do {
             let report = try await Deployer.deploy(project: project, deployment: config, store: store)
             let targets = try chooseConnections(report.connections, project: project)
+            let (sealer, keyProblem) = options.sealerOrProblem(config)
             let runner = SyncRunner(project: project, store: store, transport: transport,
-                                    resolver: CredentialResolver(baseDirectory: config.directory))
+                                    resolver: CredentialResolver(baseDirectory: config.directory),
+                                    sealer: sealer, keyProblem: keyProblem, deploymentFile: config.file)
             var results: [RunResult] = []
             for c in targets {
                 let progress: ProgressLine? = quiet ? nil : ProgressLine(label: c.connectionKey)

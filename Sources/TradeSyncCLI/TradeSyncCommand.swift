@@ -14,7 +14,11 @@ public struct TradeSyncCommand: AsyncParsableCommand {
             2 when a sync run was partial or deferred, 64 on a command-line usage error.
             """,
         version: "0.1.0",
-        subcommands: [Validate.self, Migrate.self, Sync.self, Runs.self, Failures.self, Demo.self, Sandbox.self]
+        subcommands: [
+            Validate.self, Migrate.self, Sync.self, Runs.self, Failures.self, Connections.self, Connect.self, Disconnect.self, RotateKey.self,
+            Demo.self,
+            Sandbox.self,
+        ]
     )
 
     public init() {}

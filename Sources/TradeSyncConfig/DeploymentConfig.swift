@@ -5,6 +5,11 @@ public struct DeploymentConfig: Sendable, ConfigDecodable {
     /// `sqlite:PATH` (relative to the file) or `postgres://…`.
     public var store: Located<String>?
     public var contractors: [ContractorConfig] = []
+    /// `env:NAME` or `file:PATH` holding the key that seals tokens at rest: 32 random bytes in
+    /// base64 (`head -c 32 /dev/urandom | base64`). Commands that store tokens refuse without it.
+    public var secretsKey: CredentialValue?
+    /// The key before the last rotation: still read, never written (see `tradesync rotate-key`).
+    public var secretsKeyPrevious: CredentialValue?
     /// The file as shown in diagnostics.
     public var file = ""
     /// The file's path on disk, to resolve relative store and `file:` paths.
@@ -26,6 +31,8 @@ public struct DeploymentConfig: Sendable, ConfigDecodable {
         c.file = node.file
         c.store = o.required("store")
         c.contractors = o.required("contractors") ?? []
+        c.secretsKey = o.optional("secrets_key")
+        c.secretsKeyPrevious = o.optional("secrets_key_previous")
         o.finish()
         if let store = c.store, StoreLocation(parsing: store.value, relativeTo: "") == nil {
             node.sink.add(Diagnostic(.error, store.location, keyPath: store.keyPath,

@@ -145,6 +145,10 @@ public struct AuthConfig: Sendable, ConfigDecodable {
     public var tokenLifetimeSeconds = 3600
     /// Callback query parameters kept as connection fields (QuickBooks `realmId`).
     public var callbackFields: [String] = []
+    /// The provider supports PKCE (RFC 7636): `connect` sends an S256 code challenge.
+    public var pkce = false
+    /// Where `disconnect` revokes the refresh token (RFC 7009), if the provider has such an endpoint.
+    public var revokeURL: String?
     public var apiKey: APIKeyConfig?
     public var signature: SignatureConfig?
     /// Credential slots a connection must reference.
@@ -169,6 +173,8 @@ public struct AuthConfig: Sendable, ConfigDecodable {
         c.refreshTokenRotates = o.optional("refresh_token_rotates") ?? false
         c.tokenLifetimeSeconds = o.optional("token_lifetime_seconds") ?? 3600
         c.callbackFields = o.optional("callback_fields") ?? []
+        c.pkce = o.optional("pkce") ?? false
+        c.revokeURL = o.optional("revoke_url")
         c.apiKey = o.optional("api_key")
         c.signature = o.optional("signature")
         c.credentials = o.optional("credentials") ?? NamedMap()

@@ -393,7 +393,9 @@ struct ProjectValidator {
                   "integration '\(integration.provider)' requires connection field '\(field.name)'")
         }
         for cred in c.credentials.entries {
-            guard integration.auth.credentials[cred.name] != nil else {
+            // A refresh token given by reference seeds the sealed token store (headless set-up).
+            let seed = cred.name == "refresh_token" && integration.auth.kind == .oauth2AuthorizationCode
+            guard integration.auth.credentials[cred.name] != nil || seed else {
                 error(cred.location, cred.keyPath,
                       "integration '\(integration.provider)' has no credential slot '\(cred.name)'\(suggest(cred.name, integration.auth.credentials.names))")
                 continue

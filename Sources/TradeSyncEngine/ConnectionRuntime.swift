@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import TradeSyncConfig
 import TradeSyncCore
 import TradeSyncMapping
@@ -63,7 +64,7 @@ public struct CredentialResolver: Sendable {
 struct ConnectionRuntime: Sendable {
     let record: ConnectionRecord
     let integration: IntegrationConfig
-    let fields: [String: JSONValue]
+    private(set) var fields: [String: JSONValue]
     let streams: [String]
     /// The provider's API base for relative paths: the environment's, else the integration's.
     let providerBaseURL: String
@@ -72,6 +73,7 @@ struct ConnectionRuntime: Sendable {
     /// Overridden on their own (`token_url`, `authorize_url`): OAuth endpoints are not API URLs.
     let tokenURL: String?
     let authorizeURL: String?
+    let revokeURL: String?
     /// Resolved credential values by slot; empty until `resolvingCredentials`.
     private(set) var credentials: [String: String] = [:]
 
@@ -107,6 +109,10 @@ struct ConnectionRuntime: Sendable {
         overrides = OriginOverrides(base: config["base_url"]?.stringValue, hosts: hosts)
         tokenURL = config["token_url"]?.stringValue ?? environment?.tokenURL ?? integration.auth.tokenURL
         authorizeURL = config["authorize_url"]?.stringValue ?? environment?.authorizeURL ?? integration.auth.authorizeURL
+        // A connection whose token URL is overridden (a sandbox) revokes there too, never at the real host.
+        revokeURL = config["revoke_url"]?.stringValue
+            ?? (config["token_url"] != nil ? integration.auth.revokeURL.map { Self.sameHost($0, as: config["token_url"]?.stringValue) } : nil)
+            ?? integration.auth.revokeURL
     }
 
     /// The same connection with its credential references resolved (at the last moment: the
@@ -186,23 +192,49 @@ struct ConnectionRuntime: Sendable {
         try render(template, parent: parent, cursor: cursor, encode: URLEncoding.pathSegment)
     }
 
-    func authenticator(store: any SyncStore, transport: any HTTPTransport, retry: RetryPolicy) throws -> any Authenticator {
+    func oauthClient() throws -> OAuthClient {
         let auth = integration.auth
-        func client() throws -> OAuthClient {
-            guard let tokenURL else { throw RunnerError.configuration("\(integration.provider): no token_url") }
-            guard let id = credentials["client_id"], let secret = credentials["client_secret"] else {
-                throw RunnerError.credential(slot: "client_id/client_secret", reference: "none", reason: "missing")
-            }
-            return OAuthClient(tokenURL: tokenURL, clientId: id, clientSecret: secret,
-                               style: auth.clientAuth == .basic ? .basic : .form, scopes: [],
-                               defaultLifetimeSeconds: auth.tokenLifetimeSeconds)
+        guard let tokenURL else { throw RunnerError.configuration("\(integration.provider): no token_url") }
+        guard let id = credentials["client_id"], let secret = credentials["client_secret"] else {
+            throw RunnerError.credential(slot: "client_id/client_secret", reference: "none", reason: "missing")
         }
+        return OAuthClient(tokenURL: tokenURL, clientId: id, clientSecret: secret,
+                           style: auth.clientAuth == .basic ? .basic : .form, scopes: [],
+                           defaultLifetimeSeconds: auth.tokenLifetimeSeconds)
+    }
+
+    /// The revoke URL's path on the overridden token URL's host: `https://oauth2.googleapis.com/revoke`
+    /// with token URL `http://127.0.0.1:8099/google/token` gives `http://127.0.0.1:8099/google/revoke`.
+    static func sameHost(_ revoke: String, as token: String?) -> String {
+        guard let token, let slash = token.lastIndex(of: "/"), let revokeSlash = revoke.lastIndex(of: "/") else { return revoke }
+        return String(token[..<slash]) + String(revoke[revokeSlash...])
+    }
+
+    /// The connection's fields with those kept from the OAuth callback (QuickBooks `realm_id`).
+    func withCallbackFields(_ json: String?) -> ConnectionRuntime {
+        guard let json, let object = (try? JSONValue.parse(json))?.objectValue else { return self }
+        var fields = self.fields
+        for e in object.entries where fields[e.key] == nil { fields[e.key] = e.value }
+        var copy = self
+        copy.fields = fields
+        return copy
+    }
+
+    /// `vault` is nil when the deployment has no `secrets_key`: connections that keep tokens refuse.
+    func authenticator(store: any SyncStore, vault: TokenVault?, keyProblem: SealError, holder: String,
+                       transport: any HTTPTransport, retry: RetryPolicy, logger: Logger) throws -> any Authenticator {
+        let auth = integration.auth
+        func client() throws -> OAuthClient { try oauthClient() }
         switch auth.kind {
         case .oauth2ClientCredentials:
             return OAuth2ClientCredentials(client: try client(), transport: transport, retry: retry)
         case .oauth2AuthorizationCode:
-            return OAuth2RefreshToken(client: try client(), persistence: StoreTokenPersistence(store: store, integrationId: record.id),
-                                      transport: transport, retry: retry)
+            guard let vault else { throw keyProblem }
+            // Per authenticator, not per process: two runs in one process must not share a refresh.
+            let persistence = vault.persistence(integrationId: record.id, holder: holder + "/" + UUID().uuidString.prefix(8),
+                                                seed: credentials["refresh_token"],
+                                                logger: logger)
+            return OAuth2RefreshToken(client: try client(), persistence: persistence, transport: transport, retry: retry)
         case .apiKey:
             guard let spec = auth.apiKey, let key = credentials[spec.credential] else {
                 throw RunnerError.credential(slot: auth.apiKey?.credential ?? "api_key", reference: "none", reason: "missing")
@@ -212,24 +244,6 @@ struct ConnectionRuntime: Sendable {
         case .webhookSignature, .none:
             return NoAuthentication()
         }
-    }
-}
-
-/// The store as the refresh-token authenticator's persistence.
-struct StoreTokenPersistence: TokenPersistence {
-    let store: any SyncStore
-    let integrationId: String
-
-    func loadTokens() async throws -> OAuthTokens? {
-        try await store.loadTokens(integrationId: integrationId).map {
-            OAuthTokens(accessToken: $0.accessToken, refreshToken: $0.refreshToken, expiresAt: $0.expiresAtMicros)
-        }
-    }
-
-    func replaceTokens(expected: String, with new: OAuthTokens) async throws -> Bool {
-        try await store.replaceTokens(
-            integrationId: integrationId, expectedRefreshToken: expected,
-            with: StoredTokens(accessToken: new.accessToken, refreshToken: new.refreshToken, expiresAtMicros: new.expiresAt))
     }
 }
 

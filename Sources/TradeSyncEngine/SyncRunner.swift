@@ -89,6 +89,13 @@ public struct SyncRunner: Sendable {
     public let holder: String
     /// How long a lease lives without renewal; the heartbeat renews it four times as often.
     public let leaseSeconds: Int
+    /// Seals tokens at rest; nil when the deployment has no `secrets_key` (then connections that
+    /// keep tokens refuse to run, and say how to make a key).
+    public let sealer: SecretSealer?
+    /// Why there is no sealer, when the deployment names a key that cannot be used.
+    public let keyProblem: SealError?
+    /// Named in the refusal without a key.
+    public let deploymentFile: String
     public static let defaultLeaseSeconds = 60
     /// Failed records kept in the run log's details.
     public static let keptFailures = 100
@@ -96,7 +103,11 @@ public struct SyncRunner: Sendable {
     public init(project: Project, store: any SyncStore, transport: any HTTPTransport,
                 resolver: CredentialResolver = CredentialResolver(), retry: RetryPolicy = RetryPolicy(),
                 logger: Logger = Logger(label: "tradesync.sync"),
-                holder: String = LeaseHolder.make(), leaseSeconds: Int = SyncRunner.defaultLeaseSeconds) {
+                holder: String = LeaseHolder.make(), leaseSeconds: Int = SyncRunner.defaultLeaseSeconds,
+                sealer: SecretSealer? = nil, keyProblem: SealError? = nil, deploymentFile: String = "the deployment file") {
+        self.sealer = sealer
+        self.keyProblem = keyProblem
+        self.deploymentFile = deploymentFile
         self.project = project
         self.store = store
         self.transport = transport
@@ -144,9 +155,15 @@ public struct SyncRunner: Sendable {
             result.runId = runId
             // Credentials are resolved inside the run, so that one that cannot be resolved leaves a
             // failed run in the log and the reason on the connection.
-            let runtime = try base.resolvingCredentials(resolver)
+            // Fields the provider gave on the OAuth callback (QuickBooks realm_id); plain JSON, not secret.
+            let callbackFields = base.integration.auth.kind == .oauth2AuthorizationCode
+                ? try await store.loadTokens(integrationId: connection.id)?.callbackFieldsJSON : nil
+            let runtime = try base.resolvingCredentials(resolver).withCallbackFields(callbackFields)
             redactor = SecretRedactor(runtime.secretValues)
-            let authenticator = try runtime.authenticator(store: store, transport: transport, retry: retry)
+            let authenticator = try runtime.authenticator(
+                store: store, vault: sealer.map { TokenVault(store: store, sealer: $0) },
+                keyProblem: keyProblem ?? SealError.noKey(deploymentFile: deploymentFile),
+                holder: holder, transport: transport, retry: retry, logger: logger)
             let requester = Requester(transport: transport, authenticator: authenticator, retry: retry, logger: logger)
             let work: @Sendable () async throws -> StreamsOutcome = { [runId, logger, redactor] in
                 try await self.syncStreams(selected, runtime: runtime, requester: requester, runId: runId,

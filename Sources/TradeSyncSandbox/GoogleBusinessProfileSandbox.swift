@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Hummingbird
 import NIOCore
@@ -28,6 +29,7 @@ struct GoogleBusinessProfileSandbox: Sendable {
     func handle(_ request: Request, path: String, query: FormFields) async throws -> Response {
         let segments = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
         if segments == ["token"] { return try await token(request) }
+        if segments == ["revoke"] { return try await revoke(request, query: query) }
         if segments == ["o", "oauth2", "v2", "auth"] || segments == ["o", "oauth2", "auth"] {
             return authorize(query: query)
         }
@@ -93,12 +95,22 @@ struct GoogleBusinessProfileSandbox: Sendable {
         guard query["response_type"] == "code" else {
             return Reply.redirect(to: location([("error", "unsupported_response_type")]))
         }
+        if state.withLock({ $0.tokens.denyConsent }) {
+            return Reply.redirect(to: location([("error", "access_denied")]))
+        }
+        var challenge: String?
+        if let c = query["code_challenge"] {
+            guard query["code_challenge_method"] == "S256" else {
+                return Reply.text(.badRequest, "Error 400: invalid_request\nInvalid code_challenge_method")
+            }
+            challenge = c
+        }
         let code = "4/0Ab" + OpaqueToken.random(60)
         let now = SandboxTime.now()
         state.withLock {
             $0.tokens.addCode(code, TokenStore.Code(
                 redirectURI: redirect, scope: scope, offline: query["access_type"] == "offline",
-                expires: now + 600 * SandboxTime.ticksPerSecond))
+                expires: now + 600 * SandboxTime.ticksPerSecond, challenge: challenge))
         }
         return Reply.redirect(to: location([("code", code), ("scope", scope)]))
     }
@@ -133,15 +145,20 @@ struct GoogleBusinessProfileSandbox: Sendable {
                 return Self.oauthError(.badRequest, "invalid_request", "Missing required parameter: refresh_token")
             }
             let access = "ya29.a0" + OpaqueToken.random(100)
+            let rotated = configuration.rotateRefreshTokens ? "1//0g" + OpaqueToken.random(100) : nil
             let grantScope: String? = state.withLock { s in
-                guard let g = s.tokens.refreshTokens[refresh] else { return nil }
+                let grant = rotated.map { s.tokens.rotateRefreshToken(refresh, to: $0) } ?? s.tokens.refreshTokens[refresh]
+                guard let g = grant else {
+                    s.tokens.countInvalidGrant()
+                    return nil
+                }
                 s.tokens.issueAccess(.google, token: access, lifetimeSeconds: Self.accessLifetime, now: now)
                 return g.scope
             }
             guard let grantScope else {
                 return Self.oauthError(.badRequest, "invalid_grant", "Token has been expired or revoked.")
             }
-            return tokenResponse(access: access, refresh: nil, scope: grantScope)
+            return tokenResponse(access: access, refresh: rotated, scope: grantScope)
         case "authorization_code":
             guard let code = form["code"], !code.isEmpty else {
                 return Self.oauthError(.badRequest, "invalid_request", "Missing required parameter: code")
@@ -150,7 +167,14 @@ struct GoogleBusinessProfileSandbox: Sendable {
                 return Self.oauthError(.badRequest, "invalid_request", "Missing parameter: redirect_uri")
             }
             guard let issued = state.withLock({ $0.tokens.takeCode(code) }), issued.expires > now else {
+                state.withLock { $0.tokens.countInvalidGrant() }
                 return Self.oauthError(.badRequest, "invalid_grant", "Bad Request")
+            }
+            if let challenge = issued.challenge {
+                guard let verifier = form["code_verifier"], Self.s256(verifier) == challenge else {
+                    state.withLock { $0.tokens.countInvalidGrant() }
+                    return Self.oauthError(.badRequest, "invalid_grant", "Invalid code verifier.")
+                }
             }
             guard issued.redirectURI == redirect else {
                 return Self.oauthError(.badRequest, "redirect_uri_mismatch", "Bad Request")
@@ -172,9 +196,38 @@ struct GoogleBusinessProfileSandbox: Sendable {
         out.raw("{\"access_token\":"); out.string(access)
         out.raw(",\"expires_in\":"); out.int(Self.accessLifetime)
         if let refresh { out.raw(",\"refresh_token\":"); out.string(refresh) }
+        if refresh != nil, let lifetime = configuration.refreshTokenLifetimeSeconds {
+            out.raw(",\"refresh_token_expires_in\":"); out.int(lifetime)
+        }
         out.raw(",\"scope\":"); out.string(scope)
         out.raw(",\"token_type\":\"Bearer\"}")
         return Reply.json(.ok, out)
+    }
+
+    /// BASE64URL(SHA256(verifier)) without padding (RFC 7636).
+    static func s256(_ verifier: String) -> String {
+        Data(SHA256.hash(data: Data(verifier.utf8))).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    /// `POST /revoke` (oauth2.googleapis.com/revoke): `token` in the form or the query; a
+    /// refresh token dies with its grant. Unknown tokens are 400 invalid_token, as at Google.
+    private func revoke(_ request: Request, query: FormFields) async throws -> Response {
+        guard request.method == .post else {
+            return Reply.json(.methodNotAllowed, text: #"{"error":"invalid_request","error_description":"Method not allowed."}"#)
+        }
+        var request = request
+        let body = try await request.collectBody(upTo: 64 * 1024)
+        guard let token = FormFields(String(buffer: body))["token"] ?? query["token"], !token.isEmpty else {
+            return Self.oauthError(.badRequest, "invalid_request", "Missing required parameter: token")
+        }
+        let known = state.withLock { s in
+            let had = s.tokens.refreshTokens[token] != nil
+            s.tokens.revokeRefreshToken(token)
+            return had
+        }
+        return known ? Reply.json(.ok, text: "{}") : Self.oauthError(.badRequest, "invalid_token", "Token expired or revoked")
     }
 
     /// A refresh token for the configured client, as if consent had happened.

@@ -168,6 +168,23 @@ public final class ProviderSandbox: Sendable {
 
     public func revokeGoogleRefreshToken(_ token: String) { core.state.withLock { $0.tokens.revokeRefreshToken(token) } }
 
+    /// Whether the emulated user refuses consent (the authorize endpoint then redirects with
+    /// `error=access_denied`).
+    public func setGoogleConsent(denied: Bool) { core.state.withLock { $0.tokens.denyConsent = denied } }
+
+    /// Whether a Google refresh token is alive.
+    public func isGoogleRefreshTokenValid(_ token: String) -> Bool {
+        core.state.withLock { $0.tokens.refreshTokens[token] != nil }
+    }
+
+    /// Google token requests answered with invalid_grant.
+    public var googleInvalidGrantCount: Int { core.state.withLock { $0.tokens.invalidGrants } }
+
+    /// Whether an access token is accepted by the Google APIs now.
+    public func isGoogleAccessTokenValid(_ token: String) -> Bool {
+        core.state.withLock { $0.tokens.isValid(token, for: .google, now: SandboxTime.now()) }
+    }
+
     public func googleReviewCount() -> Int { core.google.data.reviewCount }
 
     public func googlePostCount() -> Int { core.google.data.postCount }

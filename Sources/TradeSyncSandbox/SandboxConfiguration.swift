@@ -37,6 +37,11 @@ public struct GoogleSandboxConfiguration: Sendable {
     public var postsPerLocation = 15
     /// Days of performance history: days before that (and days after today) have no values.
     public var insightDays = 30
+    /// Like Jobber and QuickBooks (not Google itself): every refresh answers a new refresh token
+    /// and the old one dies at once. For tests of concurrent refreshes.
+    public var rotateRefreshTokens = false
+    /// When set, token responses carry `refresh_token_expires_in` (QuickBooks: 100 days).
+    public var refreshTokenLifetimeSeconds: Int?
     public init() {}
 }
 

@@ -20,12 +20,27 @@ struct TokenStore: Sendable {
         var scope: String
         var offline: Bool
         var expires: Int64
+        /// PKCE S256 challenge the code is bound to, if the request sent one.
+        var challenge: String?
     }
 
     private(set) var access: [String: Access] = [:]
     private(set) var refreshTokens: [String: Grant] = [:]
     private var codes: [String: Code] = [:]
     private(set) var requests: [SandboxProvider: Int] = [:]
+    /// Token requests answered with invalid_grant.
+    private(set) var invalidGrants = 0
+    /// The emulated user clicks "Cancel" on the consent screen.
+    var denyConsent = false
+
+    mutating func countInvalidGrant() { invalidGrants += 1 }
+
+    /// Spends `old` and issues `new` in one step: of two refreshes with the same token, one loses.
+    mutating func rotateRefreshToken(_ old: String, to new: String) -> Grant? {
+        guard let g = refreshTokens.removeValue(forKey: old) else { return nil }
+        refreshTokens[new] = g
+        return g
+    }
 
     mutating func countRequest(_ provider: SandboxProvider) { requests[provider, default: 0] += 1 }
 

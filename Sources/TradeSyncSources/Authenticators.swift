@@ -59,7 +59,7 @@ public struct OAuthClient: Sendable {
     }
 
     /// Posts a grant to the token endpoint and reads the token response.
-    func requestToken(_ grant: [(String, String)], transport: any HTTPTransport, retry: RetryPolicy) async throws
+    public func requestToken(_ grant: [(String, String)], transport: any HTTPTransport, retry: RetryPolicy) async throws
         -> TokenResponse
     {
         var form = grant
@@ -118,16 +118,32 @@ public struct OAuthClient: Sendable {
                 throw AuthError.tokenEndpoint(status: response.status, error: "no access_token in the response")
             }
             let lifetime = json["expires_in"]?.scalarText.flatMap { Int($0) } ?? defaultLifetimeSeconds
+            // Intuit names it `x_refresh_token_expires_in` (100 days); the draft standard drops the x_.
+            let refreshLifetime = (json["refresh_token_expires_in"] ?? json["x_refresh_token_expires_in"])?.scalarText
+                .flatMap { Int($0) }
             return TokenResponse(accessToken: access, refreshToken: json["refresh_token"]?.stringValue,
-                                 expiresInSeconds: lifetime)
+                                 expiresInSeconds: lifetime, refreshExpiresInSeconds: refreshLifetime, raw: json)
         }
     }
 }
 
-struct TokenResponse: Sendable {
-    var accessToken: String
-    var refreshToken: String?
-    var expiresInSeconds: Int
+public struct TokenResponse: Sendable {
+    public var accessToken: String
+    public var refreshToken: String?
+    public var expiresInSeconds: Int
+    public var refreshExpiresInSeconds: Int?
+    /// The whole response, for fields a caller declares (none are secrets beyond the tokens).
+    public var raw: JSONValue = .null
+
+    /// The response as tokens to store; `previousRefresh` stays when the provider did not rotate.
+    public func tokens(previousRefresh: String?, previousRefreshExpiry: Int64? = nil) -> OAuthTokens? {
+        guard let refresh = refreshToken ?? previousRefresh else { return nil }
+        let now = nowMicros()
+        return OAuthTokens(
+            accessToken: accessToken, refreshToken: refresh, expiresAt: now + Int64(expiresInSeconds) * 1_000_000,
+            refreshExpiresAt: refreshExpiresInSeconds.map { now + Int64($0) * 1_000_000 }
+                ?? (refreshToken == nil ? previousRefreshExpiry : nil))
+    }
 }
 
 func nowMicros() -> Int64 { Int64((Date().timeIntervalSince1970 * 1_000_000).rounded()) }
@@ -186,11 +202,14 @@ public struct OAuthTokens: Sendable, Equatable {
     public var refreshToken: String
     /// µs since the epoch.
     public var expiresAt: Int64?
+    /// When the refresh token dies (µs since the epoch), if the provider says.
+    public var refreshExpiresAt: Int64?
 
-    public init(accessToken: String?, refreshToken: String, expiresAt: Int64?) {
+    public init(accessToken: String?, refreshToken: String, expiresAt: Int64?, refreshExpiresAt: Int64? = nil) {
         self.accessToken = accessToken
         self.refreshToken = refreshToken
         self.expiresAt = expiresAt
+        self.refreshExpiresAt = refreshExpiresAt
     }
 }
 
@@ -200,6 +219,23 @@ public protocol TokenPersistence: Sendable {
     /// Stores `new` only if the stored refresh token is still `expected` (compare-and-swap);
     /// false when another process rotated it first.
     func replaceTokens(expected: String, with new: OAuthTokens) async throws -> Bool
+    /// Takes the connection's short credential lease (one refresh at a time across processes);
+    /// false while another holder has it.
+    func acquireRefreshLease() async throws -> Bool
+    func releaseRefreshLease() async
+}
+
+extension TokenPersistence {
+    /// In-memory persistence has one process: nothing to serialise against.
+    public func acquireRefreshLease() async throws -> Bool { true }
+    public func releaseRefreshLease() async {}
+}
+
+public enum CredentialLease {
+    /// A refresh is one token request: a lease that outlives this was left by a dead process.
+    public static let ttlSeconds = 30
+    /// How long a refresh waits for another process's refresh before giving up.
+    public static let maxWait: Duration = .seconds(45)
 }
 
 /// OAuth 2.0 refresh-token flow (Google, Jobber, QuickBooks). A rotated refresh token is
@@ -235,10 +271,20 @@ public actor OAuth2RefreshToken: Authenticator {
     func accessToken() async throws -> String {
         if let a = valid(cached) { return a }
         if let inFlight { return try await inFlight.value.accessToken ?? "" }
-        let task = Task { try await self.refresh() }
+        let task = Task { try await self.refresh(always: false) }
         inFlight = task
         defer { inFlight = nil }
         let tokens = try await task.value
+        cached = tokens
+        remember(tokens)
+        return tokens.accessToken ?? ""
+    }
+
+    /// Spends the stored refresh token now, whatever the access token's age (tests, and a
+    /// provider that rejects a token before its stated expiry). Returns the new access token.
+    @discardableResult
+    public func forceRefresh() async throws -> String {
+        let tokens = try await refresh(always: true)
         cached = tokens
         remember(tokens)
         return tokens.accessToken ?? ""
@@ -251,36 +297,86 @@ public actor OAuth2RefreshToken: Authenticator {
 
     public func secretValues() async -> [String] { Array(seen) }
 
-    func refresh() async throws -> OAuthTokens {
+    /// `always`: spend the refresh token even if a valid access token is stored; else only
+    /// refresh when none is.
+    func refresh(always: Bool) async throws -> OAuthTokens {
         // Another process may have refreshed (and rotated) since we last looked.
+        if !always {
+            guard let stored = try await persistence.loadTokens() else { throw AuthError.noRefreshToken }
+            remember(stored)
+            if valid(stored) != nil { return stored }
+        }
+        // One refresh per connection at a time, across processes: a rotating refresh token
+        // spent twice would be lost (the provider answers the second use with invalid_grant).
+        try await takeRefreshLease()
+        do {
+            let tokens = try await refreshHoldingLease(always: always)
+            await persistence.releaseRefreshLease()
+            return tokens
+        } catch {
+            await persistence.releaseRefreshLease()
+            throw error
+        }
+    }
+
+    func takeRefreshLease() async throws {
+        let clock = ContinuousClock()
+        var deadline = clock.now + CredentialLease.maxWait
+        var lastSeen = try await persistence.loadTokens()?.refreshToken
+        var polls = 0
+        while !(try await persistence.acquireRefreshLease()) {
+            polls += 1
+            // Others refreshing one after another is progress, not a stuck holder: only a
+            // stored token that stops changing counts towards giving up.
+            if polls % 10 == 0 {
+                let current = try await persistence.loadTokens()?.refreshToken
+                if current != lastSeen {
+                    lastSeen = current
+                    deadline = clock.now + CredentialLease.maxWait
+                }
+            }
+            guard clock.now < deadline else {
+                throw AuthError.tokenEndpoint(status: 0, error: "another process has been refreshing this connection's tokens for too long")
+            }
+            try await Task.sleep(for: .milliseconds(Int.random(in: 2...15)))
+        }
+    }
+
+    func refreshHoldingLease(always: Bool) async throws -> OAuthTokens {
+        // Re-read under the lease: the stored token is the only one that may be spent.
         guard let stored = try await persistence.loadTokens() else { throw AuthError.noRefreshToken }
         remember(stored)
-        if let a = valid(stored) { return OAuthTokens(accessToken: a, refreshToken: stored.refreshToken, expiresAt: stored.expiresAt) }
+        // A process that lost the race uses the winner's token.
+        if !always, valid(stored) != nil { return stored }
         refreshes += 1
         let response: TokenResponse
         do {
             response = try await client.requestToken(
                 [("grant_type", "refresh_token"), ("refresh_token", stored.refreshToken)], transport: transport, retry: retry)
         } catch AuthError.needsReauthorization(let why) {
-            // A concurrent refresh elsewhere may have rotated the token we just used.
+            // A writer that does not take the lease (an older version) may have rotated it.
             if let latest = try await persistence.loadTokens(), latest.refreshToken != stored.refreshToken {
-                if let a = valid(latest) { return OAuthTokens(accessToken: a, refreshToken: latest.refreshToken, expiresAt: latest.expiresAt) }
+                remember(latest)
+                if valid(latest) != nil { return latest }
                 let again = try await client.requestToken(
                     [("grant_type", "refresh_token"), ("refresh_token", latest.refreshToken)], transport: transport, retry: retry)
-                return try await persist(again, replacing: latest.refreshToken)
+                return try await persist(again, replacing: latest)
             }
             throw AuthError.needsReauthorization(why)
         }
-        return try await persist(response, replacing: stored.refreshToken)
+        return try await persist(response, replacing: stored)
     }
 
-    func persist(_ r: TokenResponse, replacing old: String) async throws -> OAuthTokens {
-        let tokens = OAuthTokens(accessToken: r.accessToken, refreshToken: r.refreshToken ?? old,
-                                 expiresAt: nowMicros() + Int64(r.expiresInSeconds) * 1_000_000)
-        if try await persistence.replaceTokens(expected: old, with: tokens) { return tokens }
+    func persist(_ r: TokenResponse, replacing old: OAuthTokens) async throws -> OAuthTokens {
+        let tokens = r.tokens(previousRefresh: old.refreshToken, previousRefreshExpiry: old.refreshExpiresAt)
+            ?? OAuthTokens(accessToken: r.accessToken, refreshToken: old.refreshToken, expiresAt: nil)
+        remember(tokens)
+        // Stored before it is used: a rotated refresh token that only lived in memory would be lost.
+        if try await persistence.replaceTokens(expected: old.refreshToken, with: tokens) { return tokens }
         // Lost the race: the stored tokens are newer than ours.
-        if let latest = try await persistence.loadTokens(), let a = valid(latest) {
-            return OAuthTokens(accessToken: a, refreshToken: latest.refreshToken, expiresAt: latest.expiresAt)
+        if let latest = try await persistence.loadTokens(), valid(latest) != nil {
+            remember(latest)
+            return latest
         }
         throw AuthError.tokenEndpoint(status: 0, error: "tokens changed concurrently and no valid access token is stored")
     }
@@ -290,7 +386,9 @@ public actor OAuth2RefreshToken: Authenticator {
         // The stored access token is as dead as ours.
         if let stored = try? await persistence.loadTokens(), stored.accessToken != nil {
             _ = try? await persistence.replaceTokens(
-                expected: stored.refreshToken, with: OAuthTokens(accessToken: nil, refreshToken: stored.refreshToken, expiresAt: nil))
+                expected: stored.refreshToken,
+                with: OAuthTokens(accessToken: nil, refreshToken: stored.refreshToken, expiresAt: nil,
+                                  refreshExpiresAt: stored.refreshExpiresAt))
         }
     }
 }

@@ -4,11 +4,11 @@ import TradeSyncCore
 /// The provider's own words about a failed request, read from the error body shapes the
 /// providers use. "HTTP 401 Unauthorized" alone does not say that the app key is missing;
 /// the body does.
-enum ProviderErrorDetail {
+public enum ProviderErrorDetail {
     /// Longest detail kept: error bodies can be pages long (stack traces, HTML).
     static let maxLength = 300
 
-    static func summary(_ body: [UInt8]) -> String {
+    public static func summary(_ body: [UInt8]) -> String {
         guard !body.isEmpty else { return "" }
         if let json = try? JSONValue.parse(body) { return cap(summary(json) ?? "") }
         if let page = htmlSummary(body) { return page }

@@ -562,24 +562,74 @@ public final class PostgresStore: SyncStore, @unchecked Sendable {
     }
 
     public func loadTokens(integrationId: String) async throws -> StoredTokens? {
-        try await query("SELECT access_token, refresh_token, expires_at_micros FROM tradesync_tokens WHERE integration_id = $1",
-                        try PostgresStore.binds([integrationId])).first.map { row in
-            let (a, r, e) = try row.decode((String?, String, Int64?).self)
-            return StoredTokens(accessToken: a, refreshToken: r, expiresAtMicros: e)
+        try await query("""
+            SELECT access_token, refresh_token, expires_at_micros, refresh_expires_at_micros, callback_fields
+            FROM tradesync_tokens WHERE integration_id = $1
+            """, try PostgresStore.binds([integrationId])).first.map { row in
+            let (a, r, e, re, f) = try row.decode((String?, String, Int64?, Int64?, String?).self)
+            return StoredTokens(accessToken: a, refreshToken: r, expiresAtMicros: e, refreshExpiresAtMicros: re, callbackFieldsJSON: f)
         }
     }
 
     public func replaceTokens(integrationId: String, expectedRefreshToken: String?, with t: StoredTokens) async throws -> Bool {
         if let expected = expectedRefreshToken {
+            // Callback fields come once, with the authorization: a refresh (nil) keeps them.
             return !(try await query("""
-                UPDATE tradesync_tokens SET access_token = $1, refresh_token = $2, expires_at_micros = $3, updated_at = now()
-                WHERE integration_id = $4 AND refresh_token = $5 RETURNING 1
-                """, try PostgresStore.binds([t.accessToken, t.refreshToken, t.expiresAtMicros, integrationId, expected]))).isEmpty
+                UPDATE tradesync_tokens SET access_token = $1, refresh_token = $2, expires_at_micros = $3, updated_at = now(),
+                    refresh_expires_at_micros = $4, callback_fields = COALESCE($5, callback_fields)
+                WHERE integration_id = $6 AND refresh_token = $7 RETURNING 1
+                """, try PostgresStore.binds([t.accessToken, t.refreshToken, t.expiresAtMicros, t.refreshExpiresAtMicros,
+                                              t.callbackFieldsJSON, integrationId, expected]))).isEmpty
         }
         return !(try await query("""
-            INSERT INTO tradesync_tokens (integration_id, access_token, refresh_token, expires_at_micros, updated_at)
-            VALUES ($1, $2, $3, $4, now()) ON CONFLICT (integration_id) DO NOTHING RETURNING 1
-            """, try PostgresStore.binds([integrationId, t.accessToken, t.refreshToken, t.expiresAtMicros]))).isEmpty
+            INSERT INTO tradesync_tokens (integration_id, access_token, refresh_token, expires_at_micros, updated_at,
+                refresh_expires_at_micros, callback_fields)
+            VALUES ($1, $2, $3, $4, now(), $5, $6) ON CONFLICT (integration_id) DO NOTHING RETURNING 1
+            """, try PostgresStore.binds([integrationId, t.accessToken, t.refreshToken, t.expiresAtMicros,
+                                          t.refreshExpiresAtMicros, t.callbackFieldsJSON]))).isEmpty
+    }
+
+    public func tokenIntegrationIds() async throws -> [String] {
+        try await query("SELECT integration_id FROM tradesync_tokens ORDER BY integration_id").map { try $0.decode(String.self) }
+    }
+
+    public func deleteTokens(integrationId: String) async throws {
+        _ = try await query("DELETE FROM tradesync_tokens WHERE integration_id = $1", try PostgresStore.binds([integrationId]))
+    }
+
+    public func acquireCredentialLease(integrationId: String, holder: String, ttlSeconds: Int) async throws -> Bool {
+        let now = currentMicros()
+        return !(try await query("""
+            INSERT INTO tradesync_credential_leases (integration_id, holder, expires_at_micros) VALUES ($1, $2, $3)
+            ON CONFLICT (integration_id) DO UPDATE SET holder = excluded.holder, expires_at_micros = excluded.expires_at_micros
+            WHERE tradesync_credential_leases.expires_at_micros < $4 OR tradesync_credential_leases.holder = excluded.holder
+            RETURNING holder
+            """, try PostgresStore.binds([integrationId, holder, now + Int64(ttlSeconds) * 1_000_000, now]))).isEmpty
+    }
+
+    public func releaseCredentialLease(integrationId: String, holder: String) async throws {
+        _ = try await query("DELETE FROM tradesync_credential_leases WHERE integration_id = $1 AND holder = $2",
+                            try PostgresStore.binds([integrationId, holder]))
+    }
+
+    public func saveOAuthState(_ r: OAuthStateRecord) async throws {
+        // Expired states are of no use to anyone: drop them on the way.
+        _ = try await query("DELETE FROM tradesync_oauth_states WHERE expires_at_micros < $1",
+                            try PostgresStore.binds([currentMicros()]))
+        _ = try await query("""
+            INSERT INTO tradesync_oauth_states (state, integration_id, redirect_uri, code_verifier, expires_at_micros)
+            VALUES ($1, $2, $3, $4, $5)
+            """, try PostgresStore.binds([r.state, r.integrationId, r.redirectURI, r.codeVerifier, r.expiresAtMicros]))
+    }
+
+    public func takeOAuthState(_ state: String) async throws -> OAuthStateRecord? {
+        try await query("""
+            DELETE FROM tradesync_oauth_states WHERE state = $1
+            RETURNING state, integration_id, redirect_uri, code_verifier, expires_at_micros
+            """, try PostgresStore.binds([state])).first.map { row in
+            let (s, i, r, v, e) = try row.decode((String, String, String, String?, Int64).self)
+            return OAuthStateRecord(state: s, integrationId: i, redirectURI: r, codeVerifier: v, expiresAtMicros: e)
+        }
     }
 
     // MARK: Runs

@@ -115,6 +115,11 @@ final class SQLiteStatement {
         while try step() {}
     }
 
+    /// Ends the statement's read: a cached statement left on a row keeps its read transaction
+    /// (and its snapshot) open, and a later write on the connection then fails at once with
+    /// "database is locked" when another connection has written since.
+    func reset() { sqlite3_reset(handle) }
+
     func text(_ column: Int32) -> String? {
         guard sqlite3_column_type(handle, column) != SQLITE_NULL, let p = sqlite3_column_text(handle, column) else {
             return nil

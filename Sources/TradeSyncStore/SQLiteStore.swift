@@ -547,10 +547,15 @@ public final class SQLiteStore: SyncStore, @unchecked Sendable {
 
     public func loadTokens(integrationId: String) async throws -> StoredTokens? {
         try withDB { db in
-            let s = try db.prepare("SELECT access_token, refresh_token, expires_at_micros FROM tradesync_tokens WHERE integration_id = ?")
+            let s = try db.prepare("""
+                SELECT access_token, refresh_token, expires_at_micros, refresh_expires_at_micros, callback_fields
+                FROM tradesync_tokens WHERE integration_id = ?
+                """)
             s.bind(1, integrationId)
+            defer { s.reset() }
             guard try s.step() else { return nil }
-            return StoredTokens(accessToken: s.text(0), refreshToken: s.text(1) ?? "", expiresAtMicros: s.int(2))
+            return StoredTokens(accessToken: s.text(0), refreshToken: s.text(1) ?? "", expiresAtMicros: s.int(2),
+                                refreshExpiresAtMicros: s.int(3), callbackFieldsJSON: s.text(4))
         }
     }
 
@@ -558,30 +563,114 @@ public final class SQLiteStore: SyncStore, @unchecked Sendable {
         try withDB { db in
             let now = Timestamp.iso8601(micros: currentMicros())
             if let expected = expectedRefreshToken {
+                // Callback fields come once, with the authorization: a refresh (nil) keeps them.
                 let s = try db.prepare("""
-                    UPDATE tradesync_tokens SET access_token = ?, refresh_token = ?, expires_at_micros = ?, updated_at = ?
+                    UPDATE tradesync_tokens SET access_token = ?, refresh_token = ?, expires_at_micros = ?, updated_at = ?,
+                        refresh_expires_at_micros = ?, callback_fields = COALESCE(?, callback_fields)
                     WHERE integration_id = ? AND refresh_token = ?
                     """)
                 s.bind(1, t.accessToken)
                 s.bind(2, t.refreshToken)
                 s.bind(3, t.expiresAtMicros)
                 s.bind(4, now)
-                s.bind(5, integrationId)
-                s.bind(6, expected)
+                s.bind(5, t.refreshExpiresAtMicros)
+                s.bind(6, t.callbackFieldsJSON)
+                s.bind(7, integrationId)
+                s.bind(8, expected)
                 try s.run()
             } else {
                 let s = try db.prepare("""
-                    INSERT INTO tradesync_tokens (integration_id, access_token, refresh_token, expires_at_micros, updated_at)
-                    VALUES (?, ?, ?, ?, ?) ON CONFLICT (integration_id) DO NOTHING
+                    INSERT INTO tradesync_tokens (integration_id, access_token, refresh_token, expires_at_micros, updated_at,
+                        refresh_expires_at_micros, callback_fields)
+                    VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (integration_id) DO NOTHING
                     """)
                 s.bind(1, integrationId)
                 s.bind(2, t.accessToken)
                 s.bind(3, t.refreshToken)
                 s.bind(4, t.expiresAtMicros)
                 s.bind(5, now)
+                s.bind(6, t.refreshExpiresAtMicros)
+                s.bind(7, t.callbackFieldsJSON)
                 try s.run()
             }
             return sqlite3_changes(db.handle) == 1
+        }
+    }
+
+    public func tokenIntegrationIds() async throws -> [String] {
+        try withDB { db in
+            let s = try db.prepare("SELECT integration_id FROM tradesync_tokens ORDER BY integration_id")
+            var out: [String] = []
+            while try s.step() { if let id = s.text(0) { out.append(id) } }
+            return out
+        }
+    }
+
+    public func deleteTokens(integrationId: String) async throws {
+        try withDB { db in
+            let s = try db.prepare("DELETE FROM tradesync_tokens WHERE integration_id = ?")
+            s.bind(1, integrationId)
+            try s.run()
+        }
+    }
+
+    public func acquireCredentialLease(integrationId: String, holder: String, ttlSeconds: Int) async throws -> Bool {
+        try withDB { db in
+            let now = currentMicros()
+            let s = try db.prepare("""
+                INSERT INTO tradesync_credential_leases (integration_id, holder, expires_at_micros) VALUES (?1, ?2, ?3)
+                ON CONFLICT (integration_id) DO UPDATE SET holder = excluded.holder, expires_at_micros = excluded.expires_at_micros
+                WHERE tradesync_credential_leases.expires_at_micros < ?4 OR tradesync_credential_leases.holder = excluded.holder
+                """)
+            s.bind(1, integrationId)
+            s.bind(2, holder)
+            s.bind(3, now + Int64(ttlSeconds) * 1_000_000)
+            s.bind(4, now)
+            try s.run()
+            return sqlite3_changes(db.handle) == 1
+        }
+    }
+
+    public func releaseCredentialLease(integrationId: String, holder: String) async throws {
+        try withDB { db in
+            let s = try db.prepare("DELETE FROM tradesync_credential_leases WHERE integration_id = ? AND holder = ?")
+            s.bind(1, integrationId)
+            s.bind(2, holder)
+            try s.run()
+        }
+    }
+
+    public func saveOAuthState(_ r: OAuthStateRecord) async throws {
+        try withDB { db in
+            // Expired states are of no use to anyone: drop them on the way.
+            let purge = try db.prepare("DELETE FROM tradesync_oauth_states WHERE expires_at_micros < ?")
+            purge.bind(1, currentMicros())
+            try purge.run()
+            let s = try db.prepare("""
+                INSERT INTO tradesync_oauth_states (state, integration_id, redirect_uri, code_verifier, expires_at_micros)
+                VALUES (?, ?, ?, ?, ?)
+                """)
+            s.bind(1, r.state)
+            s.bind(2, r.integrationId)
+            s.bind(3, r.redirectURI)
+            s.bind(4, r.codeVerifier)
+            s.bind(5, r.expiresAtMicros)
+            try s.run()
+        }
+    }
+
+    public func takeOAuthState(_ state: String) async throws -> OAuthStateRecord? {
+        try withDB { db in
+            let s = try db.prepare("""
+                DELETE FROM tradesync_oauth_states WHERE state = ?
+                RETURNING state, integration_id, redirect_uri, code_verifier, expires_at_micros
+                """)
+            s.bind(1, state)
+            guard try s.step() else { return nil }
+            let out = OAuthStateRecord(state: s.text(0) ?? "", integrationId: s.text(1) ?? "", redirectURI: s.text(2) ?? "",
+                                       codeVerifier: s.text(3), expiresAtMicros: s.int(4) ?? 0)
+            try s.run()
+            return out
         }
     }
 

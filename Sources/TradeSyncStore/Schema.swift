@@ -147,6 +147,33 @@ enum Schema {
                 """,
             ]
         },
+        Migration(version: 4, name: "credentials: refresh-token expiry, callback fields, credential leases, OAuth states") { d in
+            [
+                // Token columns hold sealed envelopes (`v1:<key id>:…`), never plain text.
+                "ALTER TABLE tradesync_tokens ADD COLUMN refresh_expires_at_micros \(bigint(d))",
+                // Fields the provider returned on the OAuth callback (QuickBooks `realmId`), as JSON.
+                "ALTER TABLE tradesync_tokens ADD COLUMN callback_fields TEXT",
+                // One refresh at a time per connection, across processes: a refresh token that
+                // rotates must never be spent twice.
+                """
+                CREATE TABLE IF NOT EXISTS tradesync_credential_leases (
+                    integration_id \(key(d)) PRIMARY KEY REFERENCES contractor_integrations(id) ON DELETE CASCADE,
+                    holder TEXT NOT NULL,
+                    expires_at_micros \(bigint(d)) NOT NULL
+                )
+                """,
+                // Pending authorizations of `connect`: random, single-use, bound to a connection.
+                """
+                CREATE TABLE IF NOT EXISTS tradesync_oauth_states (
+                    state \(key(d)) PRIMARY KEY,
+                    integration_id \(key(d)) NOT NULL REFERENCES contractor_integrations(id) ON DELETE CASCADE,
+                    redirect_uri TEXT NOT NULL,
+                    code_verifier TEXT,
+                    expires_at_micros \(bigint(d)) NOT NULL
+                )
+                """,
+            ]
+        },
     ]
 
     static func columnType(_ type: FieldType, _ d: SQLDialect) -> String {

@@ -40,10 +40,25 @@ public protocol SyncStore: Sendable {
     func rowCount(table: String) async throws -> Int
     func releaseLease(integrationId: String, holder: String) async throws
 
+    /// Token columns are opaque text to the store: the engine seals them before they get here.
     func loadTokens(integrationId: String) async throws -> StoredTokens?
     /// Compare-and-swap on the refresh token: writes only if the stored refresh token is still
     /// `expectedRefreshToken` (nil: only if none is stored).
     func replaceTokens(integrationId: String, expectedRefreshToken: String?, with tokens: StoredTokens) async throws -> Bool
+    /// Connections that have stored tokens (key rotation walks them).
+    func tokenIntegrationIds() async throws -> [String]
+    /// Forgets a connection's tokens (disconnect); its synced data stays.
+    func deleteTokens(integrationId: String) async throws
+
+    /// Takes the short lease that serialises credential refreshes of one connection across
+    /// processes: free, expired or already ours.
+    func acquireCredentialLease(integrationId: String, holder: String, ttlSeconds: Int) async throws -> Bool
+    func releaseCredentialLease(integrationId: String, holder: String) async throws
+
+    /// Records a pending OAuth authorization (`connect`).
+    func saveOAuthState(_ state: OAuthStateRecord) async throws
+    /// Removes and returns a pending authorization: a state is good for one callback only.
+    func takeOAuthState(_ state: String) async throws -> OAuthStateRecord?
 
     /// Failed records kept for retry, oldest first: one connection's (and stream's), or all.
     func keptFailures(integrationId: String?, stream: String?, limit: Int) async throws -> [KeptFailure]
@@ -95,15 +110,40 @@ public struct AppliedMigration: Sendable, Equatable {
     public var name: String
 }
 
-/// OAuth tokens of an authorization-code connection.
+/// OAuth tokens of an authorization-code connection, as stored (sealed by the engine).
 public struct StoredTokens: Sendable, Equatable {
     public var accessToken: String?
     public var refreshToken: String
     public var expiresAtMicros: Int64?
+    /// When the refresh token itself dies (QuickBooks: 100 days); nil when the provider does not say.
+    public var refreshExpiresAtMicros: Int64?
+    /// Fields from the OAuth callback (QuickBooks `realmId`), as JSON text.
+    public var callbackFieldsJSON: String?
 
-    public init(accessToken: String?, refreshToken: String, expiresAtMicros: Int64?) {
+    public init(accessToken: String?, refreshToken: String, expiresAtMicros: Int64?, refreshExpiresAtMicros: Int64? = nil,
+                callbackFieldsJSON: String? = nil) {
         self.accessToken = accessToken
         self.refreshToken = refreshToken
+        self.expiresAtMicros = expiresAtMicros
+        self.refreshExpiresAtMicros = refreshExpiresAtMicros
+        self.callbackFieldsJSON = callbackFieldsJSON
+    }
+}
+
+/// A pending authorization of `connect`: the `state` sent to the provider, the connection it is
+/// for, and the sealed PKCE verifier.
+public struct OAuthStateRecord: Sendable, Equatable {
+    public var state: String
+    public var integrationId: String
+    public var redirectURI: String
+    public var codeVerifier: String?
+    public var expiresAtMicros: Int64
+
+    public init(state: String, integrationId: String, redirectURI: String, codeVerifier: String?, expiresAtMicros: Int64) {
+        self.state = state
+        self.integrationId = integrationId
+        self.redirectURI = redirectURI
+        self.codeVerifier = codeVerifier
         self.expiresAtMicros = expiresAtMicros
     }
 }

@@ -47,9 +47,9 @@ struct SyncHarness {
                 }
                 let st = try await pointed("austin-servicetitan")
                 let google = try await pointed("austin-google")
-                _ = try await store.replaceTokens(
-                    integrationId: google.id, expectedRefreshToken: nil,
-                    with: StoredTokens(accessToken: nil, refreshToken: sandbox.issueGoogleRefreshToken(), expiresAtMicros: nil))
+                try await TokenVault(store: store, sealer: TestKeys.sealer).replaceAll(
+                    OAuthTokens(accessToken: nil, refreshToken: sandbox.issueGoogleRefreshToken(), expiresAt: nil),
+                    integrationId: google.id, callbackFieldsJSON: nil)
                 try await body(SyncHarness(sandbox: sandbox, config: config, project: project, store: store, transport: transport,
                                            serviceTitan: st, google: google))
             } catch {
@@ -71,13 +71,17 @@ struct SyncHarness {
         return { values[$0] }
     }
 
-    func runner(project: Project? = nil, holder: String = "test-\(UUID().uuidString.prefix(6))") -> SyncRunner {
+    var vault: TokenVault { TokenVault(store: store, sealer: TestKeys.sealer) }
+
+    func runner(project: Project? = nil, holder: String = "test-\(UUID().uuidString.prefix(6))",
+                sealer: SecretSealer? = TestKeys.sealer) -> SyncRunner {
         var retry = RetryPolicy()
         retry.baseDelay = .milliseconds(10)
         retry.maxDelay = .milliseconds(50)
         retry.requestTimeout = .seconds(20)
         return SyncRunner(project: project ?? self.project, store: store, transport: transport,
-                          resolver: CredentialResolver(environment: environment), retry: retry, holder: holder)
+                          resolver: CredentialResolver(environment: environment), retry: retry, holder: holder, sealer: sealer,
+                          deploymentFile: "examples/austin-hvac/tradesync.yaml")
     }
 
     func count(_ entity: String, _ connection: ConnectionRecord) async throws -> Int {
@@ -171,7 +175,7 @@ struct SyncHarness {
 
     @Test func aRevokedRefreshTokenMarksTheConnectionForReauthorisation() async throws {
         try await SyncHarness.with(.sqlite) { h in
-            let tokens = try #require(try await h.store.loadTokens(integrationId: h.google.id))
+            let tokens = try #require(try await h.vault.load(integrationId: h.google.id)?.tokens)
             h.sandbox.revokeGoogleRefreshToken(tokens.refreshToken)
             let r = try await h.runner().run(h.google)
             #expect(r.status == .failed)
@@ -263,10 +267,11 @@ struct SyncHarness {
         _ = try await store.migrate(model: DataModel(entities: []))
         let c = try await store.upsertConnection(ConnectionRecord(demoId: "d", connectionKey: "jobber", integrationType: "jobber",
                                                                   syncFrequency: "hourly", autoSync: true))
-        _ = try await store.replaceTokens(integrationId: c.id, expectedRefreshToken: nil,
-                                          with: StoredTokens(accessToken: nil, refreshToken: "r0", expiresAtMicros: nil))
+        let vault = TokenVault(store: store, sealer: TestKeys.sealer)
+        #expect(try await vault.save(OAuthTokens(accessToken: nil, refreshToken: "r0", expiresAt: nil), integrationId: c.id,
+                                     replacing: nil))
         let counter = LockedCounter()
-        let persistence = StoreTokenPersistence(store: store, integrationId: c.id)
+        let persistence = vault.persistence(integrationId: c.id, holder: "rotation-test")
         let transport = ScriptedTransport { request, _ in
             let form = String(decoding: request.body ?? [], as: UTF8.self)
             let n = counter.increment()
@@ -283,7 +288,7 @@ struct SyncHarness {
         try await auth.authorize(&request)
         // By the time the access token is handed out, the rotated refresh token is stored.
         #expect(request.headers.first { $0.name == "Authorization" }?.value == "Bearer a1")
-        #expect(try await store.loadTokens(integrationId: c.id)?.refreshToken == "r1")
+        #expect(try await vault.load(integrationId: c.id)?.tokens.refreshToken == "r1")
         // Concurrent callers share one refresh.
         await auth.invalidate()
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -296,7 +301,7 @@ struct SyncHarness {
             try await group.waitForAll()
         }
         #expect(transport.requests.count == 2)
-        #expect(try await store.loadTokens(integrationId: c.id)?.refreshToken == "r2")
+        #expect(try await vault.load(integrationId: c.id)?.tokens.refreshToken == "r2")
         // A second process that still holds r1 does not lose the connection: it finds r2 stored.
         let stale = OAuth2RefreshToken(
             client: OAuthClient(tokenURL: "http://x/token", clientId: "id", clientSecret: "s", style: .form),

@@ -1,0 +1,112 @@
+import ArgumentParser
+import Foundation
+import TradeSyncConfig
+import TradeSyncCore
+import TradeSyncEngine
+import TradeSyncSources
+import TradeSyncStore
+
+struct Connect: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Authorise an OAuth connection: print the provider's consent URL, wait for the redirect, store the tokens sealed.",
+        discussion: """
+            For oauth2_authorization_code integrations (Google Business Profile, Jobber, QuickBooks). Prints the
+            authorization URL alone on one line of standard output, then listens on the redirect URI (loopback) for
+            the provider's callback: the state is checked (random, single use, 10 minutes), the code is exchanged,
+            and the tokens are sealed with the deployment's secrets_key. A connection in needs_reauth is connected
+            again the same way. Register the redirect URI with the provider's OAuth client first.
+            Exit status: 0 when connected, 1 on an error (denied, state mismatch, an expired or reused code,
+            no secrets_key), 64 on a command-line usage error.
+            """
+    )
+
+    @OptionGroup var options: DeploymentOptions
+
+    @Argument(help: "Connection id from the deployment file.")
+    var connection: String
+
+    @Option(help: "Redirect URI registered with the provider (a loopback http URL this command listens on).")
+    var redirectURI = OAuthConnector.defaultRedirectURI
+
+    @Option(help: "Seconds to wait for the callback.")
+    var timeout = 600
+
+    func run() async throws {
+        let (project, config) = try options.load()
+        let sealer = try options.requiredSealer(config)
+        let store = try await StoreFactory.open(try options.storeLocation(config))
+        let transport = AsyncHTTPTransport()
+        do {
+            let report = try await Deployer.deploy(project: project, deployment: config, store: store)
+            let record = try pick(connection, from: report.connections)
+            let connector = OAuthConnector(project: project, vault: TokenVault(store: store, sealer: sealer), transport: transport,
+                                           resolver: CredentialResolver(baseDirectory: config.directory))
+            let request = try await connector.begin(record, redirectURI: redirectURI)
+            let query = try await CallbackListener.receive(redirectURI: redirectURI, timeout: .seconds(max(1, timeout))) {
+                // The URL alone on standard output, so a script can open it; everything else on standard error.
+                // Written unbuffered: a pipe would otherwise hold it until the command ends.
+                FileHandle.standardOutput.write(Data((request.url + "\n").utf8))
+                printError("waiting for the provider's redirect to \(redirectURI) …")
+            }
+            let connected = try await connector.complete(request, callback: query)
+            printError("\(connected.connectionKey): \(connected.status.rawValue) (tokens sealed under key \(sealer.current.id))")
+        } catch {
+            await transport.shutdown()
+            try? await store.close()
+            if let e = error as? ConnectError { throw CommandError(e.description) }
+            if let e = error as? SealError { throw CommandError(e.description) }
+            if let e = error as? CallbackListener.Failure { throw CommandError(e.description) }
+            throw error
+        }
+        await transport.shutdown()
+        try await store.close()
+    }
+}
+
+struct Disconnect: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Revoke an OAuth connection at the provider, forget its tokens, mark it disconnected.",
+        discussion: """
+            Revokes the refresh token where the provider has a revoke endpoint (Google, Intuit), deletes the stored
+            tokens and sets the connection's status to disconnected. Synced data stays. `connect` connects it again.
+            Exit status: 0 on success (also when the provider could not be told: the reason is printed), 1 on an
+            error, 64 on a command-line usage error.
+            """
+    )
+
+    @OptionGroup var options: DeploymentOptions
+
+    @Argument(help: "Connection id from the deployment file.")
+    var connection: String
+
+    func run() async throws {
+        let (project, config) = try options.load()
+        let sealer = try options.requiredSealer(config)
+        let store = try await StoreFactory.open(try options.storeLocation(config))
+        let transport = AsyncHTTPTransport()
+        do {
+            let record = try pick(connection, from: try await store.connections(demoId: nil))
+            let connector = OAuthConnector(project: project, vault: TokenVault(store: store, sealer: sealer), transport: transport,
+                                           resolver: CredentialResolver(baseDirectory: config.directory))
+            let outcome = try await connector.disconnect(record)
+            print("\(record.connectionKey): disconnected; tokens deleted; "
+                + (outcome.revoked ? "revoked at the provider" : "not revoked at the provider: \(outcome.note ?? "")"))
+        } catch {
+            await transport.shutdown()
+            try? await store.close()
+            if let e = error as? ConnectError { throw CommandError(e.description) }
+            throw error
+        }
+        await transport.shutdown()
+        try await store.close()
+    }
+}
+
+/// The connection a command names, or an error with a did-you-mean.
+func pick(_ key: String, from all: [ConnectionRecord]) throws -> ConnectionRecord {
+    guard let c = all.first(where: { $0.connectionKey == key }) else {
+        let hint = closestMatch(to: key, in: all.map(\.connectionKey)).map { "; did you mean '\($0)'?" } ?? ""
+        throw CommandError("no connection '\(key)' in the deployment\(hint)")
+    }
+    return c
+}
