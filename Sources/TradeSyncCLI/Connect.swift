@@ -102,6 +102,52 @@ struct Disconnect: AsyncParsableCommand {
     }
 }
 
+struct Refresh: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Refresh an OAuth connection's access token now (checks that its refresh token works).",
+        discussion: """
+            Asks the provider for a new access token with the stored refresh token, under the connection's
+            credential lease; a rotated refresh token is sealed and stored before it is used. Several processes
+            may do this at once without losing a rotating token.
+            Exit status: 0 when every refresh succeeded, 1 when the provider refused (the connection needs
+            `connect` again) or on an error, 64 on a command-line usage error.
+            """
+    )
+
+    @OptionGroup var options: DeploymentOptions
+
+    @Argument(help: "Connection id from the deployment file.")
+    var connection: String
+
+    @Option(help: "How many refreshes, one after another.")
+    var times = 1
+
+    func run() async throws {
+        let (project, config) = try options.load()
+        let sealer = try options.requiredSealer(config)
+        let store = try await StoreFactory.open(try options.storeLocation(config))
+        let transport = AsyncHTTPTransport()
+        let outcome: (refreshed: Int, refused: Int)
+        do {
+            let report = try await Deployer.deploy(project: project, deployment: config, store: store)
+            let record = try pick(connection, from: report.connections)
+            let connector = OAuthConnector(project: project, vault: TokenVault(store: store, sealer: sealer), transport: transport,
+                                           resolver: CredentialResolver(baseDirectory: config.directory))
+            outcome = try await connector.refresh(record, times: times)
+        } catch {
+            await transport.shutdown()
+            try? await store.close()
+            if let e = error as? ConnectError { throw CommandError(e.description) }
+            if let e = error as? SealError { throw CommandError(e.description) }
+            throw error
+        }
+        await transport.shutdown()
+        try await store.close()
+        print("\(connection): \(outcome.refreshed) refreshed, \(outcome.refused) refused (invalid_grant)")
+        if outcome.refused > 0 { throw ExitCode(1) }
+    }
+}
+
 /// The connection a command names, or an error with a did-you-mean.
 func pick(_ key: String, from all: [ConnectionRecord]) throws -> ConnectionRecord {
     guard let c = all.first(where: { $0.connectionKey == key }) else {

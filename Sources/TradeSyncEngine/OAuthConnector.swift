@@ -82,6 +82,30 @@ public struct OAuthConnector: Sendable {
         return runtime
     }
 
+    /// Refreshes the connection's access token at the provider now, `times` times, each under the
+    /// credential lease with the rotated token stored before use: proves the stored refresh token
+    /// works, and lets several processes hammer one rotating token in tests. Returns how many
+    /// refreshes succeeded and how many the provider refused (`invalid_grant`).
+    public func refresh(_ connection: ConnectionRecord, times: Int) async throws -> (refreshed: Int, refused: Int) {
+        let runtime = try runtime(connection)
+        let authenticator = OAuth2RefreshToken(
+            client: try runtime.oauthClient(),
+            persistence: vault.persistence(integrationId: connection.id, holder: LeaseHolder.make(),
+                                           seed: runtime.credentials["refresh_token"]),
+            transport: transport, retry: retry)
+        var refreshed = 0
+        var refused = 0
+        for _ in 0..<max(1, times) {
+            do {
+                _ = try await authenticator.forceRefresh()
+                refreshed += 1
+            } catch AuthError.needsReauthorization {
+                refused += 1
+            }
+        }
+        return (refreshed, refused)
+    }
+
     /// Records a pending authorization and builds the URL to open.
     public func begin(_ connection: ConnectionRecord, redirectURI: String = OAuthConnector.defaultRedirectURI) async throws
         -> AuthorizationRequest

@@ -108,6 +108,54 @@ import TradeSyncSources
         await transport.shutdown()
         await sandbox.stop()
     }
+
+    /// Four `tradesync refresh` processes spend one rotating refresh token 250 times each: the
+    /// provider kills the old token on every refresh, so a token spent twice would be lost.
+    @Test(arguments: StoreSuite.backends)
+    func fourProcessesRefreshingOneRotatingTokenNeverLoseIt(backend: Backend) async throws {
+        if backend == .postgres, postgresAdminURL == nil { return }
+        var config = SandboxConfiguration()
+        config.google.rotateRefreshTokens = true
+        let sandbox = ProviderSandbox(configuration: config)
+        try await sandbox.start(port: 0)
+        let dir = try makeProject(sandboxPort: sandbox.port)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var yaml = try String(contentsOfFile: dir + "/tradesync.yaml", encoding: .utf8)
+        yaml += "\n          refresh_token: env:CONNECT_GOOGLE_REFRESH_TOKEN\n"
+        try yaml.write(toFile: dir + "/tradesync.yaml", atomically: true, encoding: .utf8)
+        let scratch = backend == .postgres ? try await ScratchDatabase.create() : nil
+        let seed = sandbox.issueGoogleRefreshToken()
+        let perProcess = 250
+        func refresher(times: Int) -> Process {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: CrashRecoveryTests.binary)
+            p.arguments = ["refresh", "google", "-d", dir + "/tradesync.yaml", "--times", String(times)]
+                + (scratch.map { ["--store", $0.url] } ?? [])
+            var env = ProcessInfo.processInfo.environment
+            env["CONNECT_GOOGLE_CLIENT_ID"] = config.google.clientId
+            env["CONNECT_GOOGLE_CLIENT_SECRET"] = config.google.clientSecret
+            env["CONNECT_GOOGLE_REFRESH_TOKEN"] = seed
+            p.environment = env
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            return p
+        }
+        let processes = (0..<4).map { _ in refresher(times: perProcess) }
+        for p in processes { try p.run() }
+        for p in processes { await p.exited() }
+        #expect(processes.map(\.terminationStatus) == [0, 0, 0, 0], "no process met invalid_grant")
+        #expect(sandbox.googleInvalidGrantCount == 0)
+        #expect(sandbox.tokenRequestCount(provider: "google") == 4 * perProcess, "every refresh rotated the token once")
+        // The token left in the store still works (the stale seed is not used again): one more refresh succeeds.
+        let last = refresher(times: 1)
+        try last.run()
+        await last.exited()
+        #expect(last.terminationStatus == 0)
+        #expect(sandbox.googleInvalidGrantCount == 0)
+        #expect(sandbox.tokenRequestCount(provider: "google") == 4 * perProcess + 1)
+        await scratch?.drop()
+        await sandbox.stop()
+    }
 }
 
 /// Runs blocking work on a thread of its own, outside the cooperative pool.
