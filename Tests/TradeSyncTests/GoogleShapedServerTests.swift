@@ -14,6 +14,21 @@ final class GoogleShapedServer: @unchecked Sendable {
     private var requests: [(path: String, query: String)] = []
     private var task: Task<Void, Never>?
     private(set) var port = 0
+    private var challenge: String?
+    private var codeUsed = false
+    private var revokedTokens: [String] = []
+    var revoked: [String] { lock.withLock { revokedTokens } }
+
+    static func form(_ text: String) -> [String: String] {
+        var out: [String: String] = [:]
+        for pair in text.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1).map {
+                $0.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String($0)
+            }
+            if parts.count == 2 { out[parts[0]] = parts[1] }
+        }
+        return out
+    }
 
     static let account = "accounts/111"
     /// location id → its reviews, newest first (as `orderBy=updateTime desc` asks).
@@ -46,9 +61,44 @@ final class GoogleShapedServer: @unchecked Sendable {
 
     func start() async throws {
         let router = Router()
-        router.post("token") { request, _ -> Response in
+        // Google's consent screen, consenting at once: back to redirect_uri with a code and the state.
+        router.get("o/oauth2/v2/auth") { request, _ -> Response in
             self.note(request)
-            return Self.json(#"{"access_token":"other-access-token","expires_in":3599,"scope":"https://www.googleapis.com/auth/business.manage","token_type":"Bearer"}"#)
+            let q = request.uri.queryParameters
+            guard q["response_type"] == "code", q["client_id"] != nil, let redirect = q["redirect_uri"].map(String.init),
+                let state = q["state"].map(String.init)
+            else { return Self.json(#"{"error":"invalid_request"}"#, .badRequest) }
+            self.lock.withLock { self.challenge = q["code_challenge"].map(String.init) }
+            let location = redirect + "?state=" + (state.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? state)
+                + "&code=4%2F0-other-code&scope=business.manage"
+            return Response(status: .found, headers: [.location: location])
+        }
+        router.post("token") { request, context -> Response in
+            self.note(request)
+            let form = Self.form(String(buffer: try await request.body.collect(upTo: 65_536)))
+            switch form["grant_type"] {
+            case "authorization_code":
+                // Single use, and bound to the PKCE challenge of the authorization.
+                let (used, challenge) = self.lock.withLock { () -> (Bool, String?) in
+                    defer { self.codeUsed = true }
+                    return (self.codeUsed, self.challenge)
+                }
+                guard form["code"] == "4/0-other-code", !used,
+                    challenge == nil || OAuthConnector.s256(form["code_verifier"] ?? "") == challenge
+                else { return Self.json(#"{"error":"invalid_grant","error_description":"Bad Request"}"#, .badRequest) }
+                return Self.json(#"{"access_token":"other-access-token","expires_in":3599,"refresh_token":"other-refresh-token","scope":"https://www.googleapis.com/auth/business.manage","token_type":"Bearer"}"#)
+            default:
+                return Self.json(#"{"access_token":"other-access-token","expires_in":3599,"scope":"https://www.googleapis.com/auth/business.manage","token_type":"Bearer"}"#)
+            }
+        }
+        router.post("revoke") { request, _ -> Response in
+            self.note(request)
+            let form = Self.form(String(buffer: try await request.body.collect(upTo: 65_536)))
+            guard let token = form["token"] ?? request.uri.queryParameters["token"].map(String.init) else {
+                return Self.json(#"{"error":"invalid_request"}"#, .badRequest)
+            }
+            self.lock.withLock { self.revokedTokens.append(token) }
+            return Self.json("{}")
         }
         router.get("v1/accounts") { request, _ -> Response in
             self.note(request)
@@ -128,4 +178,44 @@ final class GoogleShapedServer: @unchecked Sendable {
             #expect(h.sandbox.tokenRequestCount(provider: "google") == 0)
         }
     }
+
+    /// The connect issue's check: Google's documented OAuth endpoints (consent, token, revoke) on
+    /// a server written apart from the sandbox, reached by `authorize_url`, `token_url` and
+    /// `base_url` overrides alone: connect, sync, disconnect.
+    @Test func googleConnectsSyncsAndDisconnectsAgainstAnotherServerThroughOverridesAlone() async throws {
+        try await SyncHarness.with(.sqlite) { h in
+            let other = GoogleShapedServer()
+            try await other.start()
+            defer { other.stop() }
+            var config = try JSONValue.parse(h.google.configJSON).objectValue ?? JSONObject()
+            config["base_url"] = .string("http://127.0.0.1:\(other.port)")
+            config["token_url"] = .string("http://127.0.0.1:\(other.port)/token")
+            config["authorize_url"] = .string("http://127.0.0.1:\(other.port)/o/oauth2/v2/auth")
+            var connection = h.google
+            connection.configJSON = JSONValue.object(config).jsonText
+            connection = try await h.store.upsertConnection(connection)
+            try await h.store.deleteTokens(integrationId: connection.id)
+
+            let flow = ConnectFlowTests()
+            let connector = flow.connector(h)
+            let request = try await connector.begin(connection, redirectURI: ConnectFlowTests.redirectURI())
+            #expect(request.url.hasPrefix("http://127.0.0.1:\(other.port)/o/oauth2/v2/auth?"))
+            let callback = try await flow.consent(h, request)
+            let connected = try await connector.complete(request, callback: callback)
+            #expect(connected.status == .connected)
+            #expect(try await h.vault.load(integrationId: connection.id)?.tokens.refreshToken == "other-refresh-token")
+
+            let r = try await h.runner().run(connected, options: SyncOptions(streams: ["reviews"]))
+            #expect(r.status == .success, "\(r.error ?? "")")
+            #expect(r.inserted == 3)
+
+            let outcome = try await connector.disconnect(connected)
+            #expect(outcome.revoked, "\(outcome.note ?? "")")
+            #expect(other.revoked == ["other-refresh-token"])
+            #expect(try await h.vault.load(integrationId: connection.id) == nil, "the tokens are forgotten")
+            #expect(try await h.store.connection(id: connection.id)?.status == .disconnected)
+            #expect(h.sandbox.tokenRequestCount(provider: "google") == 0, "nothing went to the sandbox")
+        }
+    }
+
 }
