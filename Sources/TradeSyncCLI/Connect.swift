@@ -32,15 +32,8 @@ struct Connect: AsyncParsableCommand {
     var timeout = 600
 
     func run() async throws {
-        let (project, config) = try options.load()
-        let sealer = try options.requiredSealer(config)
-        let store = try await StoreFactory.open(try options.storeLocation(config))
-        let transport = AsyncHTTPTransport()
-        do {
-            let report = try await Deployer.deploy(project: project, deployment: config, store: store)
-            let record = try pick(connection, from: report.connections)
-            let connector = OAuthConnector(project: project, vault: TokenVault(store: store, sealer: sealer), transport: transport,
-                                           resolver: CredentialResolver(baseDirectory: config.directory))
+        try await options.withConnector(deploying: true) { connector, connections, sealer in
+            let record = try pick(connection, from: connections)
             let request = try await connector.begin(record, redirectURI: redirectURI)
             let query = try await CallbackListener.receive(redirectURI: redirectURI, timeout: .seconds(max(1, timeout))) {
                 // The URL alone on standard output, so a script can open it; everything else on standard error.
@@ -50,16 +43,7 @@ struct Connect: AsyncParsableCommand {
             }
             let connected = try await connector.complete(request, callback: query)
             printError("\(connected.connectionKey): \(connected.status.rawValue) (tokens sealed under key \(sealer.current.id))")
-        } catch {
-            await transport.shutdown()
-            try? await store.close()
-            if let e = error as? ConnectError { throw CommandError(e.description) }
-            if let e = error as? SealError { throw CommandError(e.description) }
-            if let e = error as? CallbackListener.Failure { throw CommandError(e.description) }
-            throw error
         }
-        await transport.shutdown()
-        try await store.close()
     }
 }
 
@@ -80,25 +64,12 @@ struct Disconnect: AsyncParsableCommand {
     var connection: String
 
     func run() async throws {
-        let (project, config) = try options.load()
-        let sealer = try options.requiredSealer(config)
-        let store = try await StoreFactory.open(try options.storeLocation(config))
-        let transport = AsyncHTTPTransport()
-        do {
-            let record = try pick(connection, from: try await store.connections(demoId: nil))
-            let connector = OAuthConnector(project: project, vault: TokenVault(store: store, sealer: sealer), transport: transport,
-                                           resolver: CredentialResolver(baseDirectory: config.directory))
+        try await options.withConnector(deploying: false) { connector, connections, _ in
+            let record = try pick(connection, from: connections)
             let outcome = try await connector.disconnect(record)
             print("\(record.connectionKey): disconnected; tokens deleted; "
                 + (outcome.revoked ? "revoked at the provider" : "not revoked at the provider: \(outcome.note ?? "")"))
-        } catch {
-            await transport.shutdown()
-            try? await store.close()
-            if let e = error as? ConnectError { throw CommandError(e.description) }
-            throw error
         }
-        await transport.shutdown()
-        try await store.close()
     }
 }
 
@@ -123,28 +94,44 @@ struct Refresh: AsyncParsableCommand {
     var times = 1
 
     func run() async throws {
-        let (project, config) = try options.load()
-        let sealer = try options.requiredSealer(config)
-        let store = try await StoreFactory.open(try options.storeLocation(config))
+        let outcome = try await options.withConnector(deploying: true) { connector, connections, _ in
+            try await connector.refresh(try pick(connection, from: connections), times: times)
+        }
+        print("\(connection): \(outcome.refreshed) refreshed, \(outcome.refused) refused (invalid_grant)")
+        if outcome.refused > 0 { throw ExitCode(1) }
+    }
+}
+
+extension DeploymentOptions {
+    /// Opens the deployment's store and an HTTP transport around the OAuth connector, closes both
+    /// whatever happens, and turns the flow's errors into messages. `deploying` registers the
+    /// deployment's connections first (a fresh store knows none).
+    func withConnector<T: Sendable>(
+        deploying: Bool, _ body: (OAuthConnector, [ConnectionRecord], SecretSealer) async throws -> T
+    ) async throws -> T {
+        let (project, config) = try load()
+        let sealer = try requiredSealer(config)
+        let store = try await StoreFactory.open(try storeLocation(config))
         let transport = AsyncHTTPTransport()
-        let outcome: (refreshed: Int, refused: Int)
+        let result: T
         do {
-            let report = try await Deployer.deploy(project: project, deployment: config, store: store)
-            let record = try pick(connection, from: report.connections)
+            let connections = deploying
+                ? try await Deployer.deploy(project: project, deployment: config, store: store).connections
+                : try await store.connections(demoId: nil)
             let connector = OAuthConnector(project: project, vault: TokenVault(store: store, sealer: sealer), transport: transport,
                                            resolver: CredentialResolver(baseDirectory: config.directory))
-            outcome = try await connector.refresh(record, times: times)
+            result = try await body(connector, connections, sealer)
         } catch {
             await transport.shutdown()
             try? await store.close()
             if let e = error as? ConnectError { throw CommandError(e.description) }
             if let e = error as? SealError { throw CommandError(e.description) }
+            if let e = error as? CallbackListener.Failure { throw CommandError(e.description) }
             throw error
         }
         await transport.shutdown()
         try await store.close()
-        print("\(connection): \(outcome.refreshed) refreshed, \(outcome.refused) refused (invalid_grant)")
-        if outcome.refused > 0 { throw ExitCode(1) }
+        return result
     }
 }
 
