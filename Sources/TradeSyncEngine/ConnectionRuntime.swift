@@ -6,60 +6,6 @@ import TradeSyncMapping
 import TradeSyncSources
 import TradeSyncStore
 
-public enum RunnerError: Error, Sendable, CustomStringConvertible {
-    case unknownIntegration(String)
-    case unknownStream(String, integration: String)
-    case notSyncable(String)
-    case credential(slot: String, reference: String, reason: String)
-    case alreadyRunning(String)
-    case configuration(String)
-    /// A run failed; the text is already free of credential values.
-    case runFailed(String)
-
-    public var description: String {
-        switch self {
-        case .unknownIntegration(let i): return "integration '\(i)' is not declared in integrations.d/"
-        case .unknownStream(let s, let i): return "integration '\(i)' has no stream '\(s)'"
-        case .notSyncable(let why): return why
-        case .credential(let slot, let reference, let reason): return "credential '\(slot)' (\(reference)): \(reason)"
-        case .alreadyRunning(let c): return "a sync of connection \(c) is already running"
-        case .configuration(let m): return m
-        case .runFailed(let m): return m
-        }
-    }
-}
-
-/// Resolves `env:` and `file:` references. The values never appear in errors or logs.
-public struct CredentialResolver: Sendable {
-    public let environment: @Sendable (String) -> String?
-    /// Folder that relative `file:` paths are read from.
-    public let baseDirectory: String
-
-    public init(environment: @escaping @Sendable (String) -> String? = { ProcessInfo.processInfo.environment[$0] },
-                baseDirectory: String = FileManager.default.currentDirectoryPath) {
-        self.environment = environment
-        self.baseDirectory = baseDirectory
-    }
-
-    public func resolve(slot: String, _ reference: CredentialReference) throws -> String {
-        switch reference {
-        case .environment(let name):
-            guard let v = environment(name), !v.isEmpty else {
-                throw RunnerError.credential(slot: slot, reference: reference.description, reason: "environment variable is not set")
-            }
-            return v
-        case .file(let path):
-            let full = path.hasPrefix("/") ? path : baseDirectory + "/" + path
-            guard let data = FileManager.default.contents(atPath: full) else {
-                throw RunnerError.credential(slot: slot, reference: reference.description, reason: "file cannot be read")
-            }
-            var text = String(decoding: data, as: UTF8.self)
-            while text.last == "\n" || text.last == "\r" { text.removeLast() }
-            return text
-        }
-    }
-}
-
 /// Everything needed to talk to one connection's provider: URLs, fields, credentials, auth.
 struct ConnectionRuntime: Sendable {
     let record: ConnectionRecord
@@ -244,35 +190,5 @@ struct ConnectionRuntime: Sendable {
         case .webhookSignature, .none:
             return NoAuthentication()
         }
-    }
-}
-
-/// Mapping configuration → the interpreter's rules.
-enum MappingCompiler {
-    static func rules(_ m: MappingConfig) -> [FieldRule] {
-        m.fields.entries.map { rule($0.name, $0.value) }
-    }
-
-    static func rule(_ target: String, _ f: FieldMappingConfig) -> FieldRule {
-        let source: FieldRule.Source = f.const.map { .constant($0) } ?? .path(JSONPath(f.from ?? ""))
-        var map: [String: JSONValue]?
-        if let m = f.map {
-            var d: [String: JSONValue] = [:]
-            for e in m.entries { d[e.name] = e.value }
-            map = d
-        }
-        let onUnmapped: UnmappedAction
-        switch f.onUnmapped {
-        case .fail: onUnmapped = .fail
-        case .null: onUnmapped = .null
-        case .default: onUnmapped = .useDefault(f.default ?? .null)
-        case .passthrough: onUnmapped = .passthrough
-        }
-        return FieldRule(
-            target: target, source: source,
-            lookup: f.lookup.map { Lookup(stream: $0.stream.value, key: JSONPath($0.key), value: JSONPath($0.value)) },
-            valueMap: map, unspecified: Set(f.unspecified), onUnmapped: onUnmapped,
-            cast: f.cast.flatMap { Cast(rawValue: $0.rawValue) },
-            each: f.each.map { $0.entries.map { rule($0.name, $0.value) } })
     }
 }

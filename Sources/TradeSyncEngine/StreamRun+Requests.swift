@@ -1,0 +1,65 @@
+import Foundation
+import Logging
+import TradeSyncConfig
+import TradeSyncCore
+import TradeSyncMapping
+import TradeSyncSources
+import TradeSyncStore
+
+extension StreamRun {
+    var integration: IntegrationConfig { runtime.integration }
+
+    func paginator(_ stream: StreamConfig, parent: [String: String], startToken: String?, cursor: String?) throws -> Paginator {
+        var params: [(name: String, value: String)] = []
+        for p in stream.request.params.entries {
+            params.append((p.name, try runtime.render(p.value, parent: parent, cursor: cursor)))
+        }
+        if let c = stream.cursor, c.kind == .timestamp, let param = c.param, let cursor {
+            params.append((param, cursor))
+        }
+        if stream.transform == .googleDailyMetrics {
+            params += GoogleDailyMetrics.rangeParams(days: 30, todayMicros: currentMicros())
+        }
+        var headers: [(name: String, value: String)] = []
+        for h in integration.auth.headers.entries + stream.request.headers.entries {
+            headers.append((h.name, try runtime.render(h.value, parent: parent, cursor: cursor)))
+        }
+        let path = try runtime.renderPath(stream.request.path.value, parent: parent, cursor: cursor)
+        let request = RequestSpec(
+            method: stream.request.method.rawValue, url: runtime.url(forPath: path), params: params, headers: headers,
+            body: try stream.request.body.map { try runtime.render($0, parent: parent, cursor: cursor) })
+        let p = stream.paginate
+        let pagination: PaginationSpec
+        switch p.kind {
+        case .none: pagination = .none
+        case .pageNumber:
+            pagination = .pageNumber(pageParam: p.pageParam, sizeParam: p.sizeParam, size: p.pageSize, start: p.start ?? 1,
+                                     hasMorePath: p.hasMorePath.map(JSONPath.init))
+        case .offset:
+            pagination = .offset(offsetParam: p.offsetParam, sizeParam: p.sizeParam ?? "limit", size: p.pageSize ?? 100,
+                                 start: p.start ?? 0)
+        case .pageToken, .continuationToken:
+            pagination = .pageToken(tokenParam: p.tokenParam, tokenPath: JSONPath(p.tokenPath), sizeParam: p.sizeParam,
+                                    size: p.pageSize, hasMorePath: p.hasMorePath.map(JSONPath.init))
+        case .graphqlRelay:
+            pagination = .graphqlRelay(sizeVariable: p.sizeParam ?? "first", tokenVariable: p.tokenParam,
+                                       tokenPath: JSONPath(p.tokenPath), hasMorePath: JSONPath(p.hasMorePath ?? "pageInfo.hasNextPage"),
+                                       size: p.pageSize ?? 50)
+        }
+        var paginator = Paginator(
+            requester: requester, request: request, pagination: pagination, records: JSONPath(stream.records),
+            transform: stream.transform == .googleDailyMetrics ? .googleDailyMetrics : .none, startToken: startToken,
+            recordsOptional: stream.recordsOptional, totalPath: p.totalPath.map(JSONPath.init))
+        paginator.scope = parent["location"]
+        return paginator
+    }
+
+    /// Every record of a (lookup or parent) stream for one binding context.
+    func fetchAll(_ name: String, parent: [String: String]) async throws -> [JSONValue] {
+        guard let stream = integration.streams[name] else { throw RunnerError.unknownStream(name, integration: integration.provider) }
+        var paginator = try self.paginator(stream, parent: parent, startToken: nil, cursor: nil)
+        var out: [JSONValue] = []
+        while let page = try await paginator.next() { out += page.records }
+        return out
+    }
+}

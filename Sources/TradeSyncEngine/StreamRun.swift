@@ -1,0 +1,251 @@
+import Foundation
+import Logging
+import TradeSyncConfig
+import TradeSyncCore
+import TradeSyncMapping
+import TradeSyncSources
+import TradeSyncStore
+
+struct StreamRun {
+    let runner: SyncRunner
+    let runtime: ConnectionRuntime
+    let requester: Requester
+    let options: SyncOptions
+    let logger: Logger
+    var lookups = LookupTables()
+    var fetchedLookups: Set<String> = []
+    var parentRecords: [String: [([String: String], [JSONValue])]] = [:]
+    /// The run's sync-log row (nil in a dry run): every page adds its counts to it.
+    let runId: String?
+    let redactor: SecretRedactor
+
+    init(runner: SyncRunner, runtime: ConnectionRuntime, requester: Requester, options: SyncOptions, runId: String?,
+         redactor: SecretRedactor, logger: Logger) {
+        self.runner = runner
+        self.runtime = runtime
+        self.requester = requester
+        self.options = options
+        self.runId = runId
+        self.redactor = redactor
+        self.logger = logger
+    }
+
+    /// Every page write of this run is fenced by the lease and adds to the run's counts.
+    func pageWrite(entity: EntityModel, stream: String, records: [MappedRecord], cursor: String?, fetched: Int,
+                   failures: [FailedRecord], resolved: [String]) -> PageWrite {
+        let connection = runtime.record
+        return PageWrite(
+            integrationId: connection.id, demoId: connection.demoId, entity: entity, stream: stream, records: records,
+            cursor: cursor, now: currentMicros(),
+            fence: options.dryRun ? nil : LeaseFence(holder: runner.holder, ttlSeconds: runner.leaseSeconds),
+            run: runId.map { RunCounts(runId: $0, fetched: fetched, failed: failures.count) },
+            failures: options.dryRun ? [] : failures, resolvedFailures: options.dryRun ? [] : resolved)
+    }
+
+    /// Maps the stream's kept failed records again under today's mapping: those that map now are
+    /// written (and their kept failure cleared), the others stay kept with today's reason.
+    /// Returns the external ids still kept.
+    func retryKeptFailures(_ name: String, entity: EntityModel, preparer: RecordPreparer, into result: inout StreamResult,
+                           failures: inout [RecordFailure]) async throws -> Set<String> {
+        guard !options.dryRun else { return [] }
+        let store = runner.store
+        let kept = try await store.keptFailures(integrationId: runtime.record.id, stream: name, limit: Int(Int32.max))
+        guard !kept.isEmpty else { return [] }
+        var stillKept = Set<String>()
+        for chunk in stride(from: 0, to: kept.count, by: 1_000).map({ Array(kept[$0..<min($0 + 1_000, kept.count)]) }) {
+            var records: [MappedRecord] = []
+            var resolved: [String] = []
+            var failed: [FailedRecord] = []
+            for k in chunk {
+                let raw = (try? JSONValue.parse(Array(k.rawJSON.utf8))) ?? .null
+                switch preparer.prepare(raw) {
+                case .mapped(let record):
+                    records.append(record)
+                    resolved.append(k.externalId)
+                case .failed(let failure, let keep):
+                    // Keyed as before, so the kept row is updated rather than doubled.
+                    var keep = keep
+                    keep.externalId = k.externalId
+                    failed.append(keep)
+                    failures.append(RecordFailure(stream: failure.stream, externalId: k.externalId, reason: failure.reason))
+                    stillKept.insert(k.externalId)
+                }
+            }
+            let outcome = try await store.applyPage(pageWrite(
+                entity: entity, stream: name, records: records, cursor: nil, fetched: 0, failures: failed, resolved: resolved))
+            result.retried += chunk.count
+            result.recovered += records.count
+            result.failed += failed.count
+            result.inserted += outcome.inserted
+            result.updated += outcome.updated
+            result.unchanged += outcome.unchanged
+        }
+        logger.info("retried kept failed records", metadata: [
+            "stream": "\(name)", "retried": "\(result.retried)", "recovered": "\(result.recovered)",
+        ])
+        return stillKept
+    }
+
+    /// Binding contexts of a stream: one per record of its parent chain.
+    mutating func contexts(_ name: String) async throws -> [[String: String]] {
+        guard let stream = integration.streams[name], let parent = stream.parent else { return [[:]] }
+        var out: [[String: String]] = []
+        for ctx in try await contexts(parent.stream.value) {
+            let records: [JSONValue]
+            if let cached = parentRecords[parent.stream.value]?.first(where: { $0.0 == ctx })?.1 {
+                records = cached
+            } else {
+                records = try await fetchAll(parent.stream.value, parent: ctx)
+                parentRecords[parent.stream.value, default: []].append((ctx, records))
+            }
+            for r in records {
+                var c = ctx
+                for b in parent.bind.entries { c[b.name] = r.value(at: JSONPath(b.value))?.scalarText ?? "" }
+                out.append(c)
+            }
+        }
+        return out
+    }
+
+    mutating func prepareLookups(_ rules: [FieldRule]) async throws {
+        var needed: [(String, JSONPath)] = []
+        func collect(_ rs: [FieldRule]) {
+            for r in rs {
+                if let l = r.lookup { needed.append((l.stream, l.key)) }
+                if let e = r.each { collect(e) }
+            }
+        }
+        collect(rules)
+        for (stream, key) in needed where !fetchedLookups.contains(stream) {
+            fetchedLookups.insert(stream)
+            var records: [JSONValue] = []
+            for ctx in try await contexts(stream) { records += try await fetchAll(stream, parent: ctx) }
+            lookups.add(stream: stream, records: records, key: key)
+            logger.debug("lookup fetched", metadata: ["stream": "\(stream)", "records": "\(records.count)"])
+        }
+    }
+
+    mutating func sync(stream name: String, into result: inout StreamResult, failures: inout [RecordFailure]) async throws {
+        guard let stream = integration.streams[name], let entityName = stream.entity?.value,
+            let entity = runner.project.dataModel.entity(entityName)
+        else { throw RunnerError.unknownStream(name, integration: integration.provider) }
+        guard let mappingName = stream.mapping?.value, let mapping = runner.project.mapping(mappingName) else {
+            throw RunnerError.configuration("stream '\(name)' has no mapping")
+        }
+        let rules = MappingCompiler.rules(mapping)
+        try await prepareLookups(rules)
+        let preparer = RecordPreparer(
+            stream: name, primaryKey: JSONPath(stream.primaryKey), primaryKeyText: stream.primaryKey,
+            mapper: RecordMapper(entity: entity, rules: rules), lookups: lookups, redactor: redactor)
+        var stillKept = try await retryKeptFailures(name, entity: entity, preparer: preparer, into: &result, failures: &failures)
+        let store = runner.store
+        let connection = runtime.record
+        let storedCursor = options.fullRefresh ? nil : try await store.cursor(integrationId: connection.id, stream: name)
+        let contexts = try await contexts(name)
+        let continuation = stream.cursor?.kind == .continuationToken
+        let timestampField = stream.cursor?.kind == .timestamp ? stream.cursor?.field.map(JSONPath.init) : nil
+        // Newest-first listings of providers that cannot filter (stop_when_older) keep one
+        // timestamp per fan-out context and stop below it.
+        let newestFirst = stream.cursor?.stopWhenOlder == true && timestampField != nil
+        let storedNewest = NewestFirstCursor(stored: newestFirst ? storedCursor : nil)
+        var newestSeen: [String: (micros: Int64, text: String)] = [:]
+        var maxTimestamp: (micros: Int64, text: String)?
+        let started = currentMicros()
+        let fanOut = stream.parent != nil
+        for (contextIndex, ctx) in contexts.enumerated() {
+            let contextKey = NewestFirstCursor.key(ctx)
+            let contextCursor = newestFirst ? storedNewest.value(for: contextKey) : storedCursor
+            let stopBelow: Int64? = newestFirst ? contextCursor.flatMap { Timestamp.parse($0) } : nil
+            let paginator = try self.paginator(
+                stream, parent: ctx, startToken: continuation ? storedCursor : nil,
+                cursor: continuation ? nil : contextCursor)
+            let parentObject = JSONValue.object(JSONObject(ctx.sorted { $0.key < $1.key }.map { (key: $0.key, value: .string($0.value)) }))
+            let source = PageSource(paginator) { page in
+                var prepared = PreparedPage(page: page, records: [], failures: [], kept: [], maxTimestamp: nil)
+                prepared.records.reserveCapacity(page.records.count)
+                if let stopBelow, let timestampField {
+                    // Failed records count too: they are kept, so stopping past them loses nothing.
+                    prepared.reachedCursor = page.records.contains { raw in
+                        raw.value(at: timestampField)?.scalarText.flatMap { Timestamp.parse($0) }.map { $0 < stopBelow } ?? false
+                    }
+                }
+                for raw in page.records {
+                    var record = raw
+                    if fanOut, case .object(var o) = raw {
+                        o["_parent"] = parentObject
+                        record = .object(o)
+                    }
+                    switch preparer.prepare(record) {
+                    case .mapped(let mapped):
+                        prepared.records.append(mapped)
+                        if let timestampField, let text = record.value(at: timestampField)?.scalarText,
+                            let micros = Timestamp.parse(text), micros > (prepared.maxTimestamp?.micros ?? Int64.min)
+                        {
+                            prepared.maxTimestamp = (micros, text)
+                        }
+                    case .failed(let failure, let keep):
+                        prepared.failures.append(failure)
+                        prepared.kept.append(keep)
+                    }
+                }
+                return prepared
+            }
+            var pending: Task<PreparedPage?, any Error>? = Task { try await source.next() }
+            defer { pending?.cancel() }
+            while let task = pending, let prepared = try await task.value {
+                let page = prepared.page
+                // A newest-first listing that reached the stored cursor ends here: the next page is
+                // not even requested.
+                let ends = page.isLast || prepared.reachedCursor
+                pending = ends ? nil : Task { try await source.next() }
+                result.pages += 1
+                result.fetched += page.records.count
+                result.failed += prepared.failures.count
+                for f in prepared.failures {
+                    logger.warning("record failed mapping", metadata: ["stream": "\(name)", "external_id": "\(f.externalId)", "reason": "\(f.reason)"])
+                }
+                failures += prepared.failures
+                if let m = prepared.maxTimestamp {
+                    if m.micros > (maxTimestamp?.micros ?? Int64.min) { maxTimestamp = m }
+                    if m.micros > (newestSeen[contextKey]?.micros ?? Int64.min) { newestSeen[contextKey] = m }
+                }
+                // The cursor moves with the page that reached it: continuation tokens page by page,
+                // a timestamp only once the whole stream is in (records need not arrive in order),
+                // that is after the last page of the last fan-out context, or the page where a
+                // newest-first listing reached the stored cursor. A run that stops earlier leaves
+                // the cursor where it was, so the next run reads the same records again.
+                // Records that failed are kept in the same transaction, so moving past them loses nothing.
+                var cursor: String?
+                if continuation {
+                    cursor = page.nextToken
+                } else if timestampField != nil, ends, contextIndex == contexts.count - 1 {
+                    if newestFirst {
+                        // Contexts gone since the last run drop out; one without records keeps its entry.
+                        var next: [String: String] = [:]
+                        for c in contexts {
+                            let key = NewestFirstCursor.key(c)
+                            if let v = newestSeen[key]?.text ?? storedNewest.value(for: key) { next[key] = v }
+                        }
+                        cursor = NewestFirstCursor(byContext: next).text
+                    } else {
+                        cursor = maxTimestamp?.text ?? storedCursor
+                    }
+                }
+                var resolved: [String] = []
+                if !stillKept.isEmpty {
+                    for r in prepared.records {
+                        if stillKept.remove(r.externalId) != nil { resolved.append(r.externalId) }
+                    }
+                }
+                let write = pageWrite(entity: entity, stream: name, records: prepared.records, cursor: cursor,
+                                      fetched: page.records.count, failures: prepared.kept, resolved: resolved)
+                let outcome = options.dryRun ? try await store.previewPage(write) : try await store.applyPage(write)
+                result.inserted += outcome.inserted
+                result.updated += outcome.updated
+                result.unchanged += outcome.unchanged
+                options.progress?(SyncProgress(stream: name, pages: result.pages, fetched: result.fetched,
+                                               elapsedSeconds: Double(currentMicros() - started) / 1e6))
+            }
+        }
+    }
+}
