@@ -53,31 +53,79 @@ func fakeEnvironment(_ name: String) -> String? { name.hasPrefix("SET_") ? "valu
     }
 }
 
+/// Each case holds only what it changes: its files are laid over `_base`, and `removed.txt`
+/// lists the files of `_base` it deletes. Editing `_base` then changes every case at once.
 @Suite struct BrokenConfigurationCorpus {
     static let root = Repo.fixtures + "/broken"
+    static let base = root + "/_base"
     static let cases: [String] = {
         let items = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
         return items.filter { !$0.hasPrefix("_") && FileManager.default.fileExists(atPath: root + "/" + $0 + "/expected.txt") }
             .sorted()
     }()
+    static let caseOnlyFiles: Set<String> = ["expected.txt", "removed.txt"]
 
-    @Test func theCorpusIsLarge() {
-        #expect(BrokenConfigurationCorpus.cases.count >= 30)
+    /// The case's project: `_base`, then the case's files over it, minus its removed files.
+    static func project(_ name: String) throws -> String {
+        let fm = FileManager.default
+        let dir = try temporaryDirectory()
+        try fm.removeItem(atPath: dir)
+        try fm.copyItem(atPath: base, toPath: dir)
+        try fm.removeItem(atPath: dir + "/expected.txt")
+        let caseDir = root + "/" + name
+        for file in try files(caseDir) where !caseOnlyFiles.contains(file) {
+            let target = dir + "/" + file
+            try fm.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            if fm.fileExists(atPath: target) { try fm.removeItem(atPath: target) }
+            try fm.copyItem(atPath: caseDir + "/" + file, toPath: target)
+        }
+        for file in try removed(name) { try fm.removeItem(atPath: dir + "/" + file) }
+        return dir
+    }
+
+    static func files(_ dir: String) throws -> [String] {
+        let items = try FileManager.default.subpathsOfDirectory(atPath: dir)
+        return items.filter { item in
+            var isDirectory: ObjCBool = false
+            return FileManager.default.fileExists(atPath: dir + "/" + item, isDirectory: &isDirectory) && !isDirectory.boolValue
+        }.sorted()
+    }
+
+    static func removed(_ name: String) throws -> [String] {
+        guard let text = try? String(contentsOfFile: root + "/" + name + "/removed.txt", encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").map(String.init).filter { !$0.isEmpty }
+    }
+
+    /// A case that changes nothing would test `_base` again; one that names a missing file is a typo.
+    @Test(arguments: cases)
+    func eachCaseChangesTheBase(name: String) throws {
+        let own = try Self.files(Self.root + "/" + name).filter { !Self.caseOnlyFiles.contains($0) }
+        let removed = try Self.removed(name)
+        #expect(!own.isEmpty || !removed.isEmpty, "\(name) changes nothing in _base")
+        for file in removed {
+            #expect(FileManager.default.fileExists(atPath: Self.base + "/" + file), "\(name)/removed.txt: no such file in _base: \(file)")
+        }
+        for file in own where FileManager.default.fileExists(atPath: Self.base + "/" + file) {
+            let mine = FileManager.default.contents(atPath: Self.root + "/" + name + "/" + file)
+            #expect(mine != FileManager.default.contents(atPath: Self.base + "/" + file),
+                    "\(name)/\(file) is a copy of _base: delete it")
+        }
     }
 
     @Test func theBaseProjectIsClean() {
-        let project = ProjectLoader.load(root: BrokenConfigurationCorpus.root + "/_base", environment: fakeEnvironment)
+        let project = ProjectLoader.load(root: BrokenConfigurationCorpus.base, environment: fakeEnvironment)
         #expect(project.diagnostics.map(\.description) == [])
     }
 
     /// Every case reports exactly its golden diagnostics: file, line, column, key and message.
     @Test(arguments: cases)
     func reportsEveryProblem(name: String) throws {
-        let dir = BrokenConfigurationCorpus.root + "/" + name
+        let dir = try Self.project(name)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         let project = ProjectLoader.load(root: dir, environment: fakeEnvironment)
         #expect(project.diagnostics.hasErrors || project.diagnostics.contains { $0.severity == .warning })
         let actual = project.diagnostics.map(\.description).joined(separator: "\n") + "\n"
-        try expectMatchesGolden(actual, dir + "/expected.txt")
+        try expectMatchesGolden(actual, Self.root + "/" + name + "/expected.txt")
     }
 }
 

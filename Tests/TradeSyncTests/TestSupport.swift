@@ -20,7 +20,8 @@ func expectMatchesGolden(_ actual: String, _ path: String, sourceLocation: Sourc
         let previous = try? String(contentsOfFile: path, encoding: .utf8)
         try actual.write(toFile: path, atomically: true, encoding: .utf8)
         // A recording run fails on purpose, so it can never pass as a check.
-        if previous != actual { Issue.record("recorded a new golden: \(path)", sourceLocation: sourceLocation) }
+        Issue.record(previous == actual ? "recording goldens: \(path) unchanged" : "recorded a new golden: \(path)",
+                     sourceLocation: sourceLocation)
         return
     }
     guard let expected = try? String(contentsOfFile: path, encoding: .utf8) else {
