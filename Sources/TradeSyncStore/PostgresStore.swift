@@ -6,7 +6,7 @@ import TradeSyncCore
 /// The production store: PostgreSQL through postgres-nio's connection pool. Several worker
 /// processes on several machines share one database. Pages are written set-based: one
 /// `json_to_recordset` statement per page and operation, not one statement per record.
-public final class PostgresStore: SyncStore, @unchecked Sendable {
+public final class PostgresStore: SyncStore, StoreInspection, @unchecked Sendable {
     public let dialect = SQLDialect.postgres
     let client: PostgresClient
     private let runTask: Task<Void, Never>

@@ -5,7 +5,7 @@ import TradeSyncCore
 /// The embedded store: one SQLite file in WAL mode, one writer. Calls are serialised by a
 /// lock and run synchronously: SQLite work per call is microseconds to a few milliseconds,
 /// less than a thread hop would cost.
-public final class SQLiteStore: SyncStore, @unchecked Sendable {
+public final class SQLiteStore: SyncStore, StoreInspection, @unchecked Sendable {
     public let dialect = SQLDialect.sqlite
     public let path: String
     private let lock = NSLock()

@@ -13,7 +13,10 @@ let postgresAdminURL = ProcessInfo.processInfo.environment["TRADESYNC_TEST_POSTG
 
 /// Opens a fresh, empty store: a new SQLite file, or a new PostgreSQL database created for
 /// this test on the server named by TRADESYNC_TEST_POSTGRES_URL. Drops it afterwards.
-func withFreshStore(_ backend: Backend, _ body: (any SyncStore) async throws -> Void) async throws {
+/// A store as tests see it: every production role plus the test-only inspection reads.
+typealias InspectableStore = SyncStore & StoreInspection
+
+func withFreshStore(_ backend: Backend, _ body: (any InspectableStore) async throws -> Void) async throws {
     switch backend {
     case .sqlite:
         let dir = try temporaryDirectory()
