@@ -28,10 +28,6 @@ public protocol RecordStore: Sendable {
     func rows(entity: EntityModel, integrationId: String) async throws -> [String: StoredRow]
 }
 
-public enum SQLDialect: String, Sendable {
-    case sqlite, postgres
-}
-
 /// A fenced page write found the connection's lease held by another process: this run must
 /// stop without writing (the other process owns the connection now).
 public struct LeaseLostError: Error, Sendable, CustomStringConvertible {
@@ -40,12 +36,6 @@ public struct LeaseLostError: Error, Sendable, CustomStringConvertible {
     public var description: String {
         "lost the connection's run lease to another process: stopped before writing"
     }
-}
-
-public struct StoreError: Error, Sendable, CustomStringConvertible {
-    public var message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
 }
 
 public struct MigrationReport: Sendable, Equatable {
@@ -400,6 +390,6 @@ public enum StoreFactory {
         if location.hasPrefix("sqlite:") {
             return try SQLiteStore(path: String(location.dropFirst(7)))
         }
-        throw StoreError("unknown store '\(location)': expected sqlite:PATH or postgres://…")
+        throw StoreError(.invalidLocation, "unknown store '\(location)': expected sqlite:PATH or postgres://…")
     }
 }
