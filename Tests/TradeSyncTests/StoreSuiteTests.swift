@@ -546,4 +546,34 @@ func page(_ c: ConnectionRecord, _ records: [MappedRecord], cursor: String?, ent
             #expect(try await store.applyPage(next) == preview, "the write does what the preview said")
         }
     }
+
+    @Test(arguments: backends)
+    func errorsSayWhatKindTheyAre(backend: Backend) async throws {
+        try await withFreshStore(backend) { store in
+            _ = try await store.migrate(model: testModel)
+            let c = try await makeConnection(store)
+            let state = OAuthStateRecord(state: "s1", integrationId: c.id, redirectURI: "r", codeVerifier: nil,
+                                         expiresAtMicros: currentMicros() + 60_000_000)
+            try await store.saveOAuthState(state)
+            let duplicate = await #expect(throws: StoreError.self) { try await store.saveOAuthState(state) }
+            #expect(duplicate?.kind == .constraint, "\(String(describing: duplicate))")
+            var orphan = state
+            orphan.state = "s2"
+            orphan.integrationId = "no-such-connection"
+            let missing = await #expect(throws: StoreError.self) { try await store.saveOAuthState(orphan) }
+            #expect(missing?.kind == .constraint, "a foreign key is a constraint too")
+        }
+    }
+
+    @Test func aClosedStoreSaysSo() async throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try SQLiteStore(path: dir + "/store.sqlite")
+        _ = try await store.migrate(model: testModel)
+        try await store.close()
+        let error = await #expect(throws: StoreError.self) { _ = try await store.connections(demoId: nil) }
+        #expect(error?.kind == .closed)
+        let pageError = await #expect(throws: StoreError.self) { _ = try await store.cursor(integrationId: "x", stream: "y") }
+        #expect(pageError?.kind == .closed)
+    }
 }
