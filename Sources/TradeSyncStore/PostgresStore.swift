@@ -132,11 +132,6 @@ public final class PostgresStore: SQLStore, RecordStore, @unchecked Sendable {
 
     // MARK: Sync data
 
-    public func cursor(integrationId: String, stream: String) async throws -> String? {
-        try await query("SELECT cursor FROM tradesync_cursors WHERE integration_id = $1 AND stream = $2",
-                        try PostgresStore.binds([integrationId, stream])).first.map { try $0.decode(String?.self) } ?? nil
-    }
-
     static func recordsetType(_ t: FieldType) -> String {
         switch t {
         case .string, .text, .enumeration: return "text"
@@ -251,20 +246,6 @@ public final class PostgresStore: SQLStore, RecordStore, @unchecked Sendable {
                 attempts = tradesync_failed_records.attempts + 1, last_failed_at = excluded.last_failed_at
             """, try PostgresStore.binds([page.integrationId, page.stream, rows.map(\.externalId), rows.map(\.reason),
                                           rows.map(\.rawJSON), now]))
-    }
-
-    public func keptFailures(integrationId: String?, stream: String?, limit: Int) async throws -> [KeptFailure] {
-        try await query("""
-            SELECT integration_id, stream, external_id, reason, raw, attempts, \(PostgresStore.micros("first_failed_at")),
-                   \(PostgresStore.micros("last_failed_at"))
-            FROM tradesync_failed_records
-            WHERE ($1::text IS NULL OR integration_id = $1) AND ($2::text IS NULL OR stream = $2)
-            ORDER BY first_failed_at, external_id LIMIT $3
-            """, try PostgresStore.binds([integrationId, stream, Int64(limit)])).map { row in
-            let (i, st, e, r, w, a, first, last) = try row.decode((String, String, String, String, String, Int32, Int64, Int64).self)
-            return KeptFailure(integrationId: i, stream: st, externalId: e, reason: r, rawJSON: w, attempts: Int(a),
-                               firstFailedAt: first, lastFailedAt: last)
-        }
     }
 
     func writeRecords(on c: PostgresConnection, _ page: PageWrite) async throws -> PageOutcome {

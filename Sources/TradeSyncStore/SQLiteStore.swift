@@ -56,15 +56,6 @@ public final class SQLiteStore: SQLStore, RecordStore, @unchecked Sendable {
 
     // MARK: Sync data
 
-    public func cursor(integrationId: String, stream: String) async throws -> String? {
-        try await withDB { db in
-            let s = try db.prepare("SELECT cursor FROM tradesync_cursors WHERE integration_id = ? AND stream = ?")
-            s.bind(1, integrationId)
-            s.bind(2, stream)
-            return try s.step() ? s.text(0) : nil
-        }
-    }
-
     public func applyPage(_ page: PageWrite) async throws -> PageOutcome {
         try await withDB { db in
             try db.transaction { try writePage(db, page) }
@@ -155,29 +146,6 @@ public final class SQLiteStore: SQLStore, RecordStore, @unchecked Sendable {
             s.bind(7, now)
             try s.run()
             sqlite3_reset(s.handle)
-        }
-    }
-
-    public func keptFailures(integrationId: String?, stream: String?, limit: Int) async throws -> [KeptFailure] {
-        try await withDB { db in
-            let s = try db.prepare("""
-                SELECT integration_id, stream, external_id, reason, raw, attempts, first_failed_at, last_failed_at
-                FROM tradesync_failed_records
-                WHERE (?1 IS NULL OR integration_id = ?1) AND (?2 IS NULL OR stream = ?2)
-                ORDER BY first_failed_at, external_id LIMIT ?3
-                """)
-            s.bind(1, integrationId)
-            s.bind(2, stream)
-            s.bind(3, Int64(limit))
-            var out: [KeptFailure] = []
-            while try s.step() {
-                out.append(KeptFailure(
-                    integrationId: s.text(0) ?? "", stream: s.text(1) ?? "", externalId: s.text(2) ?? "",
-                    reason: s.text(3) ?? "", rawJSON: s.text(4) ?? "null", attempts: Int(s.int(5) ?? 0),
-                    firstFailedAt: s.text(6).flatMap { Timestamp.parse($0) } ?? 0,
-                    lastFailedAt: s.text(7).flatMap { Timestamp.parse($0) } ?? 0))
-            }
-            return out
         }
     }
 
