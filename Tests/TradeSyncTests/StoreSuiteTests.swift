@@ -576,4 +576,16 @@ func page(_ c: ConnectionRecord, _ records: [MappedRecord], cursor: String?, ent
         let pageError = await #expect(throws: StoreError.self) { _ = try await store.cursor(integrationId: "x", stream: "y") }
         #expect(pageError?.kind == .closed)
     }
+
+    @Test func statementsAreWrittenOnceAndRenderedPerDialect() {
+        let sql = "SELECT a FROM t WHERE (?1 IS NULL OR b = ?1) AND c = 'why?' AND d < ?2 AND e = ? LIMIT ?"
+        let binds: [SQLValue] = [.text(nil), .timestamp(1), .json("{}"), .int(3)]
+        #expect(SQLDialect.sqlite.render(sql, binds) == sql, "SQLite takes ? and ?N as written")
+        #expect(SQLDialect.postgres.render(sql, binds) == """
+            SELECT a FROM t WHERE ($1::text IS NULL OR b = $1::text) AND c = 'why?' AND d < $2::timestamptz \
+            AND e = $3::jsonb LIMIT $4::bigint
+            """, "a bare ? takes one more than the largest number so far, as in SQLite")
+        #expect(SQLDialect.postgres.render("INSERT INTO t VALUES (?, ?, ?)", [.bool(true), .int(1), .json(nil)])
+                == "INSERT INTO t VALUES ($1::boolean, $2::bigint, $3::jsonb)")
+    }
 }

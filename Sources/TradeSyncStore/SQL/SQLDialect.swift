@@ -79,12 +79,13 @@ public struct SQLDialect: Sendable, Equatable, CustomStringConvertible {
         analyze: ["ANALYZE contractor_data_mappings"], insertionOrder: "id")
 
     /// `sql` with its placeholders as this dialect writes them. `?N` keeps its number; a bare `?`
-    /// takes the next one. Text inside single quotes is left alone.
+    /// takes one more than the largest number so far, as SQLite numbers it. Text inside single
+    /// quotes is left alone.
     func render(_ sql: String, _ binds: [SQLValue]) -> String {
         guard placeholders == .dollarWithCasts, sql.contains("?") else { return sql }
         var out = ""
         out.reserveCapacity(sql.utf8.count + binds.count * 10)
-        var next = 1
+        var largest = 0
         var inString = false
         var chars = sql.makeIterator()
         var pending: Character? = nil
@@ -100,7 +101,8 @@ public struct SQLDialect: Sendable, Equatable, CustomStringConvertible {
                 if d.isASCII, d.isNumber { digits.append(d) } else { pending = d; break }
             }
             let n: Int
-            if let explicit = Int(digits) { n = explicit } else { n = next; next += 1 }
+            if let explicit = Int(digits) { n = explicit } else { n = largest + 1 }
+            largest = max(largest, n)
             out += "$\(n)"
             if n >= 1, n <= binds.count { out += binds[n - 1].postgresCast }
         }
