@@ -53,7 +53,6 @@ public final class SQLiteStore: SQLStore, RecordStore, @unchecked Sendable {
         await executor.close()
     }
 
-
     // MARK: Sync data
 
     public func applyPage(_ page: PageWrite) async throws -> PageOutcome {
