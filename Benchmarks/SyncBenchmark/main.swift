@@ -94,7 +94,7 @@ let runner = SyncRunner(project: project, store: store, transport: transport, re
 let start = Date()
 let result = try await runner.run(connection, options: SyncOptions(streams: ["jobs"]))
 let seconds = Date().timeIntervalSince(start)
-report(["mode": .string(args.mode), "label": .string(args.label), "store": .string(store.dialect.rawValue),
+report(["mode": .string(args.mode), "label": .string(args.label), "store": .string((store as? any StoreInspection)?.dialect.name ?? "unknown"),
         "status": .string(result.status.rawValue), "records": .integer(Int64(result.fetched)),
         "inserted": .integer(Int64(result.inserted)), "updated": .integer(Int64(result.updated)),
         "seconds": .number(String(format: "%.3f", seconds)),

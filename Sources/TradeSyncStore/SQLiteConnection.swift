@@ -15,7 +15,7 @@ final class SQLiteConnection {
         guard rc == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
             if let db { sqlite3_close_v2(db) }
-            throw StoreError("cannot open SQLite database \(path): \(message)")
+            throw StoreError(.unavailable, "cannot open SQLite database \(path): \(message)")
         }
         handle = db
         sqlite3_busy_timeout(db, 10_000)
@@ -30,10 +30,12 @@ final class SQLiteConnection {
 
     func execute(_ sql: String) throws {
         var error: UnsafeMutablePointer<CChar>?
-        if sqlite3_exec(handle, sql, nil, nil, &error) != SQLITE_OK {
+        let rc = sqlite3_exec(handle, sql, nil, nil, &error)
+        if rc != SQLITE_OK {
+            let kind = SQLiteConnection.kind(rc)
             let message = error.map { String(cString: $0) } ?? lastError
             sqlite3_free(error)
-            throw StoreError("SQLite: \(message) in: \(sql.prefix(200))")
+            throw StoreError(kind, "SQLite: \(message) in: \(sql.prefix(200))")
         }
     }
 
@@ -46,11 +48,21 @@ final class SQLiteConnection {
         }
         var stmt: OpaquePointer?
         guard sqlite3_prepare_v2(handle, sql, -1, &stmt, nil) == SQLITE_OK, let stmt else {
-            throw StoreError("SQLite: \(lastError) in: \(sql.prefix(200))")
+            throw StoreError(.database, "SQLite: \(lastError) in: \(sql.prefix(200))")
         }
         let s = SQLiteStatement(handle: stmt, connection: self)
         cache[sql] = s
         return s
+    }
+
+    /// What a failed result code means to a caller (extended codes carry the primary one in
+    /// their low byte).
+    static func kind(_ rc: Int32) -> StoreError.Kind {
+        switch rc & 0xFF {
+        case SQLITE_CONSTRAINT: return .constraint
+        case SQLITE_CANTOPEN, SQLITE_BUSY, SQLITE_LOCKED: return .unavailable
+        default: return .database
+        }
     }
 
     func dropCachedStatements() { cache.removeAll() }
@@ -108,7 +120,7 @@ final class SQLiteStatement {
         let rc = sqlite3_step(handle)
         if rc == SQLITE_ROW { return true }
         if rc == SQLITE_DONE { return false }
-        throw StoreError("SQLite: \(connection.lastError)")
+        throw StoreError(SQLiteConnection.kind(rc), "SQLite: \(connection.lastError)")
     }
 
     func run() throws {

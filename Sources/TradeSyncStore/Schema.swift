@@ -9,13 +9,20 @@ enum Schema {
         var statements: @Sendable (SQLDialect) -> [String]
     }
 
-    static func ts(_ d: SQLDialect) -> String { d == .postgres ? "TIMESTAMPTZ" : "TEXT" }
-    static func bool(_ d: SQLDialect) -> String { d == .postgres ? "BOOLEAN" : "INTEGER" }
-    static func json(_ d: SQLDialect) -> String { d == .postgres ? "JSONB" : "TEXT" }
-    static func bigint(_ d: SQLDialect) -> String { d == .postgres ? "BIGINT" : "INTEGER" }
-    /// Identifier columns compare bytewise: a linguistic collation makes every key comparison in
-    /// every index a strcoll call, and ids have no linguistic order.
-    static func key(_ d: SQLDialect) -> String { d == .postgres ? "TEXT COLLATE \"C\"" : "TEXT" }
+    static func ts(_ d: SQLDialect) -> String { d.timestampType }
+    static func bool(_ d: SQLDialect) -> String { d.booleanType }
+    static func json(_ d: SQLDialect) -> String { d.jsonType }
+    static func bigint(_ d: SQLDialect) -> String { d.bigintType }
+    /// Identifier columns (see `SQLDialect.keyType`).
+    static func key(_ d: SQLDialect) -> String { d.keyType }
+
+    /// The table that records which versioned migrations ran: created before any of them.
+    static func migrationsTable(_ d: SQLDialect) -> String {
+        """
+        CREATE TABLE IF NOT EXISTS tradesync_migrations (
+            version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at \(ts(d)) NOT NULL)
+        """
+    }
 
     /// Versioned, append-only. Never edit a shipped migration; add the next version.
     static let migrations: [Migration] = [
@@ -177,16 +184,14 @@ enum Schema {
     ]
 
     static func columnType(_ type: FieldType, _ d: SQLDialect) -> String {
-        switch (type, d) {
-        case (.string, _), (.text, _), (.enumeration, _): return "TEXT"
-        case (.integer, _): return bigint(d)
-        case (.decimal, .postgres): return "NUMERIC"
-        case (.decimal, .sqlite): return "TEXT"
-        case (.boolean, _): return bool(d)
-        case (.timestamp, _): return ts(d)
-        case (.date, .postgres): return "DATE"
-        case (.date, .sqlite): return "TEXT"
-        case (.json, _): return json(d)
+        switch type {
+        case .string, .text, .enumeration: return "TEXT"
+        case .integer: return bigint(d)
+        case .decimal: return d.decimalType
+        case .boolean: return bool(d)
+        case .timestamp: return ts(d)
+        case .date: return d.dateType
+        case .json: return json(d)
         }
     }
 
@@ -226,16 +231,7 @@ enum Schema {
             LEFT JOIN contractor_sync_logs l ON l.integration_id = i.id
             GROUP BY i.id, i.demo_id, i.integration_type, i.status, i.last_synced_at
             """
-        switch d {
-        case .sqlite:
-            return ["DROP VIEW IF EXISTS \(summaryName)", "CREATE VIEW \(summaryName) AS \(body)"]
-        case .postgres:
-            return [
-                "DROP MATERIALIZED VIEW IF EXISTS \(summaryName)",
-                "CREATE MATERIALIZED VIEW \(summaryName) AS \(body)",
-                "CREATE UNIQUE INDEX \(summaryName)_id ON \(summaryName) (integration_id)",
-            ]
-        }
+        return d.summaryRelation(summaryName, body)
     }
 
     /// Identifiers come from validated configuration (lowercase, digits, _), quoted anyway.

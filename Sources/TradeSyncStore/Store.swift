@@ -1,25 +1,18 @@
 import TradeSyncCore
 
 /// The one way out: where configuration, connections, synced records, id maps, cursors and
-/// run logs live. SQLite (embedded) and PostgreSQL (shared by many workers) implement it.
-public protocol SyncStore: Sendable {
-    var dialect: SQLDialect { get }
+/// run logs live. SQLite (embedded) and PostgreSQL (shared by many workers) implement every
+/// role; code that needs only one role should ask for only that one (see `Roles/`).
+public typealias SyncStore = Migrator & ConnectionCatalog & RunLeases & CredentialStore & RunLog & RecordStore
+    & StoreLifetime
 
-    /// Creates or upgrades every table from the declared model. Idempotent.
-    func migrate(model: DataModel) async throws -> MigrationReport
-    func appliedMigrations() async throws -> [AppliedMigration]
-    /// Column names of a table, in order (for tests and `plan`).
-    func columns(of table: String) async throws -> [String]
+/// Releases the store's connection (SQLite) or pool (PostgreSQL).
+public protocol StoreLifetime: Sendable {
+    func close() async throws
+}
 
-    func upsertTemplate(_ template: IntegrationTemplate) async throws
-    func templates() async throws -> [IntegrationTemplate]
-
-    /// Inserts or updates a connection keyed by (demo id, connection key); returns it with its id.
-    func upsertConnection(_ connection: ConnectionRecord) async throws -> ConnectionRecord
-    func connections(demoId: String?) async throws -> [ConnectionRecord]
-    func connection(id: String) async throws -> ConnectionRecord?
-    func setConnectionStatus(id: String, status: ConnectionStatus, error: String?) async throws
-
+/// Synced records: their cursors, page writes, kept failures and rows.
+public protocol RecordStore: Sendable {
     func cursor(integrationId: String, stream: String) async throws -> String?
     /// Writes a page's records, their id mappings, the stream's new cursor, its kept failed
     /// records and its run counts in one transaction. With a fence, the transaction first checks
@@ -28,55 +21,11 @@ public protocol SyncStore: Sendable {
     /// What `applyPage` would do, without writing (dry runs).
     func previewPage(_ page: PageWrite) async throws -> PageOutcome
 
-    /// Takes the connection's run lease if it is free, expired, already ours, or held by
-    /// `takeOverFrom` (a holder known to be dead).
-    func acquireLease(integrationId: String, holder: String, ttlSeconds: Int, takeOverFrom: String?) async throws -> Bool
-    /// The current lease holder, if any.
-    func leaseHolder(integrationId: String) async throws -> String?
-    /// Marks runs still `running` as failed: called by the lease holder, so they are stale
-    /// (their process died).
-    func markInterruptedRuns(integrationId: String) async throws -> Int
-    /// Rows in a table (diagnostics and tests).
-    func rowCount(table: String) async throws -> Int
-    func releaseLease(integrationId: String, holder: String) async throws
-
-    /// Token columns are opaque text to the store: the engine seals them before they get here.
-    func loadTokens(integrationId: String) async throws -> StoredTokens?
-    /// Compare-and-swap on the refresh token: writes only if the stored refresh token is still
-    /// `expectedRefreshToken` (nil: only if none is stored).
-    func replaceTokens(integrationId: String, expectedRefreshToken: String?, with tokens: StoredTokens) async throws -> Bool
-    /// Connections that have stored tokens (key rotation walks them).
-    func tokenIntegrationIds() async throws -> [String]
-    /// Forgets a connection's tokens (disconnect); its synced data stays.
-    func deleteTokens(integrationId: String) async throws
-
-    /// Takes the short lease that serialises credential refreshes of one connection across
-    /// processes: free, expired or already ours.
-    func acquireCredentialLease(integrationId: String, holder: String, ttlSeconds: Int) async throws -> Bool
-    func releaseCredentialLease(integrationId: String, holder: String) async throws
-
-    /// Records a pending OAuth authorization (`connect`).
-    func saveOAuthState(_ state: OAuthStateRecord) async throws
-    /// Removes and returns a pending authorization: a state is good for one callback only.
-    func takeOAuthState(_ state: String) async throws -> OAuthStateRecord?
-
     /// Failed records kept for retry, oldest first: one connection's (and stream's), or all.
     func keptFailures(integrationId: String?, stream: String?, limit: Int) async throws -> [KeptFailure]
 
-    func startRun(_ run: SyncRunStart) async throws -> String
-    func finishRun(_ run: SyncRunFinish) async throws
-    func runs(integrationId: String?, limit: Int) async throws -> [SyncRunRecord]
-
     /// Every stored row of an entity for one integration, keyed by external id.
     func rows(entity: EntityModel, integrationId: String) async throws -> [String: StoredRow]
-    func mappingCount(integrationId: String, entity: String) async throws -> Int
-    func summary() async throws -> [IntegrationSummary]
-
-    func close() async throws
-}
-
-public enum SQLDialect: String, Sendable {
-    case sqlite, postgres
 }
 
 /// A fenced page write found the connection's lease held by another process: this run must
@@ -87,12 +36,6 @@ public struct LeaseLostError: Error, Sendable, CustomStringConvertible {
     public var description: String {
         "lost the connection's run lease to another process: stopped before writing"
     }
-}
-
-public struct StoreError: Error, Sendable, CustomStringConvertible {
-    public var message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
 }
 
 public struct MigrationReport: Sendable, Equatable {
@@ -447,6 +390,6 @@ public enum StoreFactory {
         if location.hasPrefix("sqlite:") {
             return try SQLiteStore(path: String(location.dropFirst(7)))
         }
-        throw StoreError("unknown store '\(location)': expected sqlite:PATH or postgres://…")
+        throw StoreError(.invalidLocation, "unknown store '\(location)': expected sqlite:PATH or postgres://…")
     }
 }

@@ -57,7 +57,7 @@ struct ScratchDatabase {
         return p
     }
 
-    func openStore(_ dir: String, _ scratch: ScratchDatabase?) async throws -> any SyncStore {
+    func openStore(_ dir: String, _ scratch: ScratchDatabase?) async throws -> any InspectableStore {
         if let scratch { return try await PostgresStore.connect(url: scratch.url) }
         return try SQLiteStore(path: dir + "/store.sqlite")
     }

@@ -13,7 +13,10 @@ let postgresAdminURL = ProcessInfo.processInfo.environment["TRADESYNC_TEST_POSTG
 
 /// Opens a fresh, empty store: a new SQLite file, or a new PostgreSQL database created for
 /// this test on the server named by TRADESYNC_TEST_POSTGRES_URL. Drops it afterwards.
-func withFreshStore(_ backend: Backend, _ body: (any SyncStore) async throws -> Void) async throws {
+/// A store as tests see it: every production role plus the test-only inspection reads.
+typealias InspectableStore = SyncStore & StoreInspection
+
+func withFreshStore(_ backend: Backend, _ body: (any InspectableStore) async throws -> Void) async throws {
     switch backend {
     case .sqlite:
         let dir = try temporaryDirectory()
@@ -345,4 +348,244 @@ func page(_ c: ConnectionRecord, _ records: [MappedRecord], cursor: String?, ent
         }
     }
 
+    @Test(arguments: backends)
+    func aRunLeaseHasOneHolderUntilItIsReleasedExpiresOrItsHolderIsDeclaredDead(backend: Backend) async throws {
+        try await withFreshStore(backend) { store in
+            _ = try await store.migrate(model: testModel)
+            let c = try await makeConnection(store)
+            #expect(try await store.leaseHolder(integrationId: c.id) == nil)
+            #expect(try await store.acquireLease(integrationId: c.id, holder: "a", ttlSeconds: 60, takeOverFrom: nil))
+            #expect(try await store.acquireLease(integrationId: c.id, holder: "b", ttlSeconds: 60, takeOverFrom: nil) == false,
+                    "a live lease held by another is not taken")
+            #expect(try await store.acquireLease(integrationId: c.id, holder: "b", ttlSeconds: 60, takeOverFrom: "x") == false,
+                    "a takeover names the holder it replaces")
+            #expect(try await store.acquireLease(integrationId: c.id, holder: "a", ttlSeconds: 60, takeOverFrom: nil),
+                    "the holder renews its own lease")
+            #expect(try await store.leaseHolder(integrationId: c.id) == "a")
+            try await store.releaseLease(integrationId: c.id, holder: "b")
+            #expect(try await store.leaseHolder(integrationId: c.id) == "a", "only the holder releases")
+            #expect(try await store.acquireLease(integrationId: c.id, holder: "b", ttlSeconds: 60, takeOverFrom: "a"))
+            #expect(try await store.leaseHolder(integrationId: c.id) == "b")
+            #expect(try await store.acquireLease(integrationId: c.id, holder: "a", ttlSeconds: 60, takeOverFrom: nil) == false,
+                    "the replaced holder cannot take it back")
+            try await store.releaseLease(integrationId: c.id, holder: "b")
+            #expect(try await store.leaseHolder(integrationId: c.id) == nil)
+            // An expired lease is free to anyone.
+            #expect(try await store.acquireLease(integrationId: c.id, holder: "c", ttlSeconds: 0, takeOverFrom: nil))
+            try await Task.sleep(for: .milliseconds(5))
+            #expect(try await store.acquireLease(integrationId: c.id, holder: "d", ttlSeconds: 60, takeOverFrom: nil))
+            #expect(try await store.leaseHolder(integrationId: c.id) == "d")
+            // Leases are per connection.
+            let other = try await makeConnection(store, key: "other")
+            #expect(try await store.acquireLease(integrationId: other.id, holder: "e", ttlSeconds: 60, takeOverFrom: nil))
+        }
+    }
+
+    @Test(arguments: backends)
+    func ofManyConcurrentContendersExactlyOneTakesAFreeLease(backend: Backend) async throws {
+        try await withFreshStore(backend) { store in
+            _ = try await store.migrate(model: testModel)
+            let c = try await makeConnection(store)
+            let winners = try await withThrowingTaskGroup(of: String?.self) { group in
+                for n in 0..<8 {
+                    group.addTask {
+                        try await store.acquireLease(integrationId: c.id, holder: "w\(n)", ttlSeconds: 60, takeOverFrom: nil)
+                            ? "w\(n)" : nil
+                    }
+                }
+                var out: [String] = []
+                for try await w in group { if let w { out.append(w) } }
+                return out
+            }
+            #expect(winners.count == 1)
+            #expect(try await store.leaseHolder(integrationId: c.id) == winners.first)
+        }
+    }
+
+    @Test(arguments: backends)
+    func interruptedRunsOfOneConnectionAreMarkedFailed(backend: Backend) async throws {
+        try await withFreshStore(backend) { store in
+            _ = try await store.migrate(model: testModel)
+            let c = try await makeConnection(store)
+            let other = try await makeConnection(store, key: "other")
+            let now = currentMicros()
+            func start(_ conn: ConnectionRecord, _ at: Int64) async throws -> String {
+                try await store.startRun(SyncRunStart(integrationId: conn.id, demoId: conn.demoId, entityType: "jobs",
+                                                      syncType: "scheduled", startedAt: at))
+            }
+            let finished = try await start(c, now)
+            try await store.finishRun(SyncRunFinish(runId: finished, status: .success, completedAt: now + 10, durationMs: 0,
+                                                    errorMessage: nil, detailsJSON: "{}"))
+            let dead1 = try await start(c, now + 1_000)
+            let dead2 = try await start(c, now + 2_000)
+            let elsewhere = try await start(other, now + 3_000)
+            #expect(try await store.markInterruptedRuns(integrationId: c.id) == 2)
+            #expect(try await store.markInterruptedRuns(integrationId: c.id) == 0, "already marked")
+            let runs = try await store.runs(integrationId: c.id, limit: 10)
+            #expect(runs.map(\.id) == [dead2, dead1, finished], "newest first")
+            #expect(runs.map(\.status) == [.failed, .failed, .success])
+            #expect(runs.first?.errorMessage?.hasPrefix("interrupted") == true)
+            #expect(runs.first?.completedAt != nil)
+            #expect(try await store.runs(integrationId: other.id, limit: 10).map(\.status) == [.running],
+                    "another connection's run is not touched")
+            #expect(try await store.runs(integrationId: nil, limit: 10).count == 4)
+            #expect(try await store.runs(integrationId: nil, limit: 2).map(\.id) == [elsewhere, dead2])
+        }
+    }
+
+    @Test(arguments: backends)
+    func theCredentialLeaseSerialisesRefreshes(backend: Backend) async throws {
+        try await withFreshStore(backend) { store in
+            _ = try await store.migrate(model: testModel)
+            let c = try await makeConnection(store)
+            #expect(try await store.acquireCredentialLease(integrationId: c.id, holder: "a", ttlSeconds: 30))
+            #expect(try await store.acquireCredentialLease(integrationId: c.id, holder: "b", ttlSeconds: 30) == false)
+            #expect(try await store.acquireCredentialLease(integrationId: c.id, holder: "a", ttlSeconds: 30), "re-entrant")
+            try await store.releaseCredentialLease(integrationId: c.id, holder: "b")
+            #expect(try await store.acquireCredentialLease(integrationId: c.id, holder: "b", ttlSeconds: 30) == false,
+                    "only the holder releases")
+            try await store.releaseCredentialLease(integrationId: c.id, holder: "a")
+            #expect(try await store.acquireCredentialLease(integrationId: c.id, holder: "b", ttlSeconds: 0))
+            try await Task.sleep(for: .milliseconds(5))
+            #expect(try await store.acquireCredentialLease(integrationId: c.id, holder: "c", ttlSeconds: 30), "expired")
+            #expect(try await store.acquireCredentialLease(integrationId: c.id, holder: "b", ttlSeconds: 30) == false)
+            // The run lease and the credential lease are independent.
+            #expect(try await store.acquireLease(integrationId: c.id, holder: "b", ttlSeconds: 30, takeOverFrom: nil))
+        }
+    }
+
+    @Test(arguments: backends)
+    func tokensAreReplacedOnlyByWhoeverSawTheCurrentRefreshToken(backend: Backend) async throws {
+        try await withFreshStore(backend) { store in
+            _ = try await store.migrate(model: testModel)
+            let c = try await makeConnection(store)
+            #expect(try await store.loadTokens(integrationId: c.id) == nil)
+            let first = StoredTokens(accessToken: "a1", refreshToken: "r1", expiresAtMicros: 100, refreshExpiresAtMicros: 1_000,
+                                     callbackFieldsJSON: "{\"realmId\":\"9\"}")
+            #expect(try await store.replaceTokens(integrationId: c.id, expectedRefreshToken: nil, with: first))
+            #expect(try await store.loadTokens(integrationId: c.id) == first)
+            let intruder = StoredTokens(accessToken: "x", refreshToken: "rx", expiresAtMicros: nil)
+            #expect(try await store.replaceTokens(integrationId: c.id, expectedRefreshToken: nil, with: intruder) == false,
+                    "nil expected: only when none is stored")
+            // A refresh: the winner saw r1; the callback fields stay when the refresh brings none.
+            let second = StoredTokens(accessToken: "a2", refreshToken: "r2", expiresAtMicros: 200)
+            #expect(try await store.replaceTokens(integrationId: c.id, expectedRefreshToken: "r1", with: second))
+            let stored = try #require(try await store.loadTokens(integrationId: c.id))
+            #expect(stored.refreshToken == "r2" && stored.accessToken == "a2" && stored.expiresAtMicros == 200)
+            #expect(stored.callbackFieldsJSON == "{\"realmId\":\"9\"}")
+            #expect(stored.refreshExpiresAtMicros == nil)
+            // The loser also saw r1, but r1 has been spent.
+            let late = StoredTokens(accessToken: "a3", refreshToken: "r3", expiresAtMicros: 300)
+            #expect(try await store.replaceTokens(integrationId: c.id, expectedRefreshToken: "r1", with: late) == false)
+            #expect(try await store.loadTokens(integrationId: c.id)?.refreshToken == "r2")
+            // Racing writers that all saw r2: exactly one wins.
+            let wins = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for n in 0..<8 {
+                    group.addTask {
+                        try await store.replaceTokens(integrationId: c.id, expectedRefreshToken: "r2",
+                                                      with: StoredTokens(accessToken: "a", refreshToken: "race\(n)", expiresAtMicros: nil))
+                    }
+                }
+                var count = 0
+                for try await won in group where won { count += 1 }
+                return count
+            }
+            #expect(wins == 1)
+            #expect(try await store.loadTokens(integrationId: c.id)?.refreshToken.hasPrefix("race") == true)
+            let other = try await makeConnection(store, key: "other")
+            #expect(try await store.replaceTokens(integrationId: other.id, expectedRefreshToken: nil, with: first))
+            #expect(try await store.tokenIntegrationIds() == [c.id, other.id].sorted())
+            try await store.deleteTokens(integrationId: c.id)
+            #expect(try await store.loadTokens(integrationId: c.id) == nil)
+            #expect(try await store.tokenIntegrationIds() == [other.id])
+        }
+    }
+
+    @Test(arguments: backends)
+    func anOAuthStateIsTakenOnceAndExpiredStatesArePurged(backend: Backend) async throws {
+        try await withFreshStore(backend) { store in
+            _ = try await store.migrate(model: testModel)
+            let c = try await makeConnection(store)
+            let now = currentMicros()
+            let live = OAuthStateRecord(state: "s-live", integrationId: c.id, redirectURI: "http://127.0.0.1:1/callback",
+                                        codeVerifier: "v1", expiresAtMicros: now + 600_000_000)
+            let stale = OAuthStateRecord(state: "s-stale", integrationId: c.id, redirectURI: "http://127.0.0.1:1/callback",
+                                         codeVerifier: nil, expiresAtMicros: now - 1)
+            try await store.saveOAuthState(stale)
+            try await store.saveOAuthState(live)
+            #expect(try await store.takeOAuthState("s-stale") == nil, "saving a state drops expired ones")
+            #expect(try await store.takeOAuthState("s-live") == live)
+            #expect(try await store.takeOAuthState("s-live") == nil, "a state is good for one callback only")
+            #expect(try await store.takeOAuthState("never") == nil)
+            // Two callbacks racing for one state: one gets it.
+            try await store.saveOAuthState(OAuthStateRecord(state: "s-race", integrationId: c.id, redirectURI: "r",
+                                                            codeVerifier: nil, expiresAtMicros: now + 600_000_000))
+            let taken = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for _ in 0..<4 { group.addTask { try await store.takeOAuthState("s-race") != nil } }
+                var count = 0
+                for try await got in group where got { count += 1 }
+                return count
+            }
+            #expect(taken == 1)
+        }
+    }
+
+    @Test(arguments: backends)
+    func aPreviewCountsAsTheWriteWouldAndWritesNothing(backend: Backend) async throws {
+        try await withFreshStore(backend) { store in
+            _ = try await store.migrate(model: testModel)
+            let c = try await makeConnection(store)
+            _ = try await store.applyPage(page(c, [job("1", name: "A"), job("2", name: "B")], cursor: "t1"))
+            let next = page(c, [job("1", name: "A"), job("2", name: "B2"), job("3", name: "C"), job("3", name: "C2")],
+                            cursor: "t2")
+            let preview = try await store.previewPage(next)
+            #expect(preview == PageOutcome(inserted: 1, updated: 2, unchanged: 1))
+            #expect(try await store.rowCount(table: "contractor_jobs") == 2, "the preview wrote no row")
+            #expect(try await store.mappingCount(integrationId: c.id, entity: "jobs") == 2, "nor a mapping")
+            #expect(try await store.cursor(integrationId: c.id, stream: "jobs") == "t1", "nor the cursor")
+            #expect(try await store.applyPage(next) == preview, "the write does what the preview said")
+        }
+    }
+
+    @Test(arguments: backends)
+    func errorsSayWhatKindTheyAre(backend: Backend) async throws {
+        try await withFreshStore(backend) { store in
+            _ = try await store.migrate(model: testModel)
+            let c = try await makeConnection(store)
+            let state = OAuthStateRecord(state: "s1", integrationId: c.id, redirectURI: "r", codeVerifier: nil,
+                                         expiresAtMicros: currentMicros() + 60_000_000)
+            try await store.saveOAuthState(state)
+            let duplicate = await #expect(throws: StoreError.self) { try await store.saveOAuthState(state) }
+            #expect(duplicate?.kind == .constraint, "\(String(describing: duplicate))")
+            var orphan = state
+            orphan.state = "s2"
+            orphan.integrationId = "no-such-connection"
+            let missing = await #expect(throws: StoreError.self) { try await store.saveOAuthState(orphan) }
+            #expect(missing?.kind == .constraint, "a foreign key is a constraint too")
+        }
+    }
+
+    @Test func aClosedStoreSaysSo() async throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try SQLiteStore(path: dir + "/store.sqlite")
+        _ = try await store.migrate(model: testModel)
+        try await store.close()
+        let error = await #expect(throws: StoreError.self) { _ = try await store.connections(demoId: nil) }
+        #expect(error?.kind == .closed)
+        let pageError = await #expect(throws: StoreError.self) { _ = try await store.cursor(integrationId: "x", stream: "y") }
+        #expect(pageError?.kind == .closed)
+    }
+
+    @Test func statementsAreWrittenOnceAndRenderedPerDialect() {
+        let sql = "SELECT a FROM t WHERE (?1 IS NULL OR b = ?1) AND c = 'why?' AND d < ?2 AND e = ? LIMIT ?"
+        let binds: [SQLValue] = [.text(nil), .timestamp(1), .json("{}"), .int(3)]
+        #expect(SQLDialect.sqlite.render(sql, binds) == sql, "SQLite takes ? and ?N as written")
+        #expect(SQLDialect.postgres.render(sql, binds) == """
+            SELECT a FROM t WHERE ($1::text IS NULL OR b = $1::text) AND c = 'why?' AND d < $2::timestamptz \
+            AND e = $3::jsonb LIMIT $4::bigint
+            """, "a bare ? takes one more than the largest number so far, as in SQLite")
+        #expect(SQLDialect.postgres.render("INSERT INTO t VALUES (?, ?, ?)", [.bool(true), .int(1), .json(nil)])
+                == "INSERT INTO t VALUES ($1::boolean, $2::bigint, $3::jsonb)")
+    }
 }

@@ -14,7 +14,7 @@ struct SyncHarness {
     let sandbox: ProviderSandbox
     let config: SandboxConfiguration
     let project: Project
-    let store: any SyncStore
+    let store: any InspectableStore
     let transport: AsyncHTTPTransport
     let serviceTitan: ConnectionRecord
     let google: ConnectionRecord

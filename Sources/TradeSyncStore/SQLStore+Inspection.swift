@@ -1,0 +1,22 @@
+import TradeSyncCore
+
+extension SQLStore: StoreInspection {
+    public func appliedMigrations() async throws -> [AppliedMigration] {
+        try await sql.query("SELECT version, name FROM tradesync_migrations ORDER BY version").map {
+            AppliedMigration(version: Int($0.int(0) ?? 0), name: $0.text(1) ?? "")
+        }
+    }
+
+    public func columns(of table: String) async throws -> [String] {
+        try await SQLStore.columnNames(sql, table)
+    }
+
+    public func rowCount(table: String) async throws -> Int {
+        Int(try await sql.query("SELECT COUNT(*) FROM \(Schema.quote(table))").first?.int(0) ?? 0)
+    }
+
+    public func mappingCount(integrationId: String, entity: String) async throws -> Int {
+        Int(try await sql.query("SELECT COUNT(*) FROM contractor_data_mappings WHERE integration_id = ? AND entity_type = ?",
+                                [.text(integrationId), .text(entity)]).first?.int(0) ?? 0)
+    }
+}
