@@ -15,7 +15,7 @@ import NIOCore
 /// when the calling task is cancelled.
 public final class ProviderSandbox: Sendable {
     public let configuration: SandboxConfiguration
-    private let core: SandboxCore
+    let core: SandboxCore
     private let server = Locked(ServerState())
 
     private struct ServerState {
