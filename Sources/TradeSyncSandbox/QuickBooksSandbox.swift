@@ -11,9 +11,9 @@ struct QuickBooksState: Sendable {
     var changes: [QBEntity: [Int: QBChange]] = [:]
     /// Deleted records and when.
     var deleted: [QBEntity: [Int: Int64]] = [:]
-    /// The current minute's request count (per realm; the sandbox has one).
-    var minute: Int64 = 0
-    var requestsThisMinute = 0
+    /// Admitted API requests of the last 60 seconds (per realm; the sandbox has one), oldest
+    /// first: a sliding window, so a test never straddles a minute boundary.
+    var recent: [Int64] = []
 
     /// `SandboxFault.expireTokens`: issued access tokens stay known but have expired (401
     /// "Token expired").
@@ -59,12 +59,17 @@ struct QuickBooksSandbox: Sendable {
                 403, type: "AUTHENTICATION", message: "message=ApplicationAuthorizationFailed; errorCode=003100; statusCode=403",
                 detail: "", code: "3100")
         }
-        let minute = now / (60 * SandboxTime.ticksPerSecond)
         let limit = configuration.requestsPerMinute
         let throttled = state.withLock { s -> Bool in
-            if s.quickbooks.minute != minute { s.quickbooks.minute = minute; s.quickbooks.requestsThisMinute = 0 }
-            s.quickbooks.requestsThisMinute += 1
-            return s.quickbooks.requestsThisMinute > limit
+            let horizon = now - 60 * SandboxTime.ticksPerSecond
+            if let keep = s.quickbooks.recent.firstIndex(where: { $0 > horizon }) {
+                s.quickbooks.recent.removeFirst(keep)
+            } else {
+                s.quickbooks.recent.removeAll()
+            }
+            guard s.quickbooks.recent.count < limit else { return true }
+            s.quickbooks.recent.append(now)
+            return false
         }
         if throttled {
             return Self.fault(

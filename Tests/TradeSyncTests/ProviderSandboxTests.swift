@@ -223,6 +223,14 @@ struct ProviderSandboxTests {
             #expect(expired.status == 200)
             #expect(expired.json?["errors"]?.arrayValue?.first?["extensions"]?["code"]?.stringValue == "UNAUTHENTICATED")
             #expect(expired.json?["data"] == nil)
+            // The request-count guard answers a bare 429 (not a GraphQL error).
+            let fresh = try await Self.jobberToken(sandbox)
+            sandbox.inject(FaultRule(pathContains: "/jobber/api/graphql", fault: .tooManyRequests(retryAfterSeconds: 2)))
+            let guarded = try await Self.graphql(sandbox, token: fresh, "{ users(first: 1) { nodes { id } } }")
+            #expect(guarded.status == 429)
+            #expect(guarded.headers.first(name: "Retry-After") == "2")
+            let recovered = try await Self.graphql(sandbox, token: fresh, "{ users(first: 1) { nodes { id } } }")
+            #expect(recovered.json?["data"]?["users"]?["nodes"]?.arrayValue?.count == 1)
         }
     }
 
@@ -504,6 +512,10 @@ struct ProviderSandboxTests {
             var statuses: [Int] = []
             for _ in 0..<5 { statuses.append(try await Self.qbQuery(sandbox, token: token, "SELECT * FROM Customer MAXRESULTS 1").status) }
             #expect(statuses == [200, 200, 200, 200, 429])
+            sandbox.inject(FaultRule(pathContains: "/quickbooks/v3/", fault: .expireTokens))
+            let expired = try await Self.qbQuery(sandbox, token: token, "SELECT * FROM Customer")
+            #expect(expired.status == 401)
+            #expect(expired.json?["fault"]?["error"]?.arrayValue?.first?["detail"]?.stringValue?.hasPrefix("Token expired") == true)
             sandbox.inject(FaultRule(pathContains: "/quickbooks/", fault: .serverError))
             let failed = try await Self.qbQuery(sandbox, token: token, "SELECT * FROM Customer")
             #expect(failed.status == 500)
