@@ -2,8 +2,10 @@ import Foundation
 import Hummingbird
 import NIOCore
 
-/// One local HTTP server emulating ServiceTitan (under `/servicetitan`) and Google Business
-/// Profile (under `/google`), with generated data and injectable faults.
+/// One local HTTP server emulating ServiceTitan (under `/servicetitan`), Google Business
+/// Profile (under `/google`), Jobber (`/jobber`), QuickBooks Online (`/quickbooks`), Yelp Fusion
+/// (`/yelp`) and SerpApi (`/serpapi`), each at the provider's own paths, with generated data
+/// and injectable faults (docs/sandbox.md).
 ///
 /// ```swift
 /// let sandbox = ProviderSandbox()
@@ -15,7 +17,7 @@ import NIOCore
 /// when the calling task is cancelled.
 public final class ProviderSandbox: Sendable {
     public let configuration: SandboxConfiguration
-    private let core: SandboxCore
+    let core: SandboxCore
     private let server = Locked(ServerState())
 
     private struct ServerState {

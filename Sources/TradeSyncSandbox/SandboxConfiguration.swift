@@ -7,6 +7,10 @@ public struct SandboxConfiguration: Sendable {
     public var seed: UInt64 = 42
     public var serviceTitan = ServiceTitanSandboxConfiguration()
     public var google = GoogleSandboxConfiguration()
+    public var jobber = JobberSandboxConfiguration()
+    public var quickbooks = QuickBooksSandboxConfiguration()
+    public var yelp = YelpSandboxConfiguration()
+    public var serpapi = SerpApiSandboxConfiguration()
     public init() {}
 }
 

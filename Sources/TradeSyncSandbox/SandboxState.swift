@@ -1,7 +1,11 @@
-/// The two emulated providers.
+/// The emulated providers (the raw value is each one's path prefix).
 enum SandboxProvider: String, Sendable {
     case serviceTitan = "servicetitan"
     case google
+    case jobber
+    case quickbooks
+    case yelp
+    case serpapi
 }
 
 /// OAuth state of both providers: access tokens, Google refresh tokens and authorization codes.
@@ -73,6 +77,10 @@ struct SandboxState: Sendable {
     var faults = FaultBook()
     var jobs = JobOverlay()
     var reviews = GoogleReviewOverlay()
+    var jobber = JobberState()
+    var quickbooks = QuickBooksState()
+    var yelp = YelpState()
+    var serpapi = SerpApiState()
     var requestCount = 0
     var touchRandom: SeededRandom
     /// The last instant handed to a change: the sandbox clock never repeats or goes back.
