@@ -28,28 +28,10 @@ extension StreamRun {
         let request = RequestSpec(
             method: stream.request.method.rawValue, url: runtime.url(forPath: path), params: params, headers: headers,
             body: try stream.request.body.map { try runtime.render($0, parent: parent, cursor: cursor) })
-        let p = stream.paginate
-        let pagination: PaginationSpec
-        switch p.kind {
-        case .none: pagination = .none
-        case .pageNumber:
-            pagination = .pageNumber(pageParam: p.pageParam, sizeParam: p.sizeParam, size: p.pageSize, start: p.start ?? 1,
-                                     hasMorePath: p.hasMorePath.map(JSONPath.init))
-        case .offset:
-            pagination = .offset(offsetParam: p.offsetParam, sizeParam: p.sizeParam ?? "limit", size: p.pageSize ?? 100,
-                                 start: p.start ?? 0)
-        case .pageToken, .continuationToken:
-            pagination = .pageToken(tokenParam: p.tokenParam, tokenPath: JSONPath(p.tokenPath), sizeParam: p.sizeParam,
-                                    size: p.pageSize, hasMorePath: p.hasMorePath.map(JSONPath.init))
-        case .graphqlRelay:
-            pagination = .graphqlRelay(sizeVariable: p.sizeParam ?? "first", tokenVariable: p.tokenParam,
-                                       tokenPath: JSONPath(p.tokenPath), hasMorePath: JSONPath(p.hasMorePath ?? "pageInfo.hasNextPage"),
-                                       size: p.pageSize ?? 50)
-        }
         var paginator = Paginator(
-            requester: requester, request: request, pagination: pagination, records: JSONPath(stream.records),
+            requester: requester, request: request, pagination: stream.paginate.strategy, records: JSONPath(stream.records),
             transform: stream.transform == .googleDailyMetrics ? .googleDailyMetrics : .none, startToken: startToken,
-            recordsOptional: stream.recordsOptional, totalPath: p.totalPath.map(JSONPath.init))
+            recordsOptional: stream.recordsOptional, totalPath: stream.paginate.totalPath.map(JSONPath.init))
         paginator.scope = parent["location"]
         return paginator
     }
