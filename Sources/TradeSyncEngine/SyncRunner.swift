@@ -231,17 +231,15 @@ public struct SyncRunner: Sendable {
             var streamResult = StreamResult(stream: name, entity: runtime.integration.streams[name]?.entity?.value ?? "")
             do {
                 try await run.sync(stream: name, into: &streamResult, failures: &out.failures)
-            } catch let error as FetchError {
-                if case .rateLimited = error { out.deferred = true }
-                // A 401 that survives a credential refresh answers every stream the same way.
-                if case .http(let status, _, _) = error, status == 401 { out.fatal = error.description }
+            } catch let error as any DispositionedError {
+                // The error says what it means for the run; no module's error types are matched here.
                 streamResult.error = error.description
-            } catch AuthError.needsReauthorization(let why) {
-                streamResult.error = AuthError.needsReauthorization(why).description
-                out.reauth = why
-            } catch let error as AuthError {
-                streamResult.error = error.description
-                out.fatal = error.description
+                switch error.disposition {
+                case .failStream: break
+                case .failRun: out.fatal = error.description
+                case .deferRun: out.deferred = true
+                case .reauthorize(let why): out.reauth = why
+                }
             } catch let error as CancellationError {
                 throw error
             } catch let error as LeaseLostError {

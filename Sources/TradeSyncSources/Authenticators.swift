@@ -14,7 +14,7 @@ extension Authenticator {
     public func secretValues() async -> [String] { [] }
 }
 
-public enum AuthError: Error, Sendable, CustomStringConvertible {
+public enum AuthError: DispositionedError {
     /// The refresh token is dead (`invalid_grant`): a person must authorise the connection again.
     case needsReauthorization(String)
     /// The token endpoint refused or failed. Carries the OAuth error code, never a secret.
@@ -32,6 +32,12 @@ public enum AuthError: Error, Sendable, CustomStringConvertible {
         case .missingCredential(let slot): return "credential '\(slot)' is not available"
         case .noRefreshToken: return "the connection has no refresh token yet: connect it first"
         }
+    }
+
+    /// A dead refresh token needs a person; every other failure here would fail every stream alike.
+    public var disposition: ErrorDisposition {
+        if case .needsReauthorization(let why) = self { return .reauthorize(reason: why) }
+        return .failRun
     }
 }
 
@@ -75,6 +81,7 @@ public struct OAuthClient: Sendable {
             request.setHeader("Authorization", "Basic " + pair)
         }
         request.body = URLEncoding.form(form)
+        let classifier = ResponseClassifier(.token, policy: retry)
         var attempt = 0
         while true {
             attempt += 1
@@ -85,34 +92,24 @@ public struct OAuthClient: Sendable {
                 throw error
             } catch {
                 let cause = TransportCause(error)
-                // As for API calls: a refused connection gets a couple of quick retries only.
-                let limit = cause.isPersistent ? min(retry.maxAttempts, RetryPolicy.persistentTransportAttempts) : retry.maxAttempts
-                if attempt < limit {
-                    let wait = retry.backoff(attempt: attempt)
-                    try await Task.sleep(for: cause.isPersistent ? min(wait, RetryPolicy.persistentTransportDelay) : wait)
-                    continue
+                guard let wait = retry.afterTransportFailure(cause, attempt: attempt) else {
+                    throw AuthError.unreachable(endpoint: endpoint(of: tokenURL), reason: cause.words)
                 }
-                throw AuthError.unreachable(endpoint: endpoint(of: tokenURL), reason: cause.words)
-            }
-            if (response.status == 429 || response.status >= 500) && attempt < retry.maxAttempts {
-                try await Task.sleep(for: RetryPolicy.retryAfter(response.header("Retry-After")) ?? retry.backoff(attempt: attempt))
+                try await Task.sleep(for: wait)
                 continue
             }
-            let json = try? JSONValue.parse(response.body)
-            guard (200..<300).contains(response.status) else {
-                // OAuth's `error` + `error_description`, or whatever shape the server's error has.
-                let detail = ProviderErrorDetail.summary(response.body)
-                if json?["error"]?.stringValue == "invalid_grant" { throw AuthError.needsReauthorization(detail) }
-                throw AuthError.tokenEndpoint(status: response.status, error: detail.isEmpty ? "HTTP \(response.status)" : detail)
-            }
-            guard let json else {
-                // A 200 that is not JSON (a proxy's page, a cut-off body) may be a passing fault.
-                if attempt < retry.maxAttempts {
-                    try await Task.sleep(for: retry.backoff(attempt: attempt))
-                    continue
-                }
-                let what = ProviderErrorDetail.htmlSummary(response.body) ?? (response.body.isEmpty ? "an empty body" : "not JSON")
-                throw AuthError.tokenEndpoint(status: response.status, error: "the response is \(what), not a token")
+            let json: JSONValue
+            switch classifier.classify(response, url: shown(tokenURL), attempt: attempt, reauthorized: false,
+                                       nowSeconds: nowMicros() / 1_000_000) {
+            case .ok(let body): json = body
+            case .retry(let wait, _):
+                try await Task.sleep(for: wait)
+                continue
+            case .fail(let error):
+                throw error
+            case .reauthorize:
+                // Not a token endpoint verdict (it is where new credentials come from).
+                throw AuthError.tokenEndpoint(status: response.status, error: "HTTP \(response.status)")
             }
             guard let access = json["access_token"]?.stringValue, !access.isEmpty else {
                 throw AuthError.tokenEndpoint(status: response.status, error: "no access_token in the response")
