@@ -5,13 +5,6 @@ public enum HTTPMethodName: String, ConfigEnum, Sendable {
     case GET, POST
 }
 
-public enum StreamTransform: String, ConfigEnum, Sendable {
-    case none
-    /// Google Performance API: adds a 30-day `dailyRange` and flattens the nested time series
-    /// to one record per metric and day (`{id, location, dailyMetric, date, value}`).
-    case googleDailyMetrics = "google_daily_metrics"
-}
-
 public enum CursorKind: String, ConfigEnum, Sendable {
     case continuationToken = "continuation_token"
     case timestamp
@@ -47,7 +40,7 @@ public struct StreamConfig: Sendable, ConfigDecodable {
     /// Fetched only to resolve lookups (job types); not stored.
     public var lookupOnly = false
     /// A provider adapter that turns responses into records (`google_daily_metrics`).
-    public var transform: StreamTransform = .none
+    public var transform: Transform?
     public var location = SourceLocation(file: "", line: 1, column: 1)
     public var keyPath = ""
 
@@ -73,7 +66,7 @@ public struct StreamConfig: Sendable, ConfigDecodable {
         c.cursor = o.optional("cursor")
         c.parent = o.optional("parent")
         c.enums = o.optional("enums") ?? NamedMap()
-        c.transform = o.optional("transform") ?? .none
+        c.transform = o.optional("transform")
         if let cursor = c.cursor, cursor.kind == .continuationToken, paginateKnown,
            c.paginate.kind != "continuation_token" {
             node.sink.add(Diagnostic(.error, cursor.location, keyPath: ConfigNode.render(node.path + ["cursor", "kind"]),

@@ -17,9 +17,9 @@ extension StreamRun {
         if let c = stream.cursor, c.kind == .timestamp, let param = c.param, let cursor {
             params.append((param, cursor))
         }
-        if stream.transform == .googleDailyMetrics {
-            params += GoogleDailyMetrics.rangeParams(days: 30, todayMicros: currentMicros())
-        }
+        // A provider adapter declares its own parameters and its fan-out binding.
+        let transform = stream.transform?.component?.boundAny(to: parent)
+        params += transform?.requestParams(nowMicros: currentMicros()) ?? []
         var headers: [(name: String, value: String)] = []
         for h in integration.auth.headers.entries + stream.request.headers.entries {
             headers.append((h.name, try runtime.render(h.value, parent: parent, cursor: cursor)))
@@ -28,12 +28,10 @@ extension StreamRun {
         let request = RequestSpec(
             method: stream.request.method.rawValue, url: runtime.url(forPath: path), params: params, headers: headers,
             body: try stream.request.body.map { try runtime.render($0, parent: parent, cursor: cursor) })
-        var paginator = Paginator(
+        return Paginator(
             requester: requester, request: request, pagination: stream.paginate.strategy, records: JSONPath(stream.records),
-            transform: stream.transform == .googleDailyMetrics ? .googleDailyMetrics : .none, startToken: startToken,
+            transform: transform, startToken: startToken,
             recordsOptional: stream.recordsOptional, totalPath: stream.paginate.totalPath.map(JSONPath.init))
-        paginator.scope = parent["location"]
-        return paginator
     }
 
     /// Every record of a (lookup or parent) stream for one binding context.

@@ -21,14 +21,6 @@ public struct RequestSpec: Sendable {
     }
 }
 
-/// Turns a response into records when the records are not a plain array at a path.
-public enum RecordTransform: String, Sendable {
-    case none
-    /// Google Performance API: nested time series → one record per location, metric and day,
-    /// with the zero values Google omits put back.
-    case googleDailyMetrics = "google_daily_metrics"
-}
-
 public struct Page: Sendable {
     public var records: [JSONValue]
     /// The token that continues after this page (continuation feeds store it as the cursor).

@@ -14,9 +14,9 @@ public struct Paginator: Sendable {
     /// The strategy at the current position: it moves on as pages come in.
     public private(set) var strategy: any PaginationStrategy
     public let records: JSONPath
-    public let transform: RecordTransform
-    /// The fan-out scope of this request (a Google location), kept on adapted records.
-    public var scope: String?
+    /// A provider adapter that builds the records from the response, already bound to this
+    /// request's fan-out context; nil when the records are a list at `records`.
+    public let transform: (any RecordTransform)?
     /// A response without the records field is an empty page (Google omits empty lists,
     /// QuickBooks answers `QueryResponse: {}`). Otherwise a missing field is an error.
     public var recordsOptional = false
@@ -34,7 +34,7 @@ public struct Paginator: Sendable {
     var previousPage: Int?
 
     public init(requester: Requester, request: RequestSpec, pagination: any PaginationStrategy, records: JSONPath,
-                transform: RecordTransform = .none, startToken: String? = nil, recordsOptional: Bool = false,
+                transform: (any RecordTransform)? = nil, startToken: String? = nil, recordsOptional: Bool = false,
                 totalPath: JSONPath? = nil) {
         self.requester = requester
         self.request = request
@@ -110,9 +110,10 @@ public struct Paginator: Sendable {
     func interpret(_ response: PageResponse) throws -> Step {
         let json = response.json
         let items: [JSONValue]
-        switch transform {
-        case .none: items = try recordList(json)
-        case .googleDailyMetrics: items = GoogleDailyMetrics.flatten(json, location: scope)
+        if let transform {
+            items = transform.records(from: json)
+        } else {
+            items = try recordList(json)
         }
         var following = strategy
         var more = try following.advance(after: response, records: items)
