@@ -29,7 +29,7 @@ let package = Package(
         // behaviour is, so Config holds them as values.
         .target(
             name: "TradeSyncConfig",
-            dependencies: ["TradeSyncCore", "TradeSyncSources", .product(name: "Yams", package: "Yams")],
+            dependencies: ["TradeSyncCore", "TradeSyncSources", "TradeSyncMapping", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
         // Mapping interpreter: paths, value maps, casts.

@@ -1,5 +1,6 @@
 import Foundation
 import TradeSyncCore
+import TradeSyncMapping
 
 /// Cross-file checks: every reference between integrations, the model, mappings and
 /// deployments resolves, and every value fits its target.
@@ -226,8 +227,8 @@ struct ProjectValidator {
         _ f: FieldMappingConfig, field: ModelField, entity: EntityModel, enums: NamedMap<[String]>?,
         integration: IntegrationConfig?
     ) {
-        if let cast = f.cast, !castFits(cast, field.type) {
-            error(f.castLocation ?? f.location, f.keyPath + ".cast", "cast '\(cast.rawValue)' cannot fill a \(field.type.rawValue) field")
+        if let cast = f.cast, !cast.fits(field.type) {
+            error(f.castLocation ?? f.location, f.keyPath + ".cast", "cast '\(cast.kind)' cannot fill a \(field.type.rawValue) field")
         }
         if let each = f.each {
             if field.type != .json {
@@ -268,19 +269,6 @@ struct ProjectValidator {
             }
         } else if f.cast == nil, f.const == nil, f.each == nil, f.lookup == nil, field.type == .enumeration {
             warning(f.location, f.keyPath, "enum field filled without a value map: values outside \(field.values) will fail")
-        }
-    }
-
-    func castFits(_ cast: CastKind, _ type: FieldType) -> Bool {
-        switch (cast, type) {
-        case (.string, .string), (.string, .text), (.string, .enumeration): return true
-        case (.integer, .integer), (.integer, .decimal): return true
-        case (.decimal, .decimal): return true
-        case (.boolean, .boolean): return true
-        case (.timestamp, .timestamp), (.timestamp, .date): return true
-        case (.date, .date): return true
-        case (.json, .json): return true
-        default: return false
         }
     }
 
