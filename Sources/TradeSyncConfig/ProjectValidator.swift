@@ -1,6 +1,7 @@
 import Foundation
 import TradeSyncCore
 import TradeSyncMapping
+import TradeSyncSources
 
 /// Cross-file checks: every reference between integrations, the model, mappings and
 /// deployments resolves, and every value fits its target.
@@ -55,7 +56,7 @@ struct ProjectValidator {
         }
         let credentialSlots = Set(c.auth.credentials.names)
         let fieldNames = Set(c.connectionFields.names)
-        if let apiKey = c.auth.apiKey, c.auth.kind == .apiKey, !credentialSlots.contains(apiKey.credential) {
+        if let apiKey = c.auth.method as? APIKeyAuth, !credentialSlots.contains(apiKey.credential) {
             error(c.auth.location, "auth.api_key.credential",
                   "credential slot '\(apiKey.credential)' is not declared under auth.credentials")
         }
@@ -374,7 +375,7 @@ struct ProjectValidator {
             }
         }
         // Fields that arrive on the OAuth callback (QuickBooks realmId → realm_id) are not written by hand.
-        let fromCallback = Set(integration.auth.callbackFields.map(snakeCase))
+        let fromCallback = Set(((integration.auth.method as? AuthorizationCodeGrant)?.callbackFields ?? []).map(snakeCase))
         for field in integration.connectionFields.entries
         where field.value.required && c.fields[field.name] == nil && !fromCallback.contains(field.name) {
             error(c.location, c.keyPath + ".fields.\(field.name)",
@@ -382,7 +383,7 @@ struct ProjectValidator {
         }
         for cred in c.credentials.entries {
             // A refresh token given by reference seeds the sealed token store (headless set-up).
-            let seed = cred.name == "refresh_token" && integration.auth.kind == .oauth2AuthorizationCode
+            let seed = cred.name == "refresh_token" && integration.auth.method is AuthorizationCodeGrant
             guard integration.auth.credentials[cred.name] != nil || seed else {
                 error(cred.location, cred.keyPath,
                       "integration '\(integration.provider)' has no credential slot '\(cred.name)'\(suggest(cred.name, integration.auth.credentials.names))")

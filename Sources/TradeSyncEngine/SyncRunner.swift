@@ -156,7 +156,7 @@ public struct SyncRunner: Sendable {
             // Credentials are resolved inside the run, so that one that cannot be resolved leaves a
             // failed run in the log and the reason on the connection.
             // Fields the provider gave on the OAuth callback (QuickBooks realm_id); plain JSON, not secret.
-            let callbackFields = base.integration.auth.kind == .oauth2AuthorizationCode
+            let callbackFields = base.integration.auth.method is AuthorizationCodeGrant
                 ? try await store.loadTokens(integrationId: connection.id)?.callbackFieldsJSON : nil
             let runtime = try base.resolvingCredentials(resolver).withCallbackFields(callbackFields)
             redactor = SecretRedactor(runtime.secretValues)
