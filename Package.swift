@@ -24,10 +24,12 @@ let package = Package(
     targets: [
         // Values only: JSON, records, model types, diagnostics. No I/O.
         .target(name: "TradeSyncCore", swiftSettings: strict),
-        // YAML → typed configuration, with file:line:col diagnostics.
+        // YAML → typed configuration, with file:line:col diagnostics. Components (paginators,
+        // authenticators, casts) decode their own keys with Core's config kit where their
+        // behaviour is, so Config holds them as values.
         .target(
             name: "TradeSyncConfig",
-            dependencies: ["TradeSyncCore", .product(name: "Yams", package: "Yams")],
+            dependencies: ["TradeSyncCore", "TradeSyncSources", "TradeSyncMapping", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
         // Mapping interpreter: paths, value maps, casts.

@@ -59,8 +59,8 @@ if args.mode == "download" {
         requester: requester,
         request: RequestSpec(method: "GET", url: args.sandbox + "/servicetitan/jpm/v2/tenant/1234567/export/jobs",
                              headers: [("ST-App-Key", "sandbox-st-app-key")]),
-        pagination: .pageToken(tokenParam: "from", tokenPath: JSONPath("continueFrom"), sizeParam: nil, size: nil,
-                               hasMorePath: JSONPath("hasMore")),
+        pagination: PageTokenPagination(tokenParam: "from", tokenPath: JSONPath("continueFrom"), sizeParam: nil, size: nil,
+                                        hasMorePath: JSONPath("hasMore")),
         records: JSONPath("data"))
     let start = Date()
     var records = 0

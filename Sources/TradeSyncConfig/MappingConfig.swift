@@ -1,4 +1,5 @@
 import TradeSyncCore
+import TradeSyncMapping
 
 public enum UnmappedPolicy: String, ConfigEnum, Sendable {
     /// The record fails mapping and is logged with its external id.
@@ -10,10 +11,6 @@ public enum UnmappedPolicy: String, ConfigEnum, Sendable {
     /// The provider's value is stored as it came (its own word for a state no map lists yet):
     /// for string and text fields; an enum field could not hold it.
     case passthrough
-}
-
-public enum CastKind: String, ConfigEnum, Sendable {
-    case string, integer, decimal, boolean, timestamp, date, json
 }
 
 /// `mappings/<provider>/<stream>.yaml`: how one stream's records become one entity's rows.
@@ -54,7 +51,7 @@ public struct LookupConfig: Sendable, ConfigDecodable {
 public struct FieldMappingConfig: Sendable, ConfigDecodable {
     public var from: String?
     public var const: JSONValue?
-    public var cast: CastKind?
+    public var cast: Cast?
     public var map: NamedMap<JSONValue>?
     /// Source values that mean "no value" (STAR_RATING_UNSPECIFIED → null).
     public var unspecified: [String] = []

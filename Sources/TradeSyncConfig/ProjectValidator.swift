@@ -1,5 +1,7 @@
 import Foundation
 import TradeSyncCore
+import TradeSyncMapping
+import TradeSyncSources
 
 /// Cross-file checks: every reference between integrations, the model, mappings and
 /// deployments resolves, and every value fits its target.
@@ -54,7 +56,7 @@ struct ProjectValidator {
         }
         let credentialSlots = Set(c.auth.credentials.names)
         let fieldNames = Set(c.connectionFields.names)
-        if let apiKey = c.auth.apiKey, c.auth.kind == .apiKey, !credentialSlots.contains(apiKey.credential) {
+        if let apiKey = c.auth.method as? APIKeyAuth, !credentialSlots.contains(apiKey.credential) {
             error(c.auth.location, "auth.api_key.credential",
                   "credential slot '\(apiKey.credential)' is not declared under auth.credentials")
         }
@@ -226,8 +228,8 @@ struct ProjectValidator {
         _ f: FieldMappingConfig, field: ModelField, entity: EntityModel, enums: NamedMap<[String]>?,
         integration: IntegrationConfig?
     ) {
-        if let cast = f.cast, !castFits(cast, field.type) {
-            error(f.castLocation ?? f.location, f.keyPath + ".cast", "cast '\(cast.rawValue)' cannot fill a \(field.type.rawValue) field")
+        if let cast = f.cast, !cast.fits(field.type) {
+            error(f.castLocation ?? f.location, f.keyPath + ".cast", "cast '\(cast.kind)' cannot fill a \(field.type.rawValue) field")
         }
         if let each = f.each {
             if field.type != .json {
@@ -268,19 +270,6 @@ struct ProjectValidator {
             }
         } else if f.cast == nil, f.const == nil, f.each == nil, f.lookup == nil, field.type == .enumeration {
             warning(f.location, f.keyPath, "enum field filled without a value map: values outside \(field.values) will fail")
-        }
-    }
-
-    func castFits(_ cast: CastKind, _ type: FieldType) -> Bool {
-        switch (cast, type) {
-        case (.string, .string), (.string, .text), (.string, .enumeration): return true
-        case (.integer, .integer), (.integer, .decimal): return true
-        case (.decimal, .decimal): return true
-        case (.boolean, .boolean): return true
-        case (.timestamp, .timestamp), (.timestamp, .date): return true
-        case (.date, .date): return true
-        case (.json, .json): return true
-        default: return false
         }
     }
 
@@ -386,7 +375,7 @@ struct ProjectValidator {
             }
         }
         // Fields that arrive on the OAuth callback (QuickBooks realmId → realm_id) are not written by hand.
-        let fromCallback = Set(integration.auth.callbackFields.map(snakeCase))
+        let fromCallback = Set(((integration.auth.method as? AuthorizationCodeGrant)?.callbackFields ?? []).map(snakeCase))
         for field in integration.connectionFields.entries
         where field.value.required && c.fields[field.name] == nil && !fromCallback.contains(field.name) {
             error(c.location, c.keyPath + ".fields.\(field.name)",
@@ -394,7 +383,7 @@ struct ProjectValidator {
         }
         for cred in c.credentials.entries {
             // A refresh token given by reference seeds the sealed token store (headless set-up).
-            let seed = cred.name == "refresh_token" && integration.auth.kind == .oauth2AuthorizationCode
+            let seed = cred.name == "refresh_token" && integration.auth.method is AuthorizationCodeGrant
             guard integration.auth.credentials[cred.name] != nil || seed else {
                 error(cred.location, cred.keyPath,
                       "integration '\(integration.provider)' has no credential slot '\(cred.name)'\(suggest(cred.name, integration.auth.credentials.names))")

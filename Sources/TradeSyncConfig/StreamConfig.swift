@@ -1,28 +1,8 @@
 import TradeSyncCore
+import TradeSyncSources
 
 public enum HTTPMethodName: String, ConfigEnum, Sendable {
     case GET, POST
-}
-
-public enum PaginationKind: String, ConfigEnum, Sendable {
-    case none
-    /// `page` + `pageSize`, stop on `hasMore: false` or a short page (ServiceTitan lists).
-    case pageNumber = "page_number"
-    /// An offset and a limit (QuickBooks STARTPOSITION, Yelp offset, SerpApi start).
-    case offset
-    /// A token from the response sent back as a parameter; absent token = last page (Google).
-    case pageToken = "page_token"
-    /// Like page_token, and the last token is the incremental cursor (ServiceTitan exports).
-    case continuationToken = "continuation_token"
-    /// GraphQL relay: `first`/`after`, `pageInfo { endCursor hasNextPage }` (Jobber).
-    case graphqlRelay = "graphql_relay"
-}
-
-public enum StreamTransform: String, ConfigEnum, Sendable {
-    case none
-    /// Google Performance API: adds a 30-day `dailyRange` and flattens the nested time series
-    /// to one record per metric and day (`{id, location, dailyMetric, date, value}`).
-    case googleDailyMetrics = "google_daily_metrics"
 }
 
 public enum CursorKind: String, ConfigEnum, Sendable {
@@ -44,7 +24,8 @@ public struct StreamConfig: Sendable, ConfigDecodable {
     public var mapping: Located<String>?
     public var description: String?
     public var request = RequestConfig()
-    public var paginate = PaginateConfig()
+    /// How the stream pages: one of `Pagination.strategies`, decoded by the strategy itself.
+    public var paginate = Pagination.none
     /// Path to the array of records in a response; empty = the response is the array.
     public var records = ""
     /// A response without the records field is an empty page, not a broken one: for APIs
@@ -59,7 +40,7 @@ public struct StreamConfig: Sendable, ConfigDecodable {
     /// Fetched only to resolve lookups (job types); not stored.
     public var lookupOnly = false
     /// A provider adapter that turns responses into records (`google_daily_metrics`).
-    public var transform: StreamTransform = .none
+    public var transform: Transform?
     public var location = SourceLocation(file: "", line: 1, column: 1)
     public var keyPath = ""
 
@@ -75,19 +56,23 @@ public struct StreamConfig: Sendable, ConfigDecodable {
         c.mapping = c.lookupOnly ? o.optional("mapping") : o.required("mapping")
         c.description = o.optional("description")
         c.request = o.required("request") ?? RequestConfig()
-        c.paginate = o.optional("paginate") ?? PaginateConfig()
+        let paginate: Pagination? = o.optional("paginate")
+        c.paginate = paginate ?? .none
+        // A paginate block that did not decode is reported; checks against its kind would only add noise.
+        let paginateKnown = paginate != nil || o.child("paginate") == nil
         c.records = o.optional("records") ?? ""
         c.recordsOptional = o.optional("records_optional") ?? false
         c.primaryKey = o.optional("primary_key") ?? "id"
         c.cursor = o.optional("cursor")
         c.parent = o.optional("parent")
         c.enums = o.optional("enums") ?? NamedMap()
-        c.transform = o.optional("transform") ?? .none
-        if let cursor = c.cursor, cursor.kind == .continuationToken, c.paginate.kind != .continuationToken {
+        c.transform = o.optional("transform")
+        if let cursor = c.cursor, cursor.kind == .continuationToken, paginateKnown,
+           c.paginate.kind != "continuation_token" {
             node.sink.add(Diagnostic(.error, cursor.location, keyPath: ConfigNode.render(node.path + ["cursor", "kind"]),
                                      "a continuation_token cursor needs paginate.kind: continuation_token"))
         }
-        if let cursor = c.cursor, cursor.stopWhenOlder, c.paginate.kind == .none {
+        if let cursor = c.cursor, cursor.stopWhenOlder, paginateKnown, c.paginate.kind == NoPagination.kind {
             node.sink.add(Diagnostic(.warning, cursor.location, keyPath: ConfigNode.render(node.path + ["cursor", "stop_when_older"]),
                                      "has no effect: the stream is one page (paginate.kind: none)"))
         }
@@ -116,60 +101,6 @@ public struct RequestConfig: Sendable, ConfigDecodable {
         c.headers = o.optional("headers") ?? NamedMap()
         c.body = o.optional("body")
         if c.method == .POST, c.body == nil { o.missingUnlessWritten("body") }
-        o.finish()
-        return c
-    }
-}
-
-public struct PaginateConfig: Sendable, ConfigDecodable {
-    public var kind = PaginationKind.none
-    public var pageParam = "page"
-    public var sizeParam: String?
-    public var pageSize: Int?
-    public var start: Int?
-    public var offsetParam = "offset"
-    public var tokenParam = "pageToken"
-    public var tokenPath = "nextPageToken"
-    public var hasMorePath: String?
-    /// The provider's documented maximum page size.
-    public var maxPageSize: Int?
-    /// Where a response states the listing's total record count (`totalCount`,
-    /// `totalReviewCount`): receiving fewer records fails the stream.
-    public var totalPath: String?
-
-    public init() {}
-
-    public static func decode(_ node: ConfigNode) -> PaginateConfig? {
-        guard let o = node.object() else { return nil }
-        var c = PaginateConfig()
-        c.kind = o.required("kind") ?? .none
-        c.pageParam = o.optional("page_param") ?? "page"
-        c.sizeParam = o.optional("size_param")
-        let size: Located<Int>? = o.optional("page_size")
-        c.pageSize = size?.value
-        c.start = o.optional("start")
-        c.offsetParam = o.optional("offset_param") ?? "offset"
-        c.tokenParam = o.optional("token_param") ?? (c.kind == .graphqlRelay ? "after" : "pageToken")
-        c.tokenPath = o.optional("token_path") ?? (c.kind == .graphqlRelay ? "pageInfo.endCursor" : "nextPageToken")
-        c.hasMorePath = o.optional("has_more_path") ?? (c.kind == .graphqlRelay ? "pageInfo.hasNextPage" : nil)
-        c.maxPageSize = o.optional("max_page_size")
-        c.totalPath = o.optional("total_path")
-        if let size {
-            if size.value < 1 {
-                node.sink.add(Diagnostic(.error, size.location, keyPath: size.keyPath, "must be at least 1"))
-            } else if let max = c.maxPageSize, size.value > max {
-                node.sink.add(Diagnostic(.error, size.location, keyPath: size.keyPath,
-                                         "\(size.value) is above the provider's maximum page size \(max)"))
-            }
-        }
-        switch c.kind {
-        case .pageNumber:
-            if c.hasMorePath == nil && c.sizeParam == nil { o.missing("has_more_path") }
-        case .offset:
-            if c.sizeParam == nil { o.missingUnlessWritten("size_param") }
-        default:
-            break
-        }
         o.finish()
         return c
     }

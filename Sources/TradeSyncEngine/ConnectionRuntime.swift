@@ -138,15 +138,12 @@ struct ConnectionRuntime: Sendable {
         try render(template, parent: parent, cursor: cursor, encode: URLEncoding.pathSegment)
     }
 
+    /// The token endpoint client of an OAuth connection.
     func oauthClient() throws -> OAuthClient {
-        let auth = integration.auth
-        guard let tokenURL else { throw RunnerError.configuration("\(integration.provider): no token_url") }
-        guard let id = credentials["client_id"], let secret = credentials["client_secret"] else {
-            throw RunnerError.credential(slot: "client_id/client_secret", reference: "none", reason: "missing")
+        guard let grant = integration.auth.method as? any OAuthGrant else {
+            throw RunnerError.configuration("\(integration.provider): auth kind \(integration.auth.kind) has no token endpoint")
         }
-        return OAuthClient(tokenURL: tokenURL, clientId: id, clientSecret: secret,
-                           style: auth.clientAuth == .basic ? .basic : .form, scopes: [],
-                           defaultLifetimeSeconds: auth.tokenLifetimeSeconds)
+        return try grant.client(credentials: credentials, tokenURL: tokenURL)
     }
 
     /// The revoke URL's path on the overridden token URL's host: `https://oauth2.googleapis.com/revoke`
@@ -169,26 +166,13 @@ struct ConnectionRuntime: Sendable {
     /// `vault` is nil when the deployment has no `secrets_key`: connections that keep tokens refuse.
     func authenticator(store: any SyncStore, vault: TokenVault?, keyProblem: SealError, holder: String,
                        transport: any HTTPTransport, retry: RetryPolicy, logger: Logger) throws -> any Authenticator {
-        let auth = integration.auth
-        func client() throws -> OAuthClient { try oauthClient() }
-        switch auth.kind {
-        case .oauth2ClientCredentials:
-            return OAuth2ClientCredentials(client: try client(), transport: transport, retry: retry)
-        case .oauth2AuthorizationCode:
+        let id = record.id
+        let seed = credentials["refresh_token"]
+        let context = AuthContext(credentials: credentials, tokenURL: tokenURL, transport: transport, retry: retry) {
             guard let vault else { throw keyProblem }
             // Per authenticator, not per process: two runs in one process must not share a refresh.
-            let persistence = vault.persistence(integrationId: record.id, holder: holder + "/" + UUID().uuidString.prefix(8),
-                                                seed: credentials["refresh_token"],
-                                                logger: logger)
-            return OAuth2RefreshToken(client: try client(), persistence: persistence, transport: transport, retry: retry)
-        case .apiKey:
-            guard let spec = auth.apiKey, let key = credentials[spec.credential] else {
-                throw RunnerError.credential(slot: auth.apiKey?.credential ?? "api_key", reference: "none", reason: "missing")
-            }
-            return APIKeyAuthenticator(placement: spec.placement == .query ? .query : .header, name: spec.name,
-                                       prefix: spec.prefix, key: key)
-        case .webhookSignature, .none:
-            return NoAuthentication()
+            return vault.persistence(integrationId: id, holder: holder + "/" + UUID().uuidString.prefix(8), seed: seed, logger: logger)
         }
+        return try integration.auth.method.authenticator(context)
     }
 }

@@ -33,7 +33,7 @@ public enum Deployer {
         if let base = c.baseURL { config["base_url"] = .string(base) }
         return IntegrationTemplate(
             integrationType: c.provider, displayName: c.displayName, description: c.description,
-            authType: c.auth.kind.rawValue, status: c.status.rawValue, statusNote: c.statusNote,
+            authType: c.auth.kind, status: c.status.rawValue, statusNote: c.statusNote,
             capabilities: c.capabilities.map(\.value), defaultFrequency: c.defaultFrequency.description,
             docsURL: c.docsURL, configJSON: JSONValue.object(config).jsonText)
     }

@@ -43,7 +43,7 @@ extension OAuthConnector {
     func revoke(_ token: String, at url: String, runtime: ConnectionRuntime) async -> DisconnectOutcome {
         var request = HTTPRequestData(method: "POST", url: url)
         request.setHeader("Accept", "application/json")
-        if runtime.integration.auth.clientAuth == .basic, let id = runtime.credentials["client_id"],
+        if (runtime.integration.auth.method as? any OAuthGrant)?.clientAuth == .basic, let id = runtime.credentials["client_id"],
            let secret = runtime.credentials["client_secret"]
         {
             request.setHeader("Authorization", "Basic " + Data((id + ":" + secret).utf8).base64EncodedString())

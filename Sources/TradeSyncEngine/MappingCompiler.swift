@@ -31,7 +31,7 @@ enum MappingCompiler {
             target: target, source: source,
             lookup: f.lookup.map { Lookup(stream: $0.stream.value, key: JSONPath($0.key), value: JSONPath($0.value)) },
             valueMap: map, unspecified: Set(f.unspecified), onUnmapped: onUnmapped,
-            cast: f.cast.flatMap { Cast(rawValue: $0.rawValue) },
+            cast: f.cast,
             each: f.each.map { $0.entries.map { rule($0.name, $0.value) } })
     }
 }

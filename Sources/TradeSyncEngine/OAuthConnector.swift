@@ -76,8 +76,8 @@ public struct OAuthConnector: Sendable {
     func runtime(_ connection: ConnectionRecord) throws -> ConnectionRuntime {
         let runtime = try ConnectionRuntime(record: connection, project: project, resolver: resolver)
         let auth = runtime.integration.auth
-        guard auth.kind == .oauth2AuthorizationCode else {
-            throw ConnectError.notAuthorizationCode(connection: connection.connectionKey, kind: auth.kind.rawValue)
+        guard auth.method is AuthorizationCodeGrant else {
+            throw ConnectError.notAuthorizationCode(connection: connection.connectionKey, kind: auth.kind)
         }
         return runtime
     }
@@ -111,7 +111,9 @@ public struct OAuthConnector: Sendable {
         -> AuthorizationRequest
     {
         let runtime = try runtime(connection)
-        let auth = runtime.integration.auth
+        guard let auth = runtime.integration.auth.method as? AuthorizationCodeGrant else {
+            throw ConnectError.notAuthorizationCode(connection: connection.connectionKey, kind: runtime.integration.auth.kind)
+        }
         guard let authorizeURL = runtime.authorizeURL else { throw ConnectError.noAuthorizeURL(runtime.integration.provider) }
         guard let clientId = runtime.credentials["client_id"] else {
             throw RunnerError.credential(slot: "client_id", reference: "none", reason: "the connection does not reference it")
@@ -164,7 +166,7 @@ public struct OAuthConnector: Sendable {
             throw ConnectError.noRefreshToken(provider: runtime.integration.displayName)
         }
         var fields = JSONObject()
-        for name in runtime.integration.auth.callbackFields {
+        for name in (runtime.integration.auth.method as? AuthorizationCodeGrant)?.callbackFields ?? [] {
             if let value = query[name] { fields[OAuthConnector.snakeCase(name)] = .string(value) }
         }
         try await vault.replaceAll(tokens, integrationId: connection.id,

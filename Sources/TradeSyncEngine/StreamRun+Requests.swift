@@ -17,9 +17,9 @@ extension StreamRun {
         if let c = stream.cursor, c.kind == .timestamp, let param = c.param, let cursor {
             params.append((param, cursor))
         }
-        if stream.transform == .googleDailyMetrics {
-            params += GoogleDailyMetrics.rangeParams(days: 30, todayMicros: currentMicros())
-        }
+        // A provider adapter declares its own parameters and its fan-out binding.
+        let transform = stream.transform?.component?.boundAny(to: parent)
+        params += transform?.requestParams(nowMicros: currentMicros()) ?? []
         var headers: [(name: String, value: String)] = []
         for h in integration.auth.headers.entries + stream.request.headers.entries {
             headers.append((h.name, try runtime.render(h.value, parent: parent, cursor: cursor)))
@@ -28,30 +28,10 @@ extension StreamRun {
         let request = RequestSpec(
             method: stream.request.method.rawValue, url: runtime.url(forPath: path), params: params, headers: headers,
             body: try stream.request.body.map { try runtime.render($0, parent: parent, cursor: cursor) })
-        let p = stream.paginate
-        let pagination: PaginationSpec
-        switch p.kind {
-        case .none: pagination = .none
-        case .pageNumber:
-            pagination = .pageNumber(pageParam: p.pageParam, sizeParam: p.sizeParam, size: p.pageSize, start: p.start ?? 1,
-                                     hasMorePath: p.hasMorePath.map(JSONPath.init))
-        case .offset:
-            pagination = .offset(offsetParam: p.offsetParam, sizeParam: p.sizeParam ?? "limit", size: p.pageSize ?? 100,
-                                 start: p.start ?? 0)
-        case .pageToken, .continuationToken:
-            pagination = .pageToken(tokenParam: p.tokenParam, tokenPath: JSONPath(p.tokenPath), sizeParam: p.sizeParam,
-                                    size: p.pageSize, hasMorePath: p.hasMorePath.map(JSONPath.init))
-        case .graphqlRelay:
-            pagination = .graphqlRelay(sizeVariable: p.sizeParam ?? "first", tokenVariable: p.tokenParam,
-                                       tokenPath: JSONPath(p.tokenPath), hasMorePath: JSONPath(p.hasMorePath ?? "pageInfo.hasNextPage"),
-                                       size: p.pageSize ?? 50)
-        }
-        var paginator = Paginator(
-            requester: requester, request: request, pagination: pagination, records: JSONPath(stream.records),
-            transform: stream.transform == .googleDailyMetrics ? .googleDailyMetrics : .none, startToken: startToken,
-            recordsOptional: stream.recordsOptional, totalPath: p.totalPath.map(JSONPath.init))
-        paginator.scope = parent["location"]
-        return paginator
+        return Paginator(
+            requester: requester, request: request, pagination: stream.paginate.strategy, records: JSONPath(stream.records),
+            transform: transform, startToken: startToken,
+            recordsOptional: stream.recordsOptional, totalPath: stream.paginate.totalPath.map(JSONPath.init))
     }
 
     /// Every record of a (lookup or parent) stream for one binding context.

@@ -156,7 +156,7 @@ public struct SyncRunner: Sendable {
             // Credentials are resolved inside the run, so that one that cannot be resolved leaves a
             // failed run in the log and the reason on the connection.
             // Fields the provider gave on the OAuth callback (QuickBooks realm_id); plain JSON, not secret.
-            let callbackFields = base.integration.auth.kind == .oauth2AuthorizationCode
+            let callbackFields = base.integration.auth.method is AuthorizationCodeGrant
                 ? try await store.loadTokens(integrationId: connection.id)?.callbackFieldsJSON : nil
             let runtime = try base.resolvingCredentials(resolver).withCallbackFields(callbackFields)
             redactor = SecretRedactor(runtime.secretValues)
@@ -231,17 +231,15 @@ public struct SyncRunner: Sendable {
             var streamResult = StreamResult(stream: name, entity: runtime.integration.streams[name]?.entity?.value ?? "")
             do {
                 try await run.sync(stream: name, into: &streamResult, failures: &out.failures)
-            } catch let error as FetchError {
-                if case .rateLimited = error { out.deferred = true }
-                // A 401 that survives a credential refresh answers every stream the same way.
-                if case .http(let status, _, _) = error, status == 401 { out.fatal = error.description }
+            } catch let error as any DispositionedError {
+                // The error says what it means for the run; no module's error types are matched here.
                 streamResult.error = error.description
-            } catch AuthError.needsReauthorization(let why) {
-                streamResult.error = AuthError.needsReauthorization(why).description
-                out.reauth = why
-            } catch let error as AuthError {
-                streamResult.error = error.description
-                out.fatal = error.description
+                switch error.disposition {
+                case .failStream: break
+                case .failRun: out.fatal = error.description
+                case .deferRun: out.deferred = true
+                case .reauthorize(let why): out.reauth = why
+                }
             } catch let error as CancellationError {
                 throw error
             } catch let error as LeaseLostError {

@@ -11,11 +11,6 @@ public enum UnmappedAction: Sendable, Hashable {
     case passthrough
 }
 
-/// A declared conversion; the target field's type decides the stored form.
-public enum Cast: String, Sendable, Hashable {
-    case string, integer, decimal, boolean, timestamp, date, json
-}
-
 /// Replaces a value by a field of another stream's record (ServiceTitan `jobTypeId` → job type name).
 public struct Lookup: Sendable, Hashable {
     public var stream: String

@@ -110,6 +110,7 @@ public struct RecordMapper: Sendable {
     /// Converts a JSON value to the stored form of a field type.
     public static func convert(_ value: JSONValue, to field: ModelField, cast: Cast?) -> Result<CellValue, MappingFailure> {
         if value.isNull { return .success(.null) }
+        let value = cast?.prepare(value) ?? value
         func fail(_ reason: String) -> Result<CellValue, MappingFailure> {
             .failure(MappingFailure(field: field.name, reason: reason))
         }
@@ -127,7 +128,7 @@ public struct RecordMapper: Sendable {
         case .integer:
             switch value {
             case .integer(let i): return .success(.integer(i))
-            case .bool(let b): return cast == .integer ? .success(.integer(b ? 1 : 0)) : fail("expected an integer, found a boolean")
+            case .bool: return fail("expected an integer, found a boolean")
             case .string(let s):
                 if let i = Int64(s.trimmingSpaces) { return .success(.integer(i)) }
                 if let d = Decimal.normalise(s), let i = d.integralValue { return .success(.integer(i)) }

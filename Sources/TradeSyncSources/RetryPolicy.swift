@@ -41,10 +41,45 @@ public struct RetryPolicy: Sendable {
         return r
     }
 
-    /// Seconds from a `Retry-After` header (delta-seconds form; HTTP dates are treated as 1 s).
-    public static func retryAfter(_ header: String?) -> Duration? {
+    /// How long to wait after a failed send, or nil to give up. A refused connection, an
+    /// unknown host or a failed TLS handshake will not heal in seconds: a couple of quick
+    /// retries, not minutes of backoff.
+    func afterTransportFailure(_ cause: TransportCause, attempt: Int) -> Duration? {
+        let limit = cause.isPersistent ? min(maxAttempts, Self.persistentTransportAttempts) : maxAttempts
+        guard attempt < limit else { return nil }
+        let wait = backoff(attempt: attempt)
+        return cause.isPersistent ? min(wait, Self.persistentTransportDelay) : wait
+    }
+
+    /// The wait a `Retry-After` header asks for: delta-seconds, or an HTTP date (RFC 9110
+    /// IMF-fixdate, `Wed, 21 Oct 2015 07:28:00 GMT`) against `nowSeconds`. A date in the past
+    /// is no wait; a value that is neither is read as 1 s.
+    public static func retryAfter(_ header: String?, nowSeconds: Int64) -> Duration? {
         guard let header else { return nil }
-        if let s = Int(header.trimmingSpaces), s >= 0 { return .seconds(s) }
+        let text = header.trimmingSpaces
+        if let s = Int(text), s >= 0 { return .seconds(s) }
+        if let date = httpDate(text) { return .seconds(max(0, date - nowSeconds)) }
         return .seconds(1)
+    }
+
+    /// Unix seconds of an IMF-fixdate; nil for anything else.
+    static func httpDate(_ text: String) -> Int64? {
+        // "Wed, 21 Oct 2015 07:28:00 GMT"
+        let parts = text.split(separator: " ")
+        guard parts.count == 6, parts[0].hasSuffix(","), parts[5] == "GMT",
+              let day = Int(parts[1]), let year = Int64(parts[3]),
+              let month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+                .firstIndex(of: String(parts[2])).map({ Int64($0) + 1 })
+        else { return nil }
+        let clock = parts[4].split(separator: ":").compactMap { Int64($0) }
+        guard clock.count == 3, (1...31).contains(day), clock[0] < 24, clock[1] < 60, clock[2] < 61 else { return nil }
+        // Days from the civil date (Howard Hinnant's algorithm), proleptic Gregorian.
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + Int64(day) - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        let days = era * 146097 + doe - 719468
+        return days * 86400 + clock[0] * 3600 + clock[1] * 60 + clock[2]
     }
 }

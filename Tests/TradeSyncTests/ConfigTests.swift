@@ -4,6 +4,7 @@ import Testing
 @testable import TradeSyncCLI
 import TradeSyncConfig
 import TradeSyncCore
+import TradeSyncSources
 import TradeSyncEngine
 import TradeSyncStore
 
@@ -35,7 +36,7 @@ func fakeEnvironment(_ name: String) -> String? { name.hasPrefix("SET_") ? "valu
         #expect(facebook.streams.isEmpty)
         let indeed = try #require(project.integration("indeed"))
         #expect(indeed.status == .webhookOnly)
-        #expect(indeed.auth.signature?.header == "X-Indeed-Signature")
+        #expect((indeed.auth.method as? WebhookSignatureAuth)?.signature?.header == "X-Indeed-Signature")
     }
 
     @Test func realProviderEndpointsAreTheDefaults() throws {
@@ -43,13 +44,13 @@ func fakeEnvironment(_ name: String) -> String? { name.hasPrefix("SET_") ? "valu
         let st = try #require(project.integration("servicetitan"))
         #expect(st.baseURL == "https://api.servicetitan.io")
         #expect(st.auth.tokenURL == "https://auth.servicetitan.io/connect/token")
-        #expect(st.auth.kind == .oauth2ClientCredentials)
+        #expect(st.auth.method is ClientCredentialsGrant && st.auth.kind == "oauth2_client_credentials")
         #expect(st.environments["integration"]?.baseURL == "https://api-integration.servicetitan.io")
         let qb = try #require(project.integration("quickbooks"))
         #expect(qb.auth.tokenURL == "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer")
-        #expect(qb.auth.clientAuth == .basic)
+        #expect((qb.auth.method as? any OAuthGrant)?.clientAuth == .basic)
         let gbp = try #require(project.integration("google-business-profile"))
-        #expect(gbp.auth.scopes == ["https://www.googleapis.com/auth/business.manage"])
+        #expect((gbp.auth.method as? AuthorizationCodeGrant)?.scopes == ["https://www.googleapis.com/auth/business.manage"])
     }
 }
 

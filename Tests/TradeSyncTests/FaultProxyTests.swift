@@ -213,18 +213,18 @@ func unusedLoopbackPort() throws -> Int {
     }
 
     static let cases: [Case] = [
-        Case(name: "ServiceTitan token_path typo", provider: "servicetitan", stream: "jobs", change: { $0.paginate.tokenPath = "continueFromm" },
+        Case(name: "ServiceTitan token_path typo", provider: "servicetitan", stream: "jobs", change: { $0.paginate.edit(PageTokenPagination.self) { $0.tokenPath = JSONPath("continueFromm") } },
              error: "'hasMore' is true but there is no page token at 'continueFromm'"),
-        Case(name: "ServiceTitan token_path at a flag", provider: "servicetitan", stream: "jobs", change: { $0.paginate.tokenPath = "hasMore" },
+        Case(name: "ServiceTitan token_path at a flag", provider: "servicetitan", stream: "jobs", change: { $0.paginate.edit(PageTokenPagination.self) { $0.tokenPath = JSONPath("hasMore") } },
              error: "'hasMore' is a boolean (true), not a page token"),
         Case(name: "ServiceTitan records typo", provider: "servicetitan", stream: "jobs", change: { $0.records = "items" },
              error: "no records list at 'items' (the response has keys 'data', 'hasMore', 'continueFrom')"),
-        Case(name: "ServiceTitan has_more_path typo", provider: "servicetitan", stream: "jobs", change: { $0.paginate.hasMorePath = "more" },
+        Case(name: "ServiceTitan has_more_path typo", provider: "servicetitan", stream: "jobs", change: { $0.paginate.edit(PageTokenPagination.self) { $0.hasMorePath = JSONPath("more") } },
              error: "no has-more flag at 'more'"),
         // Google's last page has no token, so a wrong token path looks like a one-page listing;
         // the stated totalReviewCount gives it away.
         Case(name: "Google reviews token_path typo", provider: "google-business-profile", stream: "reviews",
-             change: { $0.paginate.tokenPath = "nextToken" }, error: "provider reported 75 records at 'totalReviewCount', received 50"),
+             change: { $0.paginate.edit(PageTokenPagination.self) { $0.tokenPath = JSONPath("nextToken") } }, error: "provider reported 75 records at 'totalReviewCount', received 50"),
     ]
 
     @Test(arguments: cases)
@@ -298,5 +298,17 @@ extension FaultProxyTests {
         #expect(bodies[.emptyBody]?.status == 200 && bodies[.emptyBody]?.body.isEmpty == true)
         #expect(bodies[.wrongShape]?.bodyText == #"{"unexpected": true}"#)
         #expect(proxy.faultsFired == 6)
+    }
+}
+
+extension Pagination {
+    /// Changes a stream's strategy in place, as a typo in its YAML would.
+    mutating func edit<S: PaginationStrategy>(_: S.Type, _ change: (inout S) -> Void) {
+        guard var s = strategy as? S else {
+            Issue.record("the stream pages with \(kind), not \(S.kind)")
+            return
+        }
+        change(&s)
+        strategy = s
     }
 }

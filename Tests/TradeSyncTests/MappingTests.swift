@@ -26,6 +26,11 @@ struct ConversionCase: CustomTestStringConvertible, Sendable {
 
 @Suite struct ConversionTable {
     static let cases: [ConversionCase] = [
+        // A boolean fills an integer field only through a declared `cast: integer`.
+        .init(field: "visits", value: true, cast: Cast(IntegerCast.self), expected: .integer(1)),
+        .init(field: "visits", value: false, cast: Cast(kind: "integer"), expected: .integer(0)),
+        .init(field: "visits", value: true, expected: nil),
+        .init(field: "visits", value: true, cast: Cast(kind: "string"), expected: nil),
         .init(field: "final_value", value: "0.00", expected: .decimal("0.00")),
         .init(field: "final_value", value: "1234.50", expected: .decimal("1234.50")),
         .init(field: "final_value", value: .number("150.0"), expected: .decimal("150.0")),
@@ -156,5 +161,15 @@ struct ConversionCase: CustomTestStringConvertible, Sendable {
         #expect(values[2] == .decimal("10.50"))
         #expect(values[0] == .null, "a field the mapping does not fill is null")
         #expect(values.count == jobEntity.fields.count)
+    }
+}
+
+@Suite struct CastRegistryTests {
+    @Test func everyCastIsRegisteredOnceAndFillsWhatValidateAllows() {
+        let kinds = Cast.components.map { $0.kind }
+        #expect(kinds == ["string", "integer", "decimal", "boolean", "timestamp", "date", "json"])
+        #expect(Cast(kind: "timestamp")?.fits(.date) == true)
+        #expect(Cast(kind: "timestamp")?.fits(.decimal) == false)
+        #expect(Cast(kind: "decimel") == nil)
     }
 }

@@ -8,7 +8,7 @@ import TradeSyncCore
 @Suite struct PaginatorContractTests {
     struct Violation: CustomTestStringConvertible, Sendable {
         var name: String
-        var pagination: PaginationSpec
+        var pagination: any PaginationStrategy
         var records = "data"
         var recordsOptional = false
         var totalPath: String?
@@ -20,12 +20,12 @@ import TradeSyncCore
         var testDescription: String { name }
     }
 
-    static let stList = PaginationSpec.pageNumber(pageParam: "page", sizeParam: "pageSize", size: 10, start: 1, hasMorePath: JSONPath("hasMore"))
-    static let stExport = PaginationSpec.pageToken(tokenParam: "from", tokenPath: JSONPath("continueFrom"), sizeParam: nil, size: nil,
+    static let stList = PageNumberPagination(pageParam: "page", sizeParam: "pageSize", size: 10, start: 1, hasMorePath: JSONPath("hasMore"))
+    static let stExport = PageTokenPagination(tokenParam: "from", tokenPath: JSONPath("continueFrom"), sizeParam: nil, size: nil,
                                                    hasMorePath: JSONPath("hasMore"))
-    static let google = PaginationSpec.pageToken(tokenParam: "pageToken", tokenPath: JSONPath("nextPageToken"), sizeParam: "pageSize",
+    static let google = PageTokenPagination(tokenParam: "pageToken", tokenPath: JSONPath("nextPageToken"), sizeParam: "pageSize",
                                                  size: 8, hasMorePath: nil)
-    static let relay = PaginationSpec.graphqlRelay(sizeVariable: "first", tokenVariable: "after", tokenPath: JSONPath("data.jobs.pageInfo.endCursor"),
+    static let relay = GraphQLRelayPagination(sizeVariable: "first", tokenVariable: "after", tokenPath: JSONPath("data.jobs.pageInfo.endCursor"),
                                                    hasMorePath: JSONPath("data.jobs.pageInfo.hasNextPage"), size: 10)
 
     static func json(_ v: JSONValue) -> HTTPResponseData { ScriptedTransport.json(v) }
@@ -70,7 +70,7 @@ import TradeSyncCore
                   serve: export { _ in .number("10.5") }, message: "'continueFrom' is a number (10.5), not a page token", requests: 5),
         // A token_path that points at something constant (here `page`): page 1 is requested again and again.
         Violation(name: "token never advances (wrong token_path)",
-                  pagination: .pageToken(tokenParam: "from", tokenPath: JSONPath("page"), sizeParam: nil, size: nil, hasMorePath: JSONPath("hasMore")),
+                  pagination: PageTokenPagination(tokenParam: "from", tokenPath: JSONPath("page"), sizeParam: nil, size: nil, hasMorePath: JSONPath("hasMore")),
                   serve: { _, _ in json(["page": 1, "hasMore": true, "data": .array(Array(items.prefix(10)))]) },
                   message: "repeated page token '1' at 'page': the stream would loop", requests: 6),
         Violation(name: "Google token repeats", pagination: google, records: "reviews",
@@ -81,7 +81,7 @@ import TradeSyncCore
                   serve: { _, _ in json(["hasMore": true, "data": .array(Array(items.prefix(10)))]) },
                   message: "page 2 has the same records as page 1: the provider ignores 'page', so the stream would loop (check paginate.page_param)",
                   requests: 6),
-        Violation(name: "offset ignored by the provider", pagination: .offset(offsetParam: "start", sizeParam: "limit", size: 10, start: 0),
+        Violation(name: "offset ignored by the provider", pagination: OffsetPagination(offsetParam: "start", sizeParam: "limit", size: 10, start: 0),
                   serve: { _, _ in json(["data": .array(Array(items.prefix(10)))]) },
                   message: "page 2 has the same records as page 1: the provider ignores 'start'", requests: 6),
         Violation(name: "GraphQL relay: hasNextPage true, endCursor null", pagination: relay, records: "data.jobs.nodes",
@@ -129,7 +129,7 @@ import TradeSyncCore
 
     struct Allowed: CustomTestStringConvertible, Sendable {
         var name: String
-        var pagination: PaginationSpec
+        var pagination: any PaginationStrategy
         var records = "data"
         var recordsOptional = false
         var totalPath: String?
@@ -145,7 +145,7 @@ import TradeSyncCore
                 serve: { _, _ in json(["hasMore": false, "data": []]) }, count: 0),
         Allowed(name: "records_optional: Google omits an empty list", pagination: google, records: "reviews", recordsOptional: true,
                 totalPath: "totalReviewCount", serve: { _, _ in json([:]) }, count: 0),
-        Allowed(name: "records_optional: QuickBooks QueryResponse {}", pagination: .offset(offsetParam: "STARTPOSITION", sizeParam: "MAXRESULTS", size: 10, start: 1),
+        Allowed(name: "records_optional: QuickBooks QueryResponse {}", pagination: OffsetPagination(offsetParam: "STARTPOSITION", sizeParam: "MAXRESULTS", size: 10, start: 1),
                 records: "QueryResponse.Invoice", recordsOptional: true,
                 serve: { _, _ in json(["QueryResponse": [:], "time": "2025-01-01T00:00:00Z"]) }, count: 0),
         Allowed(name: "stated total met (integer)", pagination: stList, totalPath: "totalCount",

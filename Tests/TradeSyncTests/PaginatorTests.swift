@@ -35,7 +35,7 @@ func ids(_ pages: [Page]) -> [Int64] {
     pages.flatMap(\.records).compactMap { if case .integer(let i)? = $0["id"] { return i } else { return nil } }
 }
 
-func drain(_ transport: ScriptedTransport, _ pagination: PaginationSpec, records: String, body: String? = nil,
+func drain(_ transport: ScriptedTransport, _ pagination: any PaginationStrategy, records: String, body: String? = nil,
            startToken: String? = nil) async throws -> [Page] {
     let requester = Requester(transport: transport, authenticator: NoAuthentication(), retry: .immediate)
     var p = Paginator(requester: requester, request: RequestSpec(method: body == nil ? "GET" : "POST", url: "http://x/list", body: body),
@@ -48,7 +48,7 @@ func drain(_ transport: ScriptedTransport, _ pagination: PaginationSpec, records
 @Suite struct PaginatorTable {
     struct Case: CustomTestStringConvertible, Sendable {
         var name: String
-        var pagination: PaginationSpec
+        var pagination: any PaginationStrategy
         var records: String
         var body: String?
         var serve: @Sendable (HTTPRequestData, [String: String]) -> HTTPResponseData
@@ -58,26 +58,26 @@ func drain(_ transport: ScriptedTransport, _ pagination: PaginationSpec, records
 
     static let cases: [Case] = [
         Case(name: "page number + hasMore (ServiceTitan lists)",
-             pagination: .pageNumber(pageParam: "page", sizeParam: "pageSize", size: 10, start: 1, hasMorePath: JSONPath("hasMore")),
+             pagination: PageNumberPagination(pageParam: "page", sizeParam: "pageSize", size: 10, start: 1, hasMorePath: JSONPath("hasMore")),
              records: "data", serve: { _, q in
                  let page = Int(q["page"] ?? "") ?? 0, size = Int(q["pageSize"] ?? "") ?? 0
                  let slice = Array(items.dropFirst((page - 1) * size).prefix(size))
                  return ScriptedTransport.json(["page": .integer(Int64(page)), "hasMore": .bool(page * size < items.count), "data": .array(slice)])
              }, expectedRequests: 3),
         Case(name: "page number without hasMore stops on a short page",
-             pagination: .pageNumber(pageParam: "page", sizeParam: "limit", size: 10, start: 0, hasMorePath: nil),
+             pagination: PageNumberPagination(pageParam: "page", sizeParam: "limit", size: 10, start: 0, hasMorePath: nil),
              records: "", serve: { _, q in
                  let page = Int(q["page"] ?? "") ?? 0
                  return ScriptedTransport.json(.array(Array(items.dropFirst(page * 10).prefix(10))))
              }, expectedRequests: 3),
         Case(name: "offset + limit (QuickBooks STARTPOSITION, Yelp offset)",
-             pagination: .offset(offsetParam: "offset", sizeParam: "limit", size: 5, start: 0),
+             pagination: OffsetPagination(offsetParam: "offset", sizeParam: "limit", size: 5, start: 0),
              records: "reviews", serve: { _, q in
                  let o = Int(q["offset"] ?? "") ?? 0, l = Int(q["limit"] ?? "") ?? 0
                  return ScriptedTransport.json(["reviews": .array(Array(items.dropFirst(o).prefix(l))), "total": 23])
              }, expectedRequests: 5),
         Case(name: "page token, absent on the last page (Google)",
-             pagination: .pageToken(tokenParam: "pageToken", tokenPath: JSONPath("nextPageToken"), sizeParam: "pageSize", size: 8, hasMorePath: nil),
+             pagination: PageTokenPagination(tokenParam: "pageToken", tokenPath: JSONPath("nextPageToken"), sizeParam: "pageSize", size: 8, hasMorePath: nil),
              records: "reviews", serve: { _, q in
                  let start = Int(q["pageToken"].flatMap { $0.split(separator: "-").last.map(String.init) } ?? "0") ?? 0
                  var body = JSONObject([(key: "reviews", value: JSONValue.array(Array(items.dropFirst(start).prefix(8))))])
@@ -85,7 +85,7 @@ func drain(_ transport: ScriptedTransport, _ pagination: PaginationSpec, records
                  return ScriptedTransport.json(.object(body))
              }, expectedRequests: 3),
         Case(name: "continuation token + hasMore (ServiceTitan export)",
-             pagination: .pageToken(tokenParam: "from", tokenPath: JSONPath("continueFrom"), sizeParam: nil, size: nil, hasMorePath: JSONPath("hasMore")),
+             pagination: PageTokenPagination(tokenParam: "from", tokenPath: JSONPath("continueFrom"), sizeParam: nil, size: nil, hasMorePath: JSONPath("hasMore")),
              records: "data", serve: { _, q in
                  let start = Int(q["from"] ?? "0") ?? 0
                  let end = min(start + 10, items.count)
@@ -93,7 +93,7 @@ func drain(_ transport: ScriptedTransport, _ pagination: PaginationSpec, records
                                                 "data": .array(Array(items[start..<end]))])
              }, expectedRequests: 3),
         Case(name: "GraphQL relay (Jobber)",
-             pagination: .graphqlRelay(sizeVariable: "first", tokenVariable: "after", tokenPath: JSONPath("data.jobs.pageInfo.endCursor"),
+             pagination: GraphQLRelayPagination(sizeVariable: "first", tokenVariable: "after", tokenPath: JSONPath("data.jobs.pageInfo.endCursor"),
                                        hasMorePath: JSONPath("data.jobs.pageInfo.hasNextPage"), size: 10),
              records: "data.jobs.nodes", body: "query($first: Int, $after: String) { jobs(first: $first, after: $after) { nodes { id } } }",
              serve: { r, _ in

@@ -1,7 +1,56 @@
 import TradeSyncCore
 
-/// Adapter for Google's Performance API (`fetchMultiDailyMetricsTimeSeries`).
-public enum GoogleDailyMetrics {
+/// Adapter for Google's Performance API (`fetchMultiDailyMetricsTimeSeries`): adds a `dailyRange`
+/// of the last `days` days to every request, and flattens the nested time series to one record
+/// per location, metric and day, with the zero values Google omits put back. The location comes
+/// from the fan-out parent's `scope` variable (`parent: {bind: {location: name}}`).
+///
+/// ```yaml
+/// transform: google_daily_metrics                                 # 30 days, scope: location
+/// transform: {kind: google_daily_metrics, days: 90, scope: loc}
+/// ```
+public struct GoogleDailyMetrics: RecordTransform {
+    public static let kind = "google_daily_metrics"
+
+    /// Days before today (UTC) re-read on every run: Google revises recent days.
+    public var days = 30
+    /// The `{parent.*}` variable that names the location.
+    public var scopeVariable = "location"
+    /// The location of this request, once bound.
+    public var location: String?
+
+    public init(days: Int = 30, scopeVariable: String = "location") {
+        self.days = days
+        self.scopeVariable = scopeVariable
+    }
+
+    public static func decode(_ o: ConfigObject?) -> GoogleDailyMetrics? {
+        var t = GoogleDailyMetrics()
+        guard let o else { return t }
+        if let days: Located<Int> = o.optional("days") {
+            // The Performance API serves at most 18 months back.
+            if days.value < 1 || days.value > 540 {
+                o.node.sink.add(Diagnostic(.error, days.location, keyPath: days.keyPath, "must be between 1 and 540"))
+            }
+            t.days = days.value
+        }
+        t.scopeVariable = o.optional("scope") ?? "location"
+        return t
+    }
+
+    public func requestParams(nowMicros: Int64) -> [(name: String, value: String)] {
+        Self.rangeParams(days: days, todayMicros: nowMicros)
+    }
+
+    public func bound(to parent: [String: String]) -> GoogleDailyMetrics {
+        var copy = self
+        copy.location = parent[scopeVariable]
+        return copy
+    }
+
+    public func records(from json: JSONValue) -> [JSONValue] {
+        Self.flatten(json, location: location)
+    }
     /// The `dailyRange` parameters for the `days` days before `today` (UTC), today excluded:
     /// Google revises recent days, so the window is re-read on every run.
     public static func rangeParams(days: Int, todayMicros: Int64) -> [(name: String, value: String)] {

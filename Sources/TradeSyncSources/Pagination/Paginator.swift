@@ -1,0 +1,165 @@
+import TradeSyncCore
+
+/// Pages through one stream request. Call `next()` until it returns nil.
+///
+/// The strategy (`PaginationStrategy`) decides what a request carries and whether a response
+/// has a next page; the paginator owns what every strategy shares: finding the records, and
+/// checking each page against the stream's declared contract (records list, repeated pages or
+/// tokens, stated total). A page that breaks it is fetched again and, if it keeps breaking it,
+/// fails the stream. A malformed page must never look like the last page, or a run reports
+/// success with records missing.
+public struct Paginator: Sendable {
+    public let requester: Requester
+    public let request: RequestSpec
+    /// The strategy at the current position: it moves on as pages come in.
+    public private(set) var strategy: any PaginationStrategy
+    public let records: JSONPath
+    /// A provider adapter that builds the records from the response, already bound to this
+    /// request's fan-out context; nil when the records are a list at `records`.
+    public let transform: (any RecordTransform)?
+    /// A response without the records field is an empty page (Google omits empty lists,
+    /// QuickBooks answers `QueryResponse: {}`). Otherwise a missing field is an error.
+    public var recordsOptional = false
+    /// Where the provider states how many records the whole listing has (ServiceTitan
+    /// `totalCount`, Google `totalReviewCount`): fewer records received is an error.
+    public var totalPath: JSONPath?
+    var number = 0
+    var finished = false
+    /// Tokens sent (or about to be sent) in this pagination: one coming back means a loop.
+    var seenTokens: Set<String> = []
+    var received = 0
+    var statedTotal: Int?
+    /// Hash of the previous page's records: numbered and offset pages carry no token that
+    /// could repeat, but a provider that ignores the page parameter repeats the page itself.
+    var previousPage: Int?
+
+    public init(requester: Requester, request: RequestSpec, pagination: any PaginationStrategy, records: JSONPath,
+                transform: (any RecordTransform)? = nil, startToken: String? = nil, recordsOptional: Bool = false,
+                totalPath: JSONPath? = nil) {
+        self.requester = requester
+        self.request = request
+        self.strategy = startToken.map { pagination.resuming(from: $0) } ?? pagination
+        self.records = records
+        self.transform = transform
+        self.recordsOptional = recordsOptional
+        self.totalPath = totalPath
+        if let startToken { seenTokens.insert(startToken) }
+    }
+
+    func buildRequest() -> HTTPRequestData {
+        var page = PageRequest()
+        strategy.prepare(&page)
+        var url: String
+        if let given = page.url {
+            url = given
+        } else {
+            url = request.url
+            let params = request.params + page.params
+            if !params.isEmpty {
+                let query = params.map { URLEncoding.encode($0.name) + "=" + URLEncoding.queryValue($0.value) }.joined(separator: "&")
+                url += (url.contains("?") ? "&" : "?") + query
+            }
+        }
+        var r = HTTPRequestData(method: request.method, url: url, headers: request.headers)
+        r.setHeader("Accept", "application/json")
+        if let body = request.body {
+            var payload = JSONObject()
+            payload["query"] = .string(body)
+            payload["variables"] = .object(page.variables)
+            r.body = Array(JSONValue.object(payload).jsonText.utf8)
+            r.setHeader("Content-Type", "application/json")
+        }
+        return r
+    }
+
+    /// What one response says, once it has passed the contract checks.
+    struct Step {
+        var items: [JSONValue]
+        var strategy: any PaginationStrategy
+        var last: Bool
+        var total: Int?
+    }
+
+    /// The next page, or nil after the last one.
+    public mutating func next() async throws -> Page? {
+        if finished { return nil }
+        number += 1
+        let http = buildRequest()
+        // The checks run inside the requester's retry loop, so a broken page is fetched again.
+        let current = self
+        let step = try await requester.fetch(http) { response in try current.interpret(response) }
+        strategy = step.strategy
+        if !step.last, let token = strategy.token { seenTokens.insert(token) }
+        received += step.items.count
+        previousPage = step.items.isEmpty ? nil : step.items.hashValue
+        if let total = step.total {
+            // The smallest stated total: records deleted while we page must not fail the run.
+            statedTotal = min(statedTotal ?? total, total)
+        }
+        if step.last, let statedTotal, let totalPath, received < statedTotal {
+            // Not refetched: the shortfall is spread over pages already handed out.
+            throw FetchError.contractViolation(
+                url: shown(http.url),
+                reason: "provider reported \(statedTotal) records at '\(totalPath)', received \(received)")
+        }
+        finished = step.last
+        return Page(records: step.items, nextToken: strategy.token, isLast: step.last, number: number)
+    }
+
+    /// Checks a response against the stream's contract and reads its records and paging state.
+    func interpret(_ response: PageResponse) throws -> Step {
+        let json = response.json
+        let items: [JSONValue]
+        if let transform {
+            items = transform.records(from: json)
+        } else {
+            items = try recordList(json)
+        }
+        var following = strategy
+        var more = try following.advance(after: response, records: items)
+        if items.isEmpty, number > 1 { more = false }
+        if let (param, key) = strategy.pageParameter, !items.isEmpty, items.hashValue == previousPage {
+            throw ContractViolation(
+                "page \(number) has the same records as page \(number - 1): the provider ignores '\(param)', so the stream would loop (check paginate.\(key))")
+        }
+        if more, let next = following.token, seenTokens.contains(next) {
+            throw ContractViolation(
+                "repeated page token '\(Self.abbreviated(next))' at '\(following.tokenSource ?? "")': the stream would loop")
+        }
+        var step = Step(items: items, strategy: following, last: !more, total: nil)
+        if let totalPath {
+            switch json.value(at: totalPath) {
+            case nil, .null?: break
+            case .integer(let n)?: step.total = Int(n)
+            case .string(let s)? where Int(s) != nil: step.total = Int(s)
+            case let other?:
+                throw ContractViolation("'\(totalPath)' is \(PagingRead.kind(other)), not a record count")
+            }
+        }
+        return step
+    }
+
+    func recordList(_ json: JSONValue) throws -> [JSONValue] {
+        if records.segments.isEmpty {
+            guard case .array(let a) = json else {
+                throw ContractViolation("the response is \(PagingRead.kind(json)), not a list of records")
+            }
+            return a
+        }
+        switch json.value(at: records) {
+        case .array(let a)?: return a
+        case .null?: return []
+        case nil:
+            // Only the records field itself may be left out, not the object around it.
+            let parent = JSONPath(records.description.split(separator: ".").dropLast().joined(separator: "."))
+            if recordsOptional, case .object? = parent.segments.isEmpty ? json : json.value(at: parent) { return [] }
+            throw ContractViolation("no records list at '\(records)' (the response has \(PagingRead.keys(json)))")
+        case let other?:
+            throw ContractViolation("'\(records)' is \(PagingRead.kind(other)), not a list of records")
+        }
+    }
+
+    static func abbreviated(_ token: String) -> String {
+        token.count > 24 ? token.prefix(24) + "…" : token
+    }
+}

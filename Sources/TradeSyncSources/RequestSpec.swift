@@ -1,0 +1,53 @@
+import TradeSyncCore
+
+/// A stream's request with every template already rendered.
+public struct RequestSpec: Sendable {
+    public var method: String
+    /// Absolute URL; may already carry a query string.
+    public var url: String
+    public var params: [(name: String, value: String)]
+    public var headers: [(name: String, value: String)]
+    /// GraphQL document (POST); page variables are sent in `variables`.
+    public var body: String?
+
+    public init(method: String, url: String, params: [(name: String, value: String)] = [],
+                headers: [(name: String, value: String)] = [], body: String? = nil) {
+        self.method = method
+        self.url = url
+        self.params = params
+        self.headers = headers
+        self.body = body
+    }
+}
+
+public struct Page: Sendable {
+    public var records: [JSONValue]
+    /// The token that continues after this page (continuation feeds store it as the cursor).
+    public var nextToken: String?
+    public var isLast: Bool
+    public var number: Int
+}
+
+/// Strips the query string from a URL for messages (query strings may carry API keys).
+func shown(_ url: String) -> String {
+    if let q = url.firstIndex(of: "?") { return String(url[..<q]) }
+    return url
+}
+
+/// `host:port` of a URL (default port from the scheme), for transport messages.
+func endpoint(of url: String) -> String {
+    var rest = Substring(url)
+    var port = 80
+    if let r = rest.range(of: "://") {
+        if rest[..<r.lowerBound].lowercased() == "https" { port = 443 }
+        rest = rest[r.upperBound...]
+    }
+    let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+    let hostPort = authority.split(separator: "@").last.map(String.init) ?? String(authority)
+    if hostPort.hasPrefix("[") {
+        // IPv6 literal: the port (if any) follows the bracket.
+        return hostPort.contains("]:") ? hostPort : "\(hostPort):\(port)"
+    }
+    return hostPort.contains(":") ? hostPort : "\(hostPort):\(port)"
+}
+
