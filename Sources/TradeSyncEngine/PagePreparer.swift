@@ -39,7 +39,7 @@ struct RecordPreparer: Sendable {
             // Without an id the record is kept under a hash of its content, so that a later run
             // with a corrected primary key can bring it in.
             let raw = record.jsonText
-            let key = "(no id) " + MappedRecord(externalId: "", values: [.text(raw)]).contentHash
+            let key = "(no id) " + MappedRecord.hash([.text(raw)])
             let reason = "no primary key at '\(primaryKeyText)'"
             return .failed(RecordFailure(stream: stream, externalId: key, reason: reason),
                            FailedRecord(externalId: key, reason: reason, rawJSON: raw))

@@ -239,7 +239,7 @@ struct StreamRun {
                 }
                 let write = pageWrite(entity: entity, stream: name, records: prepared.records, cursor: cursor,
                                       fetched: page.records.count, failures: prepared.kept, resolved: resolved)
-                let outcome = options.dryRun ? try await store.previewPage(write) : try await store.applyPage(write)
+                let outcome = options.dryRun ? try await store.plan(write).outcome : try await store.applyPage(write)
                 result.inserted += outcome.inserted
                 result.updated += outcome.updated
                 result.unchanged += outcome.unchanged

@@ -18,19 +18,21 @@ extension PostgresStore {
 
     /// One JSON object per row, for `json_to_recordset`: typed by the recordset definition,
     /// so PostgreSQL converts numeric, timestamp and date text itself.
-    static func rowsJSON(_ rows: [(id: String, record: MappedRecord, hash: String)], entity: EntityModel) -> String {
+    static func rowsJSON(_ rows: [PagePlan.Row], of page: PageWrite) -> String {
+        let entity = page.entity
         var out = "["
         out.reserveCapacity(rows.count * 256)
         for (n, row) in rows.enumerated() {
+            let record = page.records[row.index]
             if n > 0 { out += "," }
             out += "{\"id\":"
-            JSONValue.writeString(row.id, to: &out)
+            JSONValue.writeString(row.internalId, to: &out)
             out += ",\"external_id\":"
-            JSONValue.writeString(row.record.externalId, to: &out)
-            out += ",\"source_hash\":\"" + row.hash + "\""
-            for (i, f) in entity.fields.enumerated() {
+            JSONValue.writeString(record.externalId, to: &out)
+            out += ",\"source_hash\":\"" + record.contentHash + "\""
+            for (i, _) in entity.fields.enumerated() {
                 out += ",\"f\(i)\":"
-                let value = i < row.record.values.count ? row.record.values[i] : .null
+                let value = i < record.values.count ? record.values[i] : .null
                 switch value {
                 case .null: out += "null"
                 case .integer(let v): out += String(v)
@@ -47,13 +49,14 @@ extension PostgresStore {
     /// The id mappings (and stored hashes) of a page's external ids. Written as one index
     /// lookup per id (scalar subqueries): a join or `= ANY` lets the planner, with statistics
     /// from when the table was small, scan every mapping of the integration for every page.
-    func existing(on c: PostgresConnection, page: PageWrite, ids: [String]) async throws
+    /// Rows: (external id, mapping id, internal id, stored hash).
+    func existing(on c: PostgresConnection, integrationId: String, entity: EntityModel, ids: [String]) async throws
         -> [(String, String, String, String?)]
     {
         guard !ids.isEmpty else { return [] }
         return try await query(on: c, """
             SELECT s.e, s.mapping_id, s.internal_id,
-                   (SELECT t.source_hash FROM \(Schema.quote(page.entity.table)) t WHERE t.id = s.internal_id)
+                   (SELECT t.source_hash FROM \(Schema.quote(entity.table)) t WHERE t.id = s.internal_id)
             FROM (
                 SELECT x.e,
                        (SELECT m.id FROM contractor_data_mappings m
@@ -64,9 +67,21 @@ extension PostgresStore {
                 OFFSET 0
             ) s
             WHERE s.mapping_id IS NOT NULL
-            """, try PostgresStore.binds([page.integrationId, page.entity.name, ids])).map {
+            """, try PostgresStore.binds([integrationId, entity.name, ids])).map {
             try $0.decode((String, String, String, String?).self)
         }
+    }
+
+    public func existing(integrationId: String, entity: EntityModel, externalIds: [String]) async throws
+        -> [String: StoredIdentity]
+    {
+        let ids = Array(Set(externalIds))
+        let rows = try await client.withConnection { c in
+            try await self.existing(on: c, integrationId: integrationId, entity: entity, ids: ids)
+        }
+        var out: [String: StoredIdentity] = [:]
+        for (ext, _, internalId, hash) in rows { out[ext] = StoredIdentity(internalId: internalId, hash: hash) }
+        return out
     }
 
     public func applyPage(_ page: PageWrite) async throws -> PageOutcome {
@@ -79,7 +94,17 @@ extension PostgresStore {
                                                   fence.holder]))
                 if held.isEmpty { throw LeaseLostError(holder: fence.holder) }
             }
-            let outcome = try await self.writeRecords(on: c, page)
+            let rows = try await self.existing(on: c, integrationId: page.integrationId, entity: page.entity,
+                                               ids: Array(Set(page.records.map(\.externalId))))
+            var known: [String: StoredIdentity] = [:]
+            var mappingIds: [String: String] = [:]
+            for (ext, mappingId, internalId, hash) in rows {
+                known[ext] = StoredIdentity(internalId: internalId, hash: hash)
+                mappingIds[ext] = mappingId
+            }
+            let plan = PagePlan.make(page, existing: known, newId: newIdentifier)
+            let outcome = plan.outcome
+            try await self.writeRecords(on: c, plan, mappingIds: mappingIds)
             try await self.writeFailures(on: c, page)
             if let run = page.run {
                 _ = try await self.query(on: c, """
@@ -120,53 +145,17 @@ extension PostgresStore {
                                           rows.map(\.rawJSON), now]))
     }
 
-    func writeRecords(on c: PostgresConnection, _ page: PageWrite) async throws -> PageOutcome {
+    func writeRecords(on c: PostgresConnection, _ plan: PagePlan, mappingIds: [String: String]) async throws {
+        let page = plan.page
         let entity = page.entity
         let table = Schema.quote(entity.table)
         let now = PostgresStore.iso(page.now)
         do {
-            let ids = Array(Set(page.records.map(\.externalId)))
-            var known: [String: (id: String, hash: String?)] = [:]
-            var mappingIds: [String: String] = [:]
-            for (ext, mappingId, internalId, hash) in try await self.existing(on: c, page: page, ids: ids) {
-                known[ext] = (internalId, hash)
-                mappingIds[ext] = mappingId
-            }
-            // Classify in page order, so a record repeated within a page counts as SQLite counts it.
-            var outcome = PageOutcome()
-            var newMappings: [(external: String, internal: String)] = []
-            var inserts: [String: (id: String, record: MappedRecord, hash: String)] = [:]
-            var updates: [String: (id: String, record: MappedRecord, hash: String)] = [:]
-            var insertOrder: [String] = []
-            var updateOrder: [String] = []
-            for record in page.records {
-                let hash = record.contentHash
-                if let k = known[record.externalId], let storedHash = k.hash {
-                    if storedHash == hash {
-                        outcome.unchanged += 1
-                    } else {
-                        outcome.updated += 1
-                        if inserts[record.externalId] != nil {
-                            inserts[record.externalId] = (k.id, record, hash)
-                        } else {
-                            if updates[record.externalId] == nil { updateOrder.append(record.externalId) }
-                            updates[record.externalId] = (k.id, record, hash)
-                        }
-                        known[record.externalId] = (k.id, hash)
-                    }
-                } else {
-                    let id = known[record.externalId]?.id ?? newIdentifier()
-                    if known[record.externalId] == nil { newMappings.append((record.externalId, id)) }
-                    inserts[record.externalId] = (id, record, hash)
-                    insertOrder.append(record.externalId)
-                    known[record.externalId] = (id, hash)
-                    outcome.inserted += 1
-                }
-            }
             let fieldColumns = entity.fields.map { Schema.quote($0.name) }
             let recordset = (["id text", "external_id text", "source_hash text"]
                 + entity.fields.enumerated().map { "f\($0) \(PostgresStore.recordsetType($1.type))" })
                 .joined(separator: ", ")
+            let newMappings = plan.newMappings
             if !newMappings.isEmpty {
                 _ = try await self.query(on: c, """
                     INSERT INTO contractor_data_mappings
@@ -174,29 +163,27 @@ extension PostgresStore {
                     SELECT m, $1, $2, e, i, $5::timestamptz, $5::timestamptz
                     FROM unnest($3::text[], $4::text[], $6::text[]) AS x(e, i, m)
                     """, try PostgresStore.binds([
-                        page.integrationId, entity.name, newMappings.map(\.external), newMappings.map(\.internal), now,
-                        newMappings.map { _ in newIdentifier() },
+                        page.integrationId, entity.name, newMappings.map(\.externalId), newMappings.map(\.internalId), now,
+                        newMappings.map(\.mappingId),
                     ]))
             }
-            if !insertOrder.isEmpty {
-                let rows = insertOrder.compactMap { inserts[$0] }
+            if !plan.inserts.isEmpty {
                 _ = try await self.query(on: c, """
                     INSERT INTO \(table) (id, demo_id, integration_id, external_id, source_hash, created_at, updated_at\(fieldColumns.isEmpty ? "" : ", " + fieldColumns.joined(separator: ", ")))
                     SELECT x.id, $2, $3, x.external_id, x.source_hash, $4::timestamptz, $4::timestamptz\(entity.fields.indices.map { ", x.f\($0)" }.joined())
                     FROM json_to_recordset($1::json) AS x(\(recordset))
-                    """, try PostgresStore.binds([PostgresStore.rowsJSON(rows, entity: entity), page.demoId, page.integrationId, now]))
+                    """, try PostgresStore.binds([PostgresStore.rowsJSON(plan.inserts, of: page), page.demoId, page.integrationId, now]))
             }
-            if !updateOrder.isEmpty {
-                let rows = updateOrder.compactMap { updates[$0] }
+            if !plan.updates.isEmpty {
                 let assignments = (["source_hash = x.source_hash", "updated_at = $2::timestamptz"]
                     + fieldColumns.enumerated().map { "\($1) = x.f\($0)" }).joined(separator: ", ")
                 _ = try await self.query(on: c, """
                     UPDATE \(table) AS t SET \(assignments)
                     FROM json_to_recordset($1::json) AS x(\(recordset)) WHERE t.id = x.id
-                    """, try PostgresStore.binds([PostgresStore.rowsJSON(rows, entity: entity), now]))
+                    """, try PostgresStore.binds([PostgresStore.rowsJSON(plan.updates, of: page), now]))
                 _ = try await self.query(on: c, """
                     UPDATE contractor_data_mappings SET last_synced_at = $1::timestamptz WHERE id = ANY($2::text[])
-                    """, try PostgresStore.binds([now, updateOrder.compactMap { mappingIds[$0] }]))
+                    """, try PostgresStore.binds([now, plan.touchedExternalIds.compactMap { mappingIds[$0] }]))
             }
             if let cursor = page.cursor {
                 _ = try await self.query(on: c, """
@@ -204,15 +191,6 @@ extension PostgresStore {
                     ON CONFLICT (integration_id, stream) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at
                     """, try PostgresStore.binds([page.integrationId, page.stream, cursor, now]))
             }
-            return outcome
         }
-    }
-
-    public func previewPage(_ page: PageWrite) async throws -> PageOutcome {
-        let ids = Array(Set(page.records.map(\.externalId)))
-        let rows = try await client.withConnection { c in try await self.existing(on: c, page: page, ids: ids) }
-        var stored: [String: String?] = [:]
-        for (ext, _, _, hash) in rows { stored[ext] = .some(hash) }
-        return PageOutcome.preview(page.records, stored: stored)
     }
 }
