@@ -4,46 +4,38 @@ import TradeSyncCore
 
 /// The page write: one transaction per page (records, id map, cursor, kept failures, run counts), set-based.
 extension PostgresStore {
-    static func recordsetType(_ t: FieldType) -> String {
+    /// The element type a field travels as, and the SQL that turns the bound array's element
+    /// into the column's type. Integers, booleans and timestamps travel in their binary form;
+    /// numeric, date and jsonb as their exact text, converted by PostgreSQL.
+    static func column(_ t: FieldType) -> (element: TypedArray.Element, cast: String) {
         switch t {
-        case .string, .text, .enumeration: return "text"
-        case .integer: return "bigint"
-        case .decimal: return "numeric"
-        case .boolean: return "boolean"
-        case .timestamp: return "timestamptz"
-        case .date: return "date"
-        case .json: return "jsonb"
+        case .string, .text, .enumeration: return (.text, "")
+        case .integer: return (.int8, "")
+        case .decimal: return (.text, "::numeric")
+        case .boolean: return (.bool, "")
+        case .timestamp: return (.timestamptz, "")
+        case .date: return (.text, "::date")
+        case .json: return (.text, "::jsonb")
         }
     }
 
-    /// One JSON object per row, for `json_to_recordset`: typed by the recordset definition,
-    /// so PostgreSQL converts numeric, timestamp and date text itself.
-    static func rowsJSON(_ rows: [PagePlan.Row], of page: PageWrite) -> String {
-        let entity = page.entity
-        var out = "["
-        out.reserveCapacity(rows.count * 256)
-        for (n, row) in rows.enumerated() {
+    /// The rows as one typed array per column: id, external id, hash, then the entity's fields.
+    static func columnArrays(_ rows: [PagePlan.Row], of page: PageWrite) throws -> [TypedArray] {
+        let fields = page.entity.fields
+        var ids = TypedArray(.text, capacity: rows.count * 36)
+        var externals = TypedArray(.text, capacity: rows.count * 16)
+        var hashes = TypedArray(.text, capacity: rows.count * 16)
+        var columns = fields.map { TypedArray(column($0.type).element, capacity: rows.count * 16) }
+        for row in rows {
             let record = page.records[row.index]
-            if n > 0 { out += "," }
-            out += "{\"id\":"
-            JSONValue.writeString(row.internalId, to: &out)
-            out += ",\"external_id\":"
-            JSONValue.writeString(record.externalId, to: &out)
-            out += ",\"source_hash\":\"" + record.contentHash + "\""
-            for (i, _) in entity.fields.enumerated() {
-                out += ",\"f\(i)\":"
-                let value = i < record.values.count ? record.values[i] : .null
-                switch value {
-                case .null: out += "null"
-                case .integer(let v): out += String(v)
-                case .boolean(let b): out += b ? "true" : "false"
-                case .json(let text): out += text
-                default: JSONValue.writeString(value.canonicalText ?? "", to: &out)
-                }
+            ids.append(row.internalId)
+            externals.append(record.externalId)
+            hashes.append(record.contentHash)
+            for i in fields.indices {
+                try columns[i].append(i < record.values.count ? record.values[i] : .null, field: fields[i].name)
             }
-            out += "}"
         }
-        return out + "]"
+        return [ids, externals, hashes] + columns
     }
 
     /// The id mappings (and stored hashes) of a page's external ids. Written as one index
@@ -152,9 +144,13 @@ extension PostgresStore {
         let now = PostgresStore.iso(page.now)
         do {
             let fieldColumns = entity.fields.map { Schema.quote($0.name) }
-            let recordset = (["id text", "external_id text", "source_hash text"]
-                + entity.fields.enumerated().map { "f\($0) \(PostgresStore.recordsetType($1.type))" })
-                .joined(separator: ", ")
+            // unnest of one typed array per column: x(id, external_id, source_hash, f0, f1, …).
+            let arrays = (["$1::text[]", "$2::text[]", "$3::text[]"] + entity.fields.enumerated().map { i, f in
+                "$\(i + 4)::\(PostgresStore.column(f.type).element.arrayName)"
+            }).joined(separator: ", ")
+            let names = (["id", "external_id", "source_hash"] + entity.fields.indices.map { "f\($0)" }).joined(separator: ", ")
+            let values = entity.fields.enumerated().map { i, f in "x.f\(i)\(PostgresStore.column(f.type).cast)" }
+            let next = entity.fields.count + 4
             let newMappings = plan.newMappings
             if !newMappings.isEmpty {
                 _ = try await self.query(on: c, """
@@ -168,19 +164,27 @@ extension PostgresStore {
                     ]))
             }
             if !plan.inserts.isEmpty {
+                var binds = PostgresBindings(capacity: next + 2)
+                for a in try PostgresStore.columnArrays(plan.inserts, of: page) { try binds.append(a) }
+                try binds.append(page.demoId)
+                try binds.append(page.integrationId)
+                try binds.append(now)
                 _ = try await self.query(on: c, """
-                    INSERT INTO \(table) (id, demo_id, integration_id, external_id, source_hash, created_at, updated_at\(fieldColumns.isEmpty ? "" : ", " + fieldColumns.joined(separator: ", ")))
-                    SELECT x.id, $2, $3, x.external_id, x.source_hash, $4::timestamptz, $4::timestamptz\(entity.fields.indices.map { ", x.f\($0)" }.joined())
-                    FROM json_to_recordset($1::json) AS x(\(recordset))
-                    """, try PostgresStore.binds([PostgresStore.rowsJSON(plan.inserts, of: page), page.demoId, page.integrationId, now]))
+                    INSERT INTO \(table) (id, demo_id, integration_id, external_id, source_hash, created_at, updated_at\(fieldColumns.map { ", " + $0 }.joined()))
+                    SELECT x.id, $\(next), $\(next + 1), x.external_id, x.source_hash, $\(next + 2)::timestamptz, $\(next + 2)::timestamptz\(values.map { ", " + $0 }.joined())
+                    FROM unnest(\(arrays)) AS x(\(names))
+                    """, binds)
             }
             if !plan.updates.isEmpty {
-                let assignments = (["source_hash = x.source_hash", "updated_at = $2::timestamptz"]
-                    + fieldColumns.enumerated().map { "\($1) = x.f\($0)" }).joined(separator: ", ")
+                let assignments = (["source_hash = x.source_hash", "updated_at = $\(next)::timestamptz"]
+                    + zip(fieldColumns, values).map { "\($0) = \($1)" }).joined(separator: ", ")
+                var binds = PostgresBindings(capacity: next + 1)
+                for a in try PostgresStore.columnArrays(plan.updates, of: page) { try binds.append(a) }
+                try binds.append(now)
                 _ = try await self.query(on: c, """
                     UPDATE \(table) AS t SET \(assignments)
-                    FROM json_to_recordset($1::json) AS x(\(recordset)) WHERE t.id = x.id
-                    """, try PostgresStore.binds([PostgresStore.rowsJSON(plan.updates, of: page), now]))
+                    FROM unnest(\(arrays)) AS x(\(names)) WHERE t.id = x.id
+                    """, binds)
                 _ = try await self.query(on: c, """
                     UPDATE contractor_data_mappings SET last_synced_at = $1::timestamptz WHERE id = ANY($2::text[])
                     """, try PostgresStore.binds([now, plan.touchedExternalIds.compactMap { mappingIds[$0] }]))
@@ -192,5 +196,107 @@ extension PostgresStore {
                     """, try PostgresStore.binds([page.integrationId, page.stream, cursor, now]))
             }
         }
+    }
+}
+
+/// A one-dimensional PostgreSQL array in binary wire form whose elements may be NULL
+/// (postgres-nio's own arrays cannot hold NULL). Values are written in their binary form as
+/// they are appended: no JSON or text round trip, and timestamps stay microseconds.
+struct TypedArray: PostgresDynamicTypeEncodable, Sendable {
+    enum Element: Sendable {
+        case text, int8, bool, timestamptz
+
+        var arrayName: String {
+            switch self {
+            case .text: return "text[]"
+            case .int8: return "bigint[]"
+            case .bool: return "boolean[]"
+            case .timestamptz: return "timestamptz[]"
+            }
+        }
+        var oid: Int32 {
+            switch self {
+            case .text: return 25
+            case .int8: return 20
+            case .bool: return 16
+            case .timestamptz: return 1184
+            }
+        }
+        var arrayType: PostgresDataType {
+            switch self {
+            case .text: return .textArray
+            case .int8: return .int8Array
+            case .bool: return .boolArray
+            case .timestamptz: return PostgresDataType(1185)
+            }
+        }
+    }
+
+    let element: Element
+    private var payload: ByteBuffer
+    private var count: Int32 = 0
+    private var hasNull = false
+    /// PostgreSQL counts timestamps from 2000-01-01 UTC; the engine from 1970.
+    static let postgresEpochMicros: Int64 = 946_684_800_000_000
+
+    init(_ element: Element, capacity: Int) {
+        self.element = element
+        payload = ByteBufferAllocator().buffer(capacity: capacity)
+    }
+
+    mutating func appendNull() {
+        payload.writeInteger(Int32(-1))
+        count += 1
+        hasNull = true
+    }
+
+    mutating func append(_ text: String) {
+        let lengthAt = payload.writerIndex
+        payload.writeInteger(Int32(0))
+        let written = payload.writeString(text)
+        payload.setInteger(Int32(written), at: lengthAt)
+        count += 1
+    }
+
+    mutating func append(_ cell: CellValue, field: String) throws {
+        switch (element, cell) {
+        case (_, .null): appendNull()
+        case (.int8, .integer(let v)):
+            payload.writeInteger(Int32(8))
+            payload.writeInteger(v)
+            count += 1
+        case (.bool, .boolean(let b)):
+            payload.writeInteger(Int32(1))
+            payload.writeInteger(UInt8(b ? 1 : 0))
+            count += 1
+        case (.timestamptz, .timestamp(let micros)):
+            payload.writeInteger(Int32(8))
+            payload.writeInteger(micros - TypedArray.postgresEpochMicros)
+            count += 1
+        case (.text, _):
+            append(cell.canonicalText ?? "")
+        default:
+            throw StoreError("field '\(field)': a \(cell) value cannot be written to a \(element.arrayName) column")
+        }
+    }
+
+    var psqlType: PostgresDataType { element.arrayType }
+    var psqlFormat: PostgresFormat { .binary }
+
+    func encode<JSONEncoder: PostgresJSONEncoder>(into buffer: inout ByteBuffer, context: PostgresEncodingContext<JSONEncoder>) {
+        guard count > 0 else {
+            // An empty array has no dimensions.
+            buffer.writeInteger(Int32(0))
+            buffer.writeInteger(Int32(0))
+            buffer.writeInteger(element.oid)
+            return
+        }
+        buffer.writeInteger(Int32(1))  // dimensions
+        buffer.writeInteger(Int32(hasNull ? 1 : 0))
+        buffer.writeInteger(element.oid)
+        buffer.writeInteger(count)
+        buffer.writeInteger(Int32(1))  // lower bound
+        var payload = payload
+        buffer.writeBuffer(&payload)
     }
 }
