@@ -6,9 +6,12 @@ import TradeSyncMapping
 import TradeSyncSources
 import TradeSyncStore
 
-/// A fetched page, already mapped.
+/// A fetched page, already mapped and hashed. The raw records are not kept: the writer needs
+/// only their count and the page's paging state, and the parsed page is freed before the write.
 struct PreparedPage: Sendable {
-    var page: Page
+    var fetched: Int
+    var isLast: Bool
+    var nextToken: String?
     var records: [MappedRecord]
     var failures: [RecordFailure]
     /// The failed records as they will be kept: raw payload and reason.

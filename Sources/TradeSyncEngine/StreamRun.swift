@@ -160,7 +160,8 @@ struct StreamRun {
                 cursor: continuation ? nil : contextCursor)
             let parentObject = JSONValue.object(JSONObject(ctx.sorted { $0.key < $1.key }.map { (key: $0.key, value: .string($0.value)) }))
             let source = PageSource(paginator) { page in
-                var prepared = PreparedPage(page: page, records: [], failures: [], kept: [], maxTimestamp: nil)
+                var prepared = PreparedPage(fetched: page.records.count, isLast: page.isLast, nextToken: page.nextToken,
+                                            records: [], failures: [], kept: [], maxTimestamp: nil)
                 prepared.records.reserveCapacity(page.records.count)
                 if let stopBelow, let timestampField {
                     // Failed records count too: they are kept, so stopping past them loses nothing.
@@ -192,13 +193,12 @@ struct StreamRun {
             var pending: Task<PreparedPage?, any Error>? = Task { try await source.next() }
             defer { pending?.cancel() }
             while let task = pending, let prepared = try await task.value {
-                let page = prepared.page
                 // A newest-first listing that reached the stored cursor ends here: the next page is
                 // not even requested.
-                let ends = page.isLast || prepared.reachedCursor
+                let ends = prepared.isLast || prepared.reachedCursor
                 pending = ends ? nil : Task { try await source.next() }
                 result.pages += 1
-                result.fetched += page.records.count
+                result.fetched += prepared.fetched
                 result.failed += prepared.failures.count
                 for f in prepared.failures {
                     logger.warning("record failed mapping", metadata: ["stream": "\(name)", "external_id": "\(f.externalId)", "reason": "\(f.reason)"])
@@ -216,7 +216,7 @@ struct StreamRun {
                 // Records that failed are kept in the same transaction, so moving past them loses nothing.
                 var cursor: String?
                 if continuation {
-                    cursor = page.nextToken
+                    cursor = prepared.nextToken
                 } else if timestampField != nil, ends, contextIndex == contexts.count - 1 {
                     if newestFirst {
                         // Contexts gone since the last run drop out; one without records keeps its entry.
@@ -237,7 +237,7 @@ struct StreamRun {
                     }
                 }
                 let write = pageWrite(entity: entity, stream: name, records: prepared.records, cursor: cursor,
-                                      fetched: page.records.count, failures: prepared.kept, resolved: resolved)
+                                      fetched: prepared.fetched, failures: prepared.kept, resolved: resolved)
                 let outcome = try await pages.commit(write)
                 result.inserted += outcome.inserted
                 result.updated += outcome.updated
