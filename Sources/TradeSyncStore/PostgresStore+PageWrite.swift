@@ -38,27 +38,23 @@ extension PostgresStore {
         return [ids, externals, hashes] + columns
     }
 
-    /// The id mappings (and stored hashes) of a page's external ids. Written as one index
-    /// lookup per id (scalar subqueries): a join or `= ANY` lets the planner, with statistics
-    /// from when the table was small, scan every mapping of the integration for every page.
+    /// The id mappings (and stored hashes) of a page's external ids, as one index lookup per id:
+    /// the LATERAL subquery refers to the id, so the planner cannot turn it into a scan of every
+    /// mapping of the integration (which a join or `= ANY` allowed, with statistics from when the
+    /// table was small). One probe of the id map per id, not two as with scalar subqueries.
     /// Rows: (external id, mapping id, internal id, stored hash).
     func existing(on c: PostgresConnection, integrationId: String, entity: EntityModel, ids: [String]) async throws
         -> [(String, String, String, String?)]
     {
         guard !ids.isEmpty else { return [] }
         return try await query(on: c, """
-            SELECT s.e, s.mapping_id, s.internal_id,
-                   (SELECT t.source_hash FROM \(Schema.quote(entity.table)) t WHERE t.id = s.internal_id)
-            FROM (
-                SELECT x.e,
-                       (SELECT m.id FROM contractor_data_mappings m
-                        WHERE m.integration_id = $1 AND m.entity_type = $2 AND m.external_id = x.e) AS mapping_id,
-                       (SELECT m.internal_id FROM contractor_data_mappings m
-                        WHERE m.integration_id = $1 AND m.entity_type = $2 AND m.external_id = x.e) AS internal_id
-                FROM unnest($3::text[]) AS x(e)
-                OFFSET 0
-            ) s
-            WHERE s.mapping_id IS NOT NULL
+            SELECT x.e, m.id, m.internal_id,
+                   (SELECT t.source_hash FROM \(Schema.quote(entity.table)) t WHERE t.id = m.internal_id)
+            FROM unnest($3::text[]) AS x(e)
+            CROSS JOIN LATERAL (
+                SELECT m.id, m.internal_id FROM contractor_data_mappings m
+                WHERE m.integration_id = $1 AND m.entity_type = $2 AND m.external_id = x.e LIMIT 1
+            ) m
             """, try PostgresStore.binds([integrationId, entity.name, ids])).map {
             try $0.decode((String, String, String, String?).self)
         }
