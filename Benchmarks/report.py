@@ -1,16 +1,24 @@
-"""Renders Benchmarks/run's JSON lines as a table, with each sync's rate as a ratio of the
-download-and-parse baseline measured in the same run."""
+"""Renders Benchmarks/run's JSON lines as a table. Each full sync's rate is shown as a ratio of
+the baselines measured in the same run: download-and-parse, and (PostgreSQL) `psql \\copy` of
+the same rows into the same table."""
 import json
 import sys
 
 rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
-baseline = {r["label"]: r for r in rows if r["mode"] == "download"}
-print(f"{'jobs':>9}  {'scenario':<22} {'records':>9} {'seconds':>8} {'records/s':>10} {'vs baseline':>11} {'peak RSS MB':>11}")
+def base(mode, label):
+    return next((r for r in rows if r["mode"] == mode and r["label"] == label), None)
+print(f"{'jobs':>9}  {'scenario':<24} {'records':>9} {'seconds':>8} {'records/s':>10} {'vs download':>11} "
+      f"{'vs copy':>8} {'peak RSS MB':>11}")
 for r in rows:
-    scenario = r["mode"] if r["mode"] == "download" else f"{r['store']} {r['mode']}"
-    base = baseline.get(r["label"])
-    ratio = ""
-    if base and r["mode"] == "full":
-        ratio = f"{r['records_per_second'] / base['records_per_second']:.2f}x"
-    print(f"{int(r['label']):>9}  {scenario:<22} {r['records']:>9} {float(r['seconds']):>8.3f} "
-          f"{r['records_per_second']:>10} {ratio:>11} {float(r['peak_rss_mb']):>11.1f}")
+    mode = r["mode"]
+    scenario = {"raw": "raw download (no parse)", "download": "download + parse", "copy": "psql \\copy"}.get(
+        mode, f"{r.get('store', '')} {mode}")
+    vs_download = vs_copy = ""
+    if mode == "full":
+        d = base("download", r["label"])
+        if d: vs_download = f"{r['records_per_second'] / d['records_per_second']:.2f}x"
+        c = base("copy", r["label"])
+        if c and r.get("store") == "postgres": vs_copy = f"{r['records_per_second'] / c['records_per_second']:.2f}x"
+    rss = f"{float(r['peak_rss_mb']):.1f}" if float(r.get("peak_rss_mb", 0)) > 0 else ""
+    print(f"{int(r['label']):>9}  {scenario:<24} {r['records']:>9} {float(r['seconds']):>8.3f} "
+          f"{r['records_per_second']:>10} {vs_download:>11} {vs_copy:>8} {rss:>11}")

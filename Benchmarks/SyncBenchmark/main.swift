@@ -1,6 +1,7 @@
-// One benchmark scenario per process: `download` (the baseline: fetch and parse every export
-// page, nothing else), `full` (sync into an empty store) or `incremental` (sync again with no
-// changes at the source). Prints one JSON line: records, seconds, records/s, peak RSS.
+// One benchmark scenario per process: `raw` (fetch every export page, no parse: the transport's
+// limit), `download` (fetch and parse every export page, nothing else), `full` (sync into an
+// empty store) or `incremental` (sync again with no changes at the source). Prints one JSON
+// line: records, seconds, records/s, peak RSS.
 import Foundation
 import TradeSyncConfig
 import TradeSyncCore
@@ -49,6 +50,54 @@ let environment: @Sendable (String) -> String? = { name in
 }
 let transport = AsyncHTTPTransport()
 
+let exportURL = args.sandbox + "/servicetitan/jpm/v2/tenant/1234567/export/jobs?includeRecentChanges=true"
+
+if args.mode == "raw" {
+    // Pages are followed by finding `"continueFrom":"…"` in the bytes, not by parsing them.
+    let auth = OAuth2ClientCredentials(
+        client: OAuthClient(tokenURL: args.sandbox + "/servicetitan/connect/token", clientId: "sandbox-st-client",
+                            clientSecret: "sandbox-st-secret", style: .form),
+        transport: transport)
+    let marker = Array("\"continueFrom\":\"".utf8)
+    let more = Array("\"hasMore\":true".utf8)
+    func find(_ needle: [UInt8], in body: [UInt8]) -> Int? {
+        guard body.count >= needle.count else { return nil }
+        // The paging fields close the page: search from the end.
+        var i = body.count - needle.count
+        while i >= 0 {
+            if body[i] == needle[0], Array(body[i..<(i + needle.count)]) == needle { return i }
+            i -= 1
+        }
+        return nil
+    }
+    let start = Date()
+    var bytes = 0
+    var pages = 0
+    var url = exportURL
+    while true {
+        var request = HTTPRequestData(url: url, headers: [("ST-App-Key", "sandbox-st-app-key")])
+        try await auth.authorize(&request)
+        let response = try await transport.send(request, timeout: .seconds(60))
+        bytes += response.body.count
+        pages += 1
+        guard let at = find(marker, in: response.body), find(more, in: response.body) != nil else { break }
+        let tokenStart = at + marker.count
+        var end = tokenStart
+        while end < response.body.count, response.body[end] != 34 { end += 1 }
+        let token = String(decoding: response.body[tokenStart..<end], as: UTF8.self)
+        url = exportURL + "&from=" + (token.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? token)
+    }
+    let seconds = Date().timeIntervalSince(start)
+    let records = Int64(args.label) ?? 0
+    report(["mode": "raw", "label": .string(args.label), "records": .integer(records), "pages": .integer(Int64(pages)),
+            "megabytes": .number(String(format: "%.1f", Double(bytes) / 1_048_576)),
+            "seconds": .number(String(format: "%.3f", seconds)),
+            "records_per_second": .integer(Int64(Double(records) / seconds)),
+            "peak_rss_mb": .number(String(format: "%.1f", peakRSSMegabytes()))])
+    await transport.shutdown()
+    exit(0)
+}
+
 if args.mode == "download" {
     let auth = OAuth2ClientCredentials(
         client: OAuthClient(tokenURL: args.sandbox + "/servicetitan/connect/token", clientId: "sandbox-st-client",
@@ -57,8 +106,7 @@ if args.mode == "download" {
     let requester = Requester(transport: transport, authenticator: auth)
     var paginator = Paginator(
         requester: requester,
-        request: RequestSpec(method: "GET", url: args.sandbox + "/servicetitan/jpm/v2/tenant/1234567/export/jobs",
-                             headers: [("ST-App-Key", "sandbox-st-app-key")]),
+        request: RequestSpec(method: "GET", url: exportURL, headers: [("ST-App-Key", "sandbox-st-app-key")]),
         pagination: PageTokenPagination(tokenParam: "from", tokenPath: JSONPath("continueFrom"), sizeParam: nil, size: nil,
                                         hasMorePath: JSONPath("hasMore")),
         records: JSONPath("data"))

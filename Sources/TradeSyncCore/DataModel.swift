@@ -79,16 +79,20 @@ public enum CellValue: Sendable, Hashable {
 /// A mapped record, ready to upsert: values align with the entity's fields.
 public struct MappedRecord: Sendable, Hashable {
     public var externalId: String
-    public var values: [CellValue]
+    public let values: [CellValue]
+    /// Hashed where the record is mapped (the page preparer, one page ahead of the writer), so the
+    /// page write does not hash under the store's lock.
+    public let contentHash: String
 
     public init(externalId: String, values: [CellValue]) {
         self.externalId = externalId
         self.values = values
+        self.contentHash = MappedRecord.hash(values)
     }
 
     /// A content hash of the values (FNV-1a 64 over a typed binary form): equal hashes mean the
     /// stored row is current. Numbers and timestamps are hashed as their bits, not formatted.
-    public var contentHash: String {
+    public static func hash(_ values: [CellValue]) -> String {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         @inline(__always) func mix(_ byte: UInt8) {
             hash ^= UInt64(byte)

@@ -6,9 +6,12 @@ import TradeSyncMapping
 import TradeSyncSources
 import TradeSyncStore
 
-/// A fetched page, already mapped.
+/// A fetched page, already mapped and hashed. The raw records are not kept: the writer needs
+/// only their count and the page's paging state, and the parsed page is freed before the write.
 struct PreparedPage: Sendable {
-    var page: Page
+    var fetched: Int
+    var isLast: Bool
+    var nextToken: String?
     var records: [MappedRecord]
     var failures: [RecordFailure]
     /// The failed records as they will be kept: raw payload and reason.
@@ -39,7 +42,7 @@ struct RecordPreparer: Sendable {
             // Without an id the record is kept under a hash of its content, so that a later run
             // with a corrected primary key can bring it in.
             let raw = record.jsonText
-            let key = "(no id) " + MappedRecord(externalId: "", values: [.text(raw)]).contentHash
+            let key = "(no id) " + MappedRecord.hash([.text(raw)])
             let reason = "no primary key at '\(primaryKeyText)'"
             return .failed(RecordFailure(stream: stream, externalId: key, reason: reason),
                            FailedRecord(externalId: key, reason: reason, rawJSON: raw))

@@ -11,6 +11,8 @@ struct StreamRun {
     let runtime: ConnectionRuntime
     let requester: Requester
     let options: SyncOptions
+    /// Applies each page's plan, or (dry run) only computes it.
+    let pages: any PageSink
     let logger: Logger
     var lookups = LookupTables()
     var fetchedLookups: Set<String> = []
@@ -19,9 +21,10 @@ struct StreamRun {
     let runId: String?
     let redactor: SecretRedactor
 
-    init(runner: SyncRunner, runtime: ConnectionRuntime, requester: Requester, options: SyncOptions, runId: String?,
-         redactor: SecretRedactor, logger: Logger) {
+    init(runner: SyncRunner, runtime: ConnectionRuntime, requester: Requester, options: SyncOptions, pages: any PageSink,
+         runId: String?, redactor: SecretRedactor, logger: Logger) {
         self.runner = runner
+        self.pages = pages
         self.runtime = runtime
         self.requester = requester
         self.options = options
@@ -30,26 +33,23 @@ struct StreamRun {
         self.logger = logger
     }
 
-    /// Every page write of this run is fenced by the lease and adds to the run's counts.
+    /// Every page write of this run adds to the run's counts (the sink fences it by the lease).
     func pageWrite(entity: EntityModel, stream: String, records: [MappedRecord], cursor: String?, fetched: Int,
                    failures: [FailedRecord], resolved: [String]) -> PageWrite {
         let connection = runtime.record
         return PageWrite(
             integrationId: connection.id, demoId: connection.demoId, entity: entity, stream: stream, records: records,
             cursor: cursor, now: currentMicros(),
-            fence: options.dryRun ? nil : LeaseFence(holder: runner.holder, ttlSeconds: runner.leaseSeconds),
             run: runId.map { RunCounts(runId: $0, fetched: fetched, failed: failures.count) },
-            failures: options.dryRun ? [] : failures, resolvedFailures: options.dryRun ? [] : resolved)
+            failures: failures, resolvedFailures: resolved)
     }
 
     /// Maps the stream's kept failed records again under today's mapping: those that map now are
     /// written (and their kept failure cleared), the others stay kept with today's reason.
-    /// Returns the external ids still kept.
+    /// Returns the external ids still kept. A dry run reports what the retry would recover.
     func retryKeptFailures(_ name: String, entity: EntityModel, preparer: RecordPreparer, into result: inout StreamResult,
                            failures: inout [RecordFailure]) async throws -> Set<String> {
-        guard !options.dryRun else { return [] }
-        let store = runner.store
-        let kept = try await store.keptFailures(integrationId: runtime.record.id, stream: name, limit: Int(Int32.max))
+        let kept = try await pages.records.keptFailures(integrationId: runtime.record.id, stream: name, limit: Int(Int32.max))
         guard !kept.isEmpty else { return [] }
         var stillKept = Set<String>()
         for chunk in stride(from: 0, to: kept.count, by: 1_000).map({ Array(kept[$0..<min($0 + 1_000, kept.count)]) }) {
@@ -71,7 +71,7 @@ struct StreamRun {
                     stillKept.insert(k.externalId)
                 }
             }
-            let outcome = try await store.applyPage(pageWrite(
+            let outcome = try await pages.commit(pageWrite(
                 entity: entity, stream: name, records: records, cursor: nil, fetched: 0, failures: failed, resolved: resolved))
             result.retried += chunk.count
             result.recovered += records.count
@@ -138,9 +138,8 @@ struct StreamRun {
             stream: name, primaryKey: JSONPath(stream.primaryKey), primaryKeyText: stream.primaryKey,
             mapper: RecordMapper(entity: entity, rules: rules), lookups: lookups, redactor: redactor)
         var stillKept = try await retryKeptFailures(name, entity: entity, preparer: preparer, into: &result, failures: &failures)
-        let store = runner.store
         let connection = runtime.record
-        let storedCursor = options.fullRefresh ? nil : try await store.cursor(integrationId: connection.id, stream: name)
+        let storedCursor = options.fullRefresh ? nil : try await pages.records.cursor(integrationId: connection.id, stream: name)
         let contexts = try await contexts(name)
         let continuation = stream.cursor?.kind == .continuationToken
         let timestampField = stream.cursor?.kind == .timestamp ? stream.cursor?.field.map(JSONPath.init) : nil
@@ -161,7 +160,8 @@ struct StreamRun {
                 cursor: continuation ? nil : contextCursor)
             let parentObject = JSONValue.object(JSONObject(ctx.sorted { $0.key < $1.key }.map { (key: $0.key, value: .string($0.value)) }))
             let source = PageSource(paginator) { page in
-                var prepared = PreparedPage(page: page, records: [], failures: [], kept: [], maxTimestamp: nil)
+                var prepared = PreparedPage(fetched: page.records.count, isLast: page.isLast, nextToken: page.nextToken,
+                                            records: [], failures: [], kept: [], maxTimestamp: nil)
                 prepared.records.reserveCapacity(page.records.count)
                 if let stopBelow, let timestampField {
                     // Failed records count too: they are kept, so stopping past them loses nothing.
@@ -193,13 +193,12 @@ struct StreamRun {
             var pending: Task<PreparedPage?, any Error>? = Task { try await source.next() }
             defer { pending?.cancel() }
             while let task = pending, let prepared = try await task.value {
-                let page = prepared.page
                 // A newest-first listing that reached the stored cursor ends here: the next page is
                 // not even requested.
-                let ends = page.isLast || prepared.reachedCursor
+                let ends = prepared.isLast || prepared.reachedCursor
                 pending = ends ? nil : Task { try await source.next() }
                 result.pages += 1
-                result.fetched += page.records.count
+                result.fetched += prepared.fetched
                 result.failed += prepared.failures.count
                 for f in prepared.failures {
                     logger.warning("record failed mapping", metadata: ["stream": "\(name)", "external_id": "\(f.externalId)", "reason": "\(f.reason)"])
@@ -217,7 +216,7 @@ struct StreamRun {
                 // Records that failed are kept in the same transaction, so moving past them loses nothing.
                 var cursor: String?
                 if continuation {
-                    cursor = page.nextToken
+                    cursor = prepared.nextToken
                 } else if timestampField != nil, ends, contextIndex == contexts.count - 1 {
                     if newestFirst {
                         // Contexts gone since the last run drop out; one without records keeps its entry.
@@ -238,8 +237,8 @@ struct StreamRun {
                     }
                 }
                 let write = pageWrite(entity: entity, stream: name, records: prepared.records, cursor: cursor,
-                                      fetched: page.records.count, failures: prepared.kept, resolved: resolved)
-                let outcome = options.dryRun ? try await store.previewPage(write) : try await store.applyPage(write)
+                                      fetched: prepared.fetched, failures: prepared.kept, resolved: resolved)
+                let outcome = try await pages.commit(write)
                 result.inserted += outcome.inserted
                 result.updated += outcome.updated
                 result.unchanged += outcome.unchanged

@@ -225,8 +225,13 @@ public struct SyncRunner: Sendable {
     func syncStreams(_ selected: [String], runtime: ConnectionRuntime, requester: Requester, runId: String?,
                      options: SyncOptions, redactor: SecretRedactor, logger: Logger) async throws -> StreamsOutcome {
         var out = StreamsOutcome()
-        var run = StreamRun(runner: self, runtime: runtime, requester: requester, options: options, runId: runId,
-                            redactor: redactor, logger: logger)
+        // The one place a dry run differs in the page loop: its pages are planned through a
+        // read-only view of the store and never applied.
+        let pages: any PageSink = options.dryRun
+            ? PlannedPages(records: store)
+            : AppliedPages(writer: store, fence: LeaseFence(holder: holder, ttlSeconds: leaseSeconds))
+        var run = StreamRun(runner: self, runtime: runtime, requester: requester, options: options, pages: pages,
+                            runId: runId, redactor: redactor, logger: logger)
         for name in selected {
             var streamResult = StreamResult(stream: name, entity: runtime.integration.streams[name]?.entity?.value ?? "")
             do {

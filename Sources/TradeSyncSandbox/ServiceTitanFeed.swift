@@ -11,12 +11,15 @@ struct JobOverlay: Sendable {
     private(set) var ordered: [Entry] = []
     /// Jobs appended after the generated ones (indices jobCount ..< jobCount + added).
     var added = 0
+    /// Counts batches applied: a rendered export page is good while this is unchanged.
+    private(set) var generation = 0
 
     var isEmpty: Bool { changes.isEmpty }
 
     /// Records a batch of changes, all stamped later than every earlier change.
     mutating func apply(_ batch: [(index: Int, id: Int64, change: JobChange)]) {
         guard !batch.isEmpty else { return }
+        generation += 1
         let touched = Set(batch.map(\.index))
         ordered.removeAll { touched.contains($0.index) }
         for item in batch.sorted(by: { ($0.change.modified, $0.id) < ($1.change.modified, $1.id) }) {

@@ -9,6 +9,9 @@ struct ServiceTitanSandbox: Sendable {
     let configuration: ServiceTitanSandboxConfiguration
     let data: ServiceTitanData
     let state: Locked<SandboxState>
+    /// Export pages as served, rendered once: a benchmark's download baseline then measures the
+    /// client, not the JSON rendering of the sandbox.
+    let renderedExports = RenderedPages()
 
     static let listMaxPageSize = 5_000
     static let listDefaultPageSize = 50
@@ -129,6 +132,12 @@ struct ServiceTitanSandbox: Sendable {
             recent = b
         }
         let overlay = entity == .jobs ? state.withLock { $0.jobs } : JobOverlay()
+        // With includeRecentChanges a page depends only on the data and its position, not on the
+        // clock: render it once per generation of the overlay, then serve the bytes.
+        let cacheKey = recent ? "\(entity.rawValue)|\(overlay.generation)|\(query["from"] ?? "")" : nil
+        if let cacheKey, let page = renderedExports.page(cacheKey) {
+            return Reply.bytes(.ok, page, contentType: "application/json; charset=utf-8", headers: [])
+        }
         let visibleUntil = recent ? Int64.max : SandboxTime.now() - Self.recentChangesLag
         var cursor = ExportCursor(data: data, entity: entity, overlay: overlay, after: position, visibleUntil: visibleUntil)
         let limit = max(1, configuration.exportPageSize)
@@ -149,6 +158,7 @@ struct ServiceTitanSandbox: Sendable {
         out.raw(",\"continueFrom\":")
         out.string(Self.encodeContinuation(last, entity: entity))
         out.raw("}")
+        if let cacheKey { renderedExports.keep(out.buffer, as: cacheKey) }
         return Reply.json(.ok, out)
     }
 
@@ -272,5 +282,24 @@ struct BasicCredentials {
         else { return nil }
         user = FormFields.decode(text[..<colon])
         password = FormFields.decode(text[text.index(after: colon)...])
+    }
+}
+
+/// Rendered export pages, up to a memory budget (past it, pages are rendered per request).
+final class RenderedPages: @unchecked Sendable {
+    private let lock = NSLock()
+    private var pages: [String: ByteBuffer] = [:]
+    private var bytes = 0
+    /// 1,000,000 jobs render to about 900 MB; the budget keeps the sandbox's memory bounded.
+    static let budget = 512 << 20
+
+    func page(_ key: String) -> ByteBuffer? { lock.withLock { pages[key] } }
+
+    func keep(_ page: ByteBuffer, as key: String) {
+        lock.withLock {
+            guard pages[key] == nil, bytes + page.readableBytes <= RenderedPages.budget else { return }
+            pages[key] = page
+            bytes += page.readableBytes
+        }
     }
 }

@@ -3,29 +3,12 @@ import TradeSyncCore
 /// The one way out: where configuration, connections, synced records, id maps, cursors and
 /// run logs live. SQLite (embedded) and PostgreSQL (shared by many workers) implement every
 /// role; code that needs only one role should ask for only that one (see `Roles/`).
-public typealias SyncStore = Migrator & ConnectionCatalog & RunLeases & CredentialStore & RunLog & RecordStore
+public typealias SyncStore = Migrator & ConnectionCatalog & RunLeases & CredentialStore & RunLog & RecordWriter
     & StoreLifetime
 
 /// Releases the store's connection (SQLite) or pool (PostgreSQL).
 public protocol StoreLifetime: Sendable {
     func close() async throws
-}
-
-/// Synced records: their cursors, page writes, kept failures and rows.
-public protocol RecordStore: Sendable {
-    func cursor(integrationId: String, stream: String) async throws -> String?
-    /// Writes a page's records, their id mappings, the stream's new cursor, its kept failed
-    /// records and its run counts in one transaction. With a fence, the transaction first checks
-    /// (and extends) the lease and throws `LeaseLostError` when another process holds it.
-    func applyPage(_ page: PageWrite) async throws -> PageOutcome
-    /// What `applyPage` would do, without writing (dry runs).
-    func previewPage(_ page: PageWrite) async throws -> PageOutcome
-
-    /// Failed records kept for retry, oldest first: one connection's (and stream's), or all.
-    func keptFailures(integrationId: String?, stream: String?, limit: Int) async throws -> [KeptFailure]
-
-    /// Every stored row of an entity for one integration, keyed by external id.
-    func rows(entity: EntityModel, integrationId: String) async throws -> [String: StoredRow]
 }
 
 /// A fenced page write found the connection's lease held by another process: this run must
@@ -162,82 +145,6 @@ public struct ConnectionRecord: Sendable, Equatable {
     }
 }
 
-/// One page to write atomically.
-public struct PageWrite: Sendable {
-    public var integrationId: String
-    public var demoId: String
-    public var entity: EntityModel
-    public var stream: String
-    public var records: [MappedRecord]
-    /// The stream's cursor after this page; nil leaves it as it is.
-    public var cursor: String?
-    /// When the page was fetched, µs since epoch.
-    public var now: Int64
-    /// The lease that must still be ours for the write to commit.
-    public var fence: LeaseFence?
-    /// The run whose sync-log counts this page adds to, with the page's fetched and failed
-    /// counts (inserted, updated and unchanged come from the write itself).
-    public var run: RunCounts?
-    /// Records of this stream that failed mapping: kept with their raw payload and reason.
-    public var failures: [FailedRecord]
-    /// External ids whose kept failure is cleared (they mapped this time).
-    public var resolvedFailures: [String]
-
-    public init(
-        integrationId: String, demoId: String, entity: EntityModel, stream: String, records: [MappedRecord],
-        cursor: String?, now: Int64, fence: LeaseFence? = nil, run: RunCounts? = nil, failures: [FailedRecord] = [],
-        resolvedFailures: [String] = []
-    ) {
-        self.integrationId = integrationId
-        self.demoId = demoId
-        self.entity = entity
-        self.stream = stream
-        self.records = records
-        self.cursor = cursor
-        self.now = now
-        self.fence = fence
-        self.run = run
-        self.failures = failures
-        self.resolvedFailures = resolvedFailures
-    }
-}
-
-/// Fences a page write with the connection's lease, and extends the lease by `ttlSeconds`.
-public struct LeaseFence: Sendable, Equatable {
-    public var holder: String
-    public var ttlSeconds: Int
-    public init(holder: String, ttlSeconds: Int) {
-        self.holder = holder
-        self.ttlSeconds = ttlSeconds
-    }
-}
-
-/// A page's contribution to its run's sync-log row, written in the page's transaction so that
-/// a run killed mid-way still reports what it committed.
-public struct RunCounts: Sendable, Equatable {
-    public var runId: String
-    public var fetched: Int
-    public var failed: Int
-    public init(runId: String, fetched: Int, failed: Int) {
-        self.runId = runId
-        self.fetched = fetched
-        self.failed = failed
-    }
-}
-
-/// A record that failed mapping, as written: kept until a later run maps it.
-public struct FailedRecord: Sendable, Equatable {
-    public var externalId: String
-    public var reason: String
-    /// The record as fetched (JSON text), so a later run can map it again without refetching.
-    public var rawJSON: String
-    public init(externalId: String, reason: String, rawJSON: String) {
-        self.externalId = externalId
-        self.reason = reason
-        self.rawJSON = rawJSON
-    }
-}
-
 /// A kept failed record, as read back.
 public struct KeptFailure: Sendable, Equatable {
     public var integrationId: String
@@ -259,37 +166,6 @@ public struct KeptFailure: Sendable, Equatable {
         self.attempts = attempts
         self.firstFailedAt = firstFailedAt
         self.lastFailedAt = lastFailedAt
-    }
-}
-
-public struct PageOutcome: Sendable, Equatable {
-    public var inserted = 0
-    public var updated = 0
-    /// Records whose content hash equals the stored row: not rewritten.
-    public var unchanged = 0
-    public init(inserted: Int = 0, updated: Int = 0, unchanged: Int = 0) {
-        self.inserted = inserted
-        self.updated = updated
-        self.unchanged = unchanged
-    }
-}
-
-extension PageOutcome {
-    /// What writing `records` would do, given the stored hash of each known external id (nil
-    /// hash: mapped, row missing). Records repeated in a page count as `applyPage` counts them.
-    static func preview(_ records: [MappedRecord], stored: [String: String?]) -> PageOutcome {
-        var stored = stored
-        var outcome = PageOutcome()
-        for record in records {
-            let hash = record.contentHash
-            if let existing = stored[record.externalId], let existingHash = existing {
-                if existingHash == hash { outcome.unchanged += 1 } else { outcome.updated += 1 }
-            } else {
-                outcome.inserted += 1
-            }
-            stored[record.externalId] = .some(hash)
-        }
-        return outcome
     }
 }
 

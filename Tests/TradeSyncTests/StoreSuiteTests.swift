@@ -538,7 +538,7 @@ func page(_ c: ConnectionRecord, _ records: [MappedRecord], cursor: String?, ent
             _ = try await store.applyPage(page(c, [job("1", name: "A"), job("2", name: "B")], cursor: "t1"))
             let next = page(c, [job("1", name: "A"), job("2", name: "B2"), job("3", name: "C"), job("3", name: "C2")],
                             cursor: "t2")
-            let preview = try await store.previewPage(next)
+            let preview = try await store.plan(next).outcome
             #expect(preview == PageOutcome(inserted: 1, updated: 2, unchanged: 1))
             #expect(try await store.rowCount(table: "contractor_jobs") == 2, "the preview wrote no row")
             #expect(try await store.mappingCount(integrationId: c.id, entity: "jobs") == 2, "nor a mapping")

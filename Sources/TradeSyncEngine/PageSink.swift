@@ -1,0 +1,34 @@
+import TradeSyncCore
+import TradeSyncStore
+
+/// Where a stream's pages go, chosen once per run. A run applies each page's plan in one
+/// transaction fenced by its lease; a dry run only computes the plan, through a store view whose
+/// type cannot write. The page loop is the same for both.
+protocol PageSink: Sendable {
+    /// What the stream reads back: its cursor, its kept failures.
+    var records: any RecordReader { get }
+    /// Plans the page against the stored rows and, unless this is a dry run, applies it.
+    func commit(_ page: PageWrite) async throws -> PageOutcome
+}
+
+/// A real run: every page is planned and applied in one transaction, fenced by the run lease.
+struct AppliedPages: PageSink {
+    let writer: any RecordWriter
+    let fence: LeaseFence
+    var records: any RecordReader { writer }
+
+    func commit(_ page: PageWrite) async throws -> PageOutcome {
+        var page = page
+        page.fence = fence
+        return try await writer.applyPage(page)
+    }
+}
+
+/// A dry run: the same plans, never applied.
+struct PlannedPages: PageSink {
+    let records: any RecordReader
+
+    func commit(_ page: PageWrite) async throws -> PageOutcome {
+        try await records.plan(page).outcome
+    }
+}

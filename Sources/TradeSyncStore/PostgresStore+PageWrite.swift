@@ -1,0 +1,298 @@
+import Foundation
+import PostgresNIO
+import TradeSyncCore
+
+/// The page write: one transaction per page (records, id map, cursor, kept failures, run counts), set-based.
+extension PostgresStore {
+    /// The element type a field travels as, and the SQL that turns the bound array's element
+    /// into the column's type. Integers, booleans and timestamps travel in their binary form;
+    /// numeric, date and jsonb as their exact text, converted by PostgreSQL.
+    static func column(_ t: FieldType) -> (element: TypedArray.Element, cast: String) {
+        switch t {
+        case .string, .text, .enumeration: return (.text, "")
+        case .integer: return (.int8, "")
+        case .decimal: return (.text, "::numeric")
+        case .boolean: return (.bool, "")
+        case .timestamp: return (.timestamptz, "")
+        case .date: return (.text, "::date")
+        case .json: return (.text, "::jsonb")
+        }
+    }
+
+    /// The rows as one typed array per column: id, external id, hash, then the entity's fields.
+    static func columnArrays(_ rows: [PagePlan.Row], of page: PageWrite) throws -> [TypedArray] {
+        let fields = page.entity.fields
+        var ids = TypedArray(.text, capacity: rows.count * 36)
+        var externals = TypedArray(.text, capacity: rows.count * 16)
+        var hashes = TypedArray(.text, capacity: rows.count * 16)
+        var columns = fields.map { TypedArray(column($0.type).element, capacity: rows.count * 16) }
+        for row in rows {
+            let record = page.records[row.index]
+            ids.append(row.internalId)
+            externals.append(record.externalId)
+            hashes.append(record.contentHash)
+            for i in fields.indices {
+                try columns[i].append(i < record.values.count ? record.values[i] : .null, field: fields[i].name)
+            }
+        }
+        return [ids, externals, hashes] + columns
+    }
+
+    /// The id mappings (and stored hashes) of a page's external ids, as one index lookup per id:
+    /// the LATERAL subquery refers to the id, so the planner cannot turn it into a scan of every
+    /// mapping of the integration (which a join or `= ANY` allowed, with statistics from when the
+    /// table was small). One probe of the id map per id, not two as with scalar subqueries.
+    /// Rows: (external id, mapping id, internal id, stored hash).
+    func existing(on c: PostgresConnection, integrationId: String, entity: EntityModel, ids: [String]) async throws
+        -> [(String, String, String, String?)]
+    {
+        guard !ids.isEmpty else { return [] }
+        return try await query(on: c, """
+            SELECT x.e, m.id, m.internal_id,
+                   (SELECT t.source_hash FROM \(Schema.quote(entity.table)) t WHERE t.id = m.internal_id)
+            FROM unnest($3::text[]) AS x(e)
+            CROSS JOIN LATERAL (
+                SELECT m.id, m.internal_id FROM contractor_data_mappings m
+                WHERE m.integration_id = $1 AND m.entity_type = $2 AND m.external_id = x.e LIMIT 1
+            ) m
+            """, try PostgresStore.binds([integrationId, entity.name, ids])).map {
+            try $0.decode((String, String, String, String?).self)
+        }
+    }
+
+    public func existing(integrationId: String, entity: EntityModel, externalIds: [String]) async throws
+        -> [String: StoredIdentity]
+    {
+        let ids = Array(Set(externalIds))
+        let rows = try await client.withConnection { c in
+            try await self.existing(on: c, integrationId: integrationId, entity: entity, ids: ids)
+        }
+        var out: [String: StoredIdentity] = [:]
+        for (ext, _, internalId, hash) in rows { out[ext] = StoredIdentity(internalId: internalId, hash: hash) }
+        return out
+    }
+
+    public func applyPage(_ page: PageWrite) async throws -> PageOutcome {
+        try await transaction { c in
+            if let fence = page.fence {
+                // The row lock taken here holds off a concurrent lease takeover until this commits.
+                let held = try await self.query(on: c, """
+                    UPDATE tradesync_leases SET expires_at_micros = $1 WHERE integration_id = $2 AND holder = $3 RETURNING 1
+                    """, try PostgresStore.binds([currentMicros() + Int64(fence.ttlSeconds) * 1_000_000, page.integrationId,
+                                                  fence.holder]))
+                if held.isEmpty { throw LeaseLostError(holder: fence.holder) }
+            }
+            let rows = try await self.existing(on: c, integrationId: page.integrationId, entity: page.entity,
+                                               ids: Array(Set(page.records.map(\.externalId))))
+            var known: [String: StoredIdentity] = [:]
+            var mappingIds: [String: String] = [:]
+            for (ext, mappingId, internalId, hash) in rows {
+                known[ext] = StoredIdentity(internalId: internalId, hash: hash)
+                mappingIds[ext] = mappingId
+            }
+            let plan = PagePlan.make(page, existing: known, newId: newIdentifier)
+            let outcome = plan.outcome
+            try await self.writeRecords(on: c, plan, mappingIds: mappingIds)
+            try await self.writeFailures(on: c, page)
+            if let run = page.run {
+                _ = try await self.query(on: c, """
+                    UPDATE contractor_sync_logs SET records_fetched = records_fetched + $1,
+                        records_inserted = records_inserted + $2, records_updated = records_updated + $3,
+                        records_unchanged = records_unchanged + $4, records_failed = records_failed + $5
+                    WHERE id = $6
+                    """, try PostgresStore.binds([Int64(run.fetched), Int64(outcome.inserted), Int64(outcome.updated),
+                                                  Int64(outcome.unchanged), Int64(run.failed), run.runId]))
+            }
+            return outcome
+        }
+    }
+
+    func writeFailures(on c: PostgresConnection, _ page: PageWrite) async throws {
+        let now = PostgresStore.iso(page.now)
+        if !page.resolvedFailures.isEmpty {
+            _ = try await query(on: c, """
+                DELETE FROM tradesync_failed_records WHERE integration_id = $1 AND stream = $2 AND external_id = ANY($3::text[])
+                """, try PostgresStore.binds([page.integrationId, page.stream, page.resolvedFailures]))
+        }
+        guard !page.failures.isEmpty else { return }
+        // One row per external id: a record repeated in a page must not hit its own conflict twice.
+        var latest: [String: FailedRecord] = [:]
+        var order: [String] = []
+        for f in page.failures {
+            if latest[f.externalId] == nil { order.append(f.externalId) }
+            latest[f.externalId] = f
+        }
+        let rows = order.compactMap { latest[$0] }
+        _ = try await query(on: c, """
+            INSERT INTO tradesync_failed_records
+                (integration_id, stream, external_id, reason, raw, attempts, first_failed_at, last_failed_at)
+            SELECT $1, $2, e, r, w, 1, $6::timestamptz, $6::timestamptz FROM unnest($3::text[], $4::text[], $5::text[]) AS x(e, r, w)
+            ON CONFLICT (integration_id, stream, external_id) DO UPDATE SET reason = excluded.reason, raw = excluded.raw,
+                attempts = tradesync_failed_records.attempts + 1, last_failed_at = excluded.last_failed_at
+            """, try PostgresStore.binds([page.integrationId, page.stream, rows.map(\.externalId), rows.map(\.reason),
+                                          rows.map(\.rawJSON), now]))
+    }
+
+    func writeRecords(on c: PostgresConnection, _ plan: PagePlan, mappingIds: [String: String]) async throws {
+        let page = plan.page
+        let entity = page.entity
+        let table = Schema.quote(entity.table)
+        let now = PostgresStore.iso(page.now)
+        do {
+            let fieldColumns = entity.fields.map { Schema.quote($0.name) }
+            // unnest of one typed array per column: x(id, external_id, source_hash, f0, f1, …).
+            let arrays = (["$1::text[]", "$2::text[]", "$3::text[]"] + entity.fields.enumerated().map { i, f in
+                "$\(i + 4)::\(PostgresStore.column(f.type).element.arrayName)"
+            }).joined(separator: ", ")
+            let names = (["id", "external_id", "source_hash"] + entity.fields.indices.map { "f\($0)" }).joined(separator: ", ")
+            let values = entity.fields.enumerated().map { i, f in "x.f\(i)\(PostgresStore.column(f.type).cast)" }
+            let next = entity.fields.count + 4
+            let newMappings = plan.newMappings
+            if !newMappings.isEmpty {
+                _ = try await self.query(on: c, """
+                    INSERT INTO contractor_data_mappings
+                        (id, integration_id, entity_type, external_id, internal_id, created_at, last_synced_at)
+                    SELECT m, $1, $2, e, i, $5::timestamptz, $5::timestamptz
+                    FROM unnest($3::text[], $4::text[], $6::text[]) AS x(e, i, m)
+                    """, try PostgresStore.binds([
+                        page.integrationId, entity.name, newMappings.map(\.externalId), newMappings.map(\.internalId), now,
+                        newMappings.map(\.mappingId),
+                    ]))
+            }
+            if !plan.inserts.isEmpty {
+                var binds = PostgresBindings(capacity: next + 2)
+                for a in try PostgresStore.columnArrays(plan.inserts, of: page) { try binds.append(a) }
+                try binds.append(page.demoId)
+                try binds.append(page.integrationId)
+                try binds.append(now)
+                _ = try await self.query(on: c, """
+                    INSERT INTO \(table) (id, demo_id, integration_id, external_id, source_hash, created_at, updated_at\(fieldColumns.map { ", " + $0 }.joined()))
+                    SELECT x.id, $\(next), $\(next + 1), x.external_id, x.source_hash, $\(next + 2)::timestamptz, $\(next + 2)::timestamptz\(values.map { ", " + $0 }.joined())
+                    FROM unnest(\(arrays)) AS x(\(names))
+                    """, binds)
+            }
+            if !plan.updates.isEmpty {
+                let assignments = (["source_hash = x.source_hash", "updated_at = $\(next)::timestamptz"]
+                    + zip(fieldColumns, values).map { "\($0) = \($1)" }).joined(separator: ", ")
+                var binds = PostgresBindings(capacity: next + 1)
+                for a in try PostgresStore.columnArrays(plan.updates, of: page) { try binds.append(a) }
+                try binds.append(now)
+                _ = try await self.query(on: c, """
+                    UPDATE \(table) AS t SET \(assignments)
+                    FROM unnest(\(arrays)) AS x(\(names)) WHERE t.id = x.id
+                    """, binds)
+                _ = try await self.query(on: c, """
+                    UPDATE contractor_data_mappings SET last_synced_at = $1::timestamptz WHERE id = ANY($2::text[])
+                    """, try PostgresStore.binds([now, plan.touchedExternalIds.compactMap { mappingIds[$0] }]))
+            }
+            if let cursor = page.cursor {
+                _ = try await self.query(on: c, """
+                    INSERT INTO tradesync_cursors (integration_id, stream, cursor, updated_at) VALUES ($1, $2, $3, $4::timestamptz)
+                    ON CONFLICT (integration_id, stream) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at
+                    """, try PostgresStore.binds([page.integrationId, page.stream, cursor, now]))
+            }
+        }
+    }
+}
+
+/// A one-dimensional PostgreSQL array in binary wire form whose elements may be NULL
+/// (postgres-nio's own arrays cannot hold NULL). Values are written in their binary form as
+/// they are appended: no JSON or text round trip, and timestamps stay microseconds.
+struct TypedArray: PostgresDynamicTypeEncodable, Sendable {
+    enum Element: Sendable {
+        case text, int8, bool, timestamptz
+
+        var arrayName: String {
+            switch self {
+            case .text: return "text[]"
+            case .int8: return "bigint[]"
+            case .bool: return "boolean[]"
+            case .timestamptz: return "timestamptz[]"
+            }
+        }
+        var oid: Int32 {
+            switch self {
+            case .text: return 25
+            case .int8: return 20
+            case .bool: return 16
+            case .timestamptz: return 1184
+            }
+        }
+        var arrayType: PostgresDataType {
+            switch self {
+            case .text: return .textArray
+            case .int8: return .int8Array
+            case .bool: return .boolArray
+            case .timestamptz: return PostgresDataType(1185)
+            }
+        }
+    }
+
+    let element: Element
+    private var payload: ByteBuffer
+    private var count: Int32 = 0
+    private var hasNull = false
+    /// PostgreSQL counts timestamps from 2000-01-01 UTC; the engine from 1970.
+    static let postgresEpochMicros: Int64 = 946_684_800_000_000
+
+    init(_ element: Element, capacity: Int) {
+        self.element = element
+        payload = ByteBufferAllocator().buffer(capacity: capacity)
+    }
+
+    mutating func appendNull() {
+        payload.writeInteger(Int32(-1))
+        count += 1
+        hasNull = true
+    }
+
+    mutating func append(_ text: String) {
+        let lengthAt = payload.writerIndex
+        payload.writeInteger(Int32(0))
+        let written = payload.writeString(text)
+        payload.setInteger(Int32(written), at: lengthAt)
+        count += 1
+    }
+
+    mutating func append(_ cell: CellValue, field: String) throws {
+        switch (element, cell) {
+        case (_, .null): appendNull()
+        case (.int8, .integer(let v)):
+            payload.writeInteger(Int32(8))
+            payload.writeInteger(v)
+            count += 1
+        case (.bool, .boolean(let b)):
+            payload.writeInteger(Int32(1))
+            payload.writeInteger(UInt8(b ? 1 : 0))
+            count += 1
+        case (.timestamptz, .timestamp(let micros)):
+            payload.writeInteger(Int32(8))
+            payload.writeInteger(micros - TypedArray.postgresEpochMicros)
+            count += 1
+        case (.text, _):
+            append(cell.canonicalText ?? "")
+        default:
+            throw StoreError("field '\(field)': a \(cell) value cannot be written to a \(element.arrayName) column")
+        }
+    }
+
+    var psqlType: PostgresDataType { element.arrayType }
+    var psqlFormat: PostgresFormat { .binary }
+
+    func encode<JSONEncoder: PostgresJSONEncoder>(into buffer: inout ByteBuffer, context: PostgresEncodingContext<JSONEncoder>) {
+        guard count > 0 else {
+            // An empty array has no dimensions.
+            buffer.writeInteger(Int32(0))
+            buffer.writeInteger(Int32(0))
+            buffer.writeInteger(element.oid)
+            return
+        }
+        buffer.writeInteger(Int32(1))  // dimensions
+        buffer.writeInteger(Int32(hasNull ? 1 : 0))
+        buffer.writeInteger(element.oid)
+        buffer.writeInteger(count)
+        buffer.writeInteger(Int32(1))  // lower bound
+        var payload = payload
+        buffer.writeBuffer(&payload)
+    }
+}

@@ -1,0 +1,33 @@
+import TradeSyncCore
+
+/// The synced records as read: cursors, the stored identity of external ids, kept failures and
+/// rows. A dry run holds only this view of the store, so it cannot write.
+public protocol RecordReader: Sendable {
+    func cursor(integrationId: String, stream: String) async throws -> String?
+    /// The stored identity (internal id, row hash) of each of `externalIds` that has an id mapping.
+    func existing(integrationId: String, entity: EntityModel, externalIds: [String]) async throws
+        -> [String: StoredIdentity]
+    /// Failed records kept for retry, oldest first: one connection's (and stream's), or all.
+    func keptFailures(integrationId: String?, stream: String?, limit: Int) async throws -> [KeptFailure]
+    /// Every stored row of an entity for one integration, keyed by external id.
+    func rows(entity: EntityModel, integrationId: String) async throws -> [String: StoredRow]
+    func mappingCount(integrationId: String, entity: String) async throws -> Int
+}
+
+/// Writes pages: the only role that changes synced records.
+public protocol RecordWriter: RecordReader {
+    /// Plans the page against the stored identities (`PagePlan.make`) and applies the plan: the
+    /// records, their id mappings, the stream's new cursor, its kept failed records and its run
+    /// counts, in one transaction. With a fence, the transaction first checks (and extends) the
+    /// lease and throws `LeaseLostError` when another process holds it.
+    func applyPage(_ page: PageWrite) async throws -> PageOutcome
+}
+
+extension RecordReader {
+    /// What `applyPage` would do, without writing (dry runs): the same plan, never applied.
+    public func plan(_ page: PageWrite) async throws -> PagePlan {
+        let known = try await existing(
+            integrationId: page.integrationId, entity: page.entity, externalIds: page.records.map(\.externalId))
+        return PagePlan.make(page, existing: known, newId: newIdentifier)
+    }
+}

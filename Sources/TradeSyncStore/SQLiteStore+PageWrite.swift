@@ -1,0 +1,194 @@
+import CSQLite
+import Foundation
+import TradeSyncCore
+
+/// The page write: one transaction per page (records, id map, cursor, kept failures, run counts).
+extension SQLiteStore {
+    public func applyPage(_ page: PageWrite) async throws -> PageOutcome {
+        try await withDB { db in
+            try db.transaction {
+                if let fence = page.fence { try checkFence(db, page.integrationId, fence) }
+                let known = try existing(db, integrationId: page.integrationId, entity: page.entity,
+                                         externalIds: page.records.map(\.externalId))
+                let plan = PagePlan.make(page, existing: known, newId: newIdentifier)
+                try apply(db, plan)
+                return plan.outcome
+            }
+        }
+    }
+
+    public func existing(integrationId: String, entity: EntityModel, externalIds: [String]) async throws
+        -> [String: StoredIdentity]
+    {
+        try await withDB { db in try existing(db, integrationId: integrationId, entity: entity, externalIds: externalIds) }
+    }
+
+    /// Id mappings and stored hashes of a page's external ids, in one statement per page
+    /// (the ids travel as one JSON array). CROSS JOIN pins the page's ids as the outer loop:
+    /// left to itself the planner may scan the whole id map once per id.
+    private func existing(_ db: SQLiteConnection, integrationId: String, entity: EntityModel, externalIds: [String]) throws
+        -> [String: StoredIdentity]
+    {
+        let lookup = try db.prepare("""
+            SELECT m.external_id, m.internal_id, t.source_hash
+            FROM json_each(?3) AS x
+            CROSS JOIN contractor_data_mappings m
+              ON m.integration_id = ?1 AND m.entity_type = ?2 AND m.external_id = x.value
+            LEFT JOIN \(Schema.quote(entity.table)) t ON t.id = m.internal_id
+            """)
+        defer { lookup.reset() }
+        lookup.bind(1, integrationId)
+        lookup.bind(2, entity.name)
+        lookup.bind(3, JSONValue.array(externalIds.map { .string($0) }).jsonText)
+        var out: [String: StoredIdentity] = [:]
+        while try lookup.step() {
+            if let ext = lookup.text(0), let id = lookup.text(1) { out[ext] = StoredIdentity(internalId: id, hash: lookup.text(2)) }
+        }
+        return out
+    }
+
+    /// Applies a plan inside the page's transaction.
+    private func apply(_ db: SQLiteConnection, _ plan: PagePlan) throws {
+        let page = plan.page
+        try writeRecords(db, plan)
+        try writeFailures(db, page)
+        if let cursor = page.cursor {
+            let s = try db.prepare("""
+                INSERT INTO tradesync_cursors (integration_id, stream, cursor, updated_at) VALUES (?, ?, ?, ?)
+                ON CONFLICT (integration_id, stream) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at
+                """)
+            s.bind(1, page.integrationId)
+            s.bind(2, page.stream)
+            s.bind(3, cursor)
+            s.bind(4, Timestamp.iso8601(micros: page.now))
+            try s.run()
+        }
+        if let run = page.run {
+            let s = try db.prepare("""
+                UPDATE contractor_sync_logs SET records_fetched = records_fetched + ?, records_inserted = records_inserted + ?,
+                    records_updated = records_updated + ?, records_unchanged = records_unchanged + ?,
+                    records_failed = records_failed + ?
+                WHERE id = ?
+                """)
+            s.bind(1, Int64(run.fetched))
+            s.bind(2, Int64(plan.outcome.inserted))
+            s.bind(3, Int64(plan.outcome.updated))
+            s.bind(4, Int64(plan.outcome.unchanged))
+            s.bind(5, Int64(run.failed))
+            s.bind(6, run.runId)
+            try s.run()
+        }
+    }
+
+    /// Extends the lease if `fence.holder` still holds it; inside the page's transaction, so no
+    /// other process can take it between the check and the commit (SQLite has one writer).
+    private func checkFence(_ db: SQLiteConnection, _ integrationId: String, _ fence: LeaseFence) throws {
+        let s = try db.prepare("UPDATE tradesync_leases SET expires_at_micros = ? WHERE integration_id = ? AND holder = ?")
+        s.bind(1, currentMicros() + Int64(fence.ttlSeconds) * 1_000_000)
+        s.bind(2, integrationId)
+        s.bind(3, fence.holder)
+        try s.run()
+        if sqlite3_changes(db.handle) != 1 { throw LeaseLostError(holder: fence.holder) }
+    }
+
+    private func writeFailures(_ db: SQLiteConnection, _ page: PageWrite) throws {
+        let now = Timestamp.iso8601(micros: page.now)
+        if !page.resolvedFailures.isEmpty {
+            let s = try db.prepare("""
+                DELETE FROM tradesync_failed_records
+                WHERE integration_id = ? AND stream = ? AND external_id IN (SELECT value FROM json_each(?))
+                """)
+            s.bind(1, page.integrationId)
+            s.bind(2, page.stream)
+            s.bind(3, JSONValue.array(page.resolvedFailures.map { .string($0) }).jsonText)
+            try s.run()
+        }
+        guard !page.failures.isEmpty else { return }
+        let s = try db.prepare("""
+            INSERT INTO tradesync_failed_records
+                (integration_id, stream, external_id, reason, raw, attempts, first_failed_at, last_failed_at)
+            VALUES (?, ?, ?, ?, ?, 1, ?, ?)
+            ON CONFLICT (integration_id, stream, external_id) DO UPDATE SET reason = excluded.reason, raw = excluded.raw,
+                attempts = tradesync_failed_records.attempts + 1, last_failed_at = excluded.last_failed_at
+            """)
+        for f in page.failures {
+            s.bind(1, page.integrationId)
+            s.bind(2, page.stream)
+            s.bind(3, f.externalId)
+            s.bind(4, f.reason)
+            s.bind(5, f.rawJSON)
+            s.bind(6, now)
+            s.bind(7, now)
+            try s.run()
+            sqlite3_reset(s.handle)
+        }
+    }
+
+    private func writeRecords(_ db: SQLiteConnection, _ plan: PagePlan) throws {
+        let page = plan.page
+        let entity = page.entity
+        let table = Schema.quote(entity.table)
+        let now = Timestamp.iso8601(micros: page.now)
+        let fieldList = entity.fields.map { ", " + Schema.quote($0.name) }.joined()
+        let fieldParams = entity.fields.indices.map { ", ?\($0 + 8)" }.joined()
+        let assignments = entity.fields.enumerated().map { ", \(Schema.quote($1.name)) = ?\($0 + 8)" }.joined()
+        if !plan.newMappings.isEmpty {
+            let map = try db.prepare("""
+                INSERT INTO contractor_data_mappings
+                    (id, integration_id, entity_type, external_id, internal_id, created_at, last_synced_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """)
+            for m in plan.newMappings {
+                map.bind(1, m.mappingId)
+                map.bind(2, page.integrationId)
+                map.bind(3, entity.name)
+                map.bind(4, m.externalId)
+                map.bind(5, m.internalId)
+                map.bind(6, now)
+                map.bind(7, now)
+                try map.run()
+                sqlite3_reset(map.handle)
+            }
+        }
+        if !plan.inserts.isEmpty {
+            let insert = try db.prepare("""
+                INSERT INTO \(table) (id, demo_id, integration_id, external_id, source_hash, created_at, updated_at\(fieldList))
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7\(fieldParams))
+                """)
+            for row in plan.inserts {
+                let record = page.records[row.index]
+                insert.bind(1, row.internalId)
+                insert.bind(2, page.demoId)
+                insert.bind(3, page.integrationId)
+                insert.bind(4, record.externalId)
+                insert.bind(5, record.contentHash)
+                insert.bind(6, now)
+                insert.bind(7, now)
+                for (i, v) in record.values.enumerated() { insert.bind(Int32(i + 8), v) }
+                try insert.run()
+                sqlite3_reset(insert.handle)
+            }
+        }
+        if !plan.updates.isEmpty {
+            let update = try db.prepare("UPDATE \(table) SET source_hash = ?2, updated_at = ?3\(assignments) WHERE id = ?1")
+            let touch = try db.prepare("""
+                UPDATE contractor_data_mappings SET last_synced_at = ? WHERE integration_id = ? AND entity_type = ? AND external_id = ?
+                """)
+            for row in plan.updates {
+                let record = page.records[row.index]
+                update.bind(1, row.internalId)
+                update.bind(2, record.contentHash)
+                update.bind(3, now)
+                for (i, v) in record.values.enumerated() { update.bind(Int32(i + 8), v) }
+                try update.run()
+                sqlite3_reset(update.handle)
+                touch.bind(1, now)
+                touch.bind(2, page.integrationId)
+                touch.bind(3, entity.name)
+                touch.bind(4, record.externalId)
+                try touch.run()
+                sqlite3_reset(touch.handle)
+            }
+        }
+    }
+}

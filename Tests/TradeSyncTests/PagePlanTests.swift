@@ -1,0 +1,140 @@
+import Foundation
+import Testing
+import TradeSyncCore
+@testable import TradeSyncStore
+
+/// `PagePlan.make` is the one place that decides insert / update / unchanged; these cases pin it.
+struct PagePlanTests {
+    struct Case: Sendable, CustomTestStringConvertible {
+        var name: String
+        /// (external id, value) in page order.
+        var page: [(String, String)]
+        /// external id → (internal id, stored value; nil: mapped but the row is missing).
+        var stored: [String: (String, String?)]
+        var outcome: PageOutcome
+        /// One letter per record: i = insert with a new mapping, I = insert under an existing
+        /// mapping, u = update, = = unchanged.
+        var actions: String
+        /// External ids of the rows inserted / updated, in order.
+        var inserts: [String]
+        var updates: [String]
+        var newMappings: [String]
+        var testDescription: String { name }
+    }
+
+    static func record(_ id: String, _ value: String) -> MappedRecord {
+        MappedRecord(externalId: id, values: [.text(value)])
+    }
+
+    static let cases: [Case] = [
+        Case(name: "empty page", page: [], stored: [:], outcome: PageOutcome(), actions: "", inserts: [], updates: [],
+             newMappings: []),
+        Case(name: "all new", page: [("1", "a"), ("2", "b")], stored: [:], outcome: PageOutcome(inserted: 2),
+             actions: "ii", inserts: ["1", "2"], updates: [], newMappings: ["1", "2"]),
+        Case(name: "stored and equal", page: [("1", "a")], stored: ["1": ("x1", "a")], outcome: PageOutcome(unchanged: 1),
+             actions: "=", inserts: [], updates: [], newMappings: []),
+        Case(name: "stored and changed", page: [("1", "b")], stored: ["1": ("x1", "a")], outcome: PageOutcome(updated: 1),
+             actions: "u", inserts: [], updates: ["1"], newMappings: []),
+        Case(name: "mapped, row missing: inserted again under its id", page: [("1", "a")], stored: ["1": ("x1", nil)],
+             outcome: PageOutcome(inserted: 1), actions: "I", inserts: ["1"], updates: [], newMappings: []),
+        Case(name: "repeated in one page: insert, then update, then unchanged",
+             page: [("7", "first"), ("7", "second"), ("7", "second")], stored: [:],
+             outcome: PageOutcome(inserted: 1, updated: 1, unchanged: 1), actions: "iu=", inserts: ["7"], updates: [],
+             newMappings: ["7"]),
+        Case(name: "repeated stored record changed twice: one update row, counted twice",
+             page: [("1", "b"), ("1", "c")], stored: ["1": ("x1", "a")], outcome: PageOutcome(updated: 2), actions: "uu",
+             inserts: [], updates: ["1"], newMappings: []),
+        Case(name: "mixed", page: [("1", "a"), ("2", "z"), ("3", "c")], stored: ["1": ("x1", "a"), "2": ("x2", "x2v")],
+             outcome: PageOutcome(inserted: 1, updated: 1, unchanged: 1), actions: "=ui", inserts: ["3"], updates: ["2"],
+             newMappings: ["3"]),
+    ]
+
+    @Test(arguments: cases)
+    func planClassifiesEveryRecordOnce(_ c: Case) {
+        let records = c.page.map { Self.record($0.0, $0.1) }
+        let page = PageWrite(integrationId: "i", demoId: "d", entity: EntityModel(name: "e", table: "t", fields: []),
+                             stream: "s", records: records, cursor: nil, now: 0)
+        var existing: [String: StoredIdentity] = [:]
+        for (ext, (id, value)) in c.stored {
+            existing[ext] = StoredIdentity(internalId: id, hash: value.map { Self.record(ext, $0).contentHash })
+        }
+        var n = 0
+        let plan = PagePlan.make(page, existing: existing) {
+            n += 1
+            return "new\(n)"
+        }
+        #expect(plan.outcome == c.outcome)
+        let letters = plan.steps.map { step -> Character in
+            switch step.action {
+            case .insert(let newMapping): return newMapping ? "i" : "I"
+            case .update: return "u"
+            case .unchanged: return "="
+            }
+        }
+        #expect(String(letters) == c.actions)
+        #expect(plan.inserts.map { records[$0.index].externalId } == c.inserts)
+        #expect(plan.updates.map { records[$0.index].externalId } == c.updates)
+        #expect(plan.newMappings.map(\.externalId) == c.newMappings)
+        // Rows are written in their last version, under the id of their mapping.
+        for row in plan.inserts + plan.updates {
+            let ext = records[row.index].externalId
+            #expect(records[row.index].values == records.last { $0.externalId == ext }?.values)
+            #expect(plan.steps.allSatisfy { $0.externalId != ext || $0.internalId == row.internalId })
+        }
+        for m in plan.newMappings {
+            #expect(plan.inserts.contains { $0.internalId == m.internalId })
+            #expect(m.mappingId != m.internalId)
+        }
+        // An update keeps the hash it replaces, for `plan` diffs.
+        for step in plan.steps {
+            if case .update(let previous) = step.action, let stored = c.stored[step.externalId], let value = stored.1,
+                plan.steps.first(where: { $0.externalId == step.externalId }).map({ $0 == step }) == true
+            {
+                #expect(previous == Self.record(step.externalId, value).contentHash)
+            }
+        }
+    }
+}
+
+/// The dry run's view: a plan computed through `RecordReader` matches what `applyPage` then does,
+/// and computing it writes nothing. On both backends.
+@Suite(.serialized) struct PagePreviewSuite {
+    @Test(arguments: StoreSuite.backends)
+    func aPlanThroughTheReaderPredictsTheWriteAndWritesNothing(backend: Backend) async throws {
+        try await withFreshStore(backend) { store in
+            _ = try await store.migrate(model: testModel)
+            let c = try await makeConnection(store)
+            _ = try await store.applyPage(page(c, [job("1", name: "A"), job("2", name: "B")], cursor: "t1"))
+            let reader: any RecordReader = store
+            let next = page(c, [job("1", name: "A"), job("2", name: "B2"), job("3", name: "C"), job("3", name: "C2")],
+                            cursor: "t2")
+            let plan = try await reader.plan(next)
+            #expect(plan.outcome == PageOutcome(inserted: 1, updated: 2, unchanged: 1))
+            #expect(plan.newMappings.map(\.externalId) == ["3"])
+            // Nothing was written by planning.
+            #expect(try await store.cursor(integrationId: c.id, stream: "jobs") == "t1")
+            #expect(try await store.rows(entity: jobsEntity, integrationId: c.id).count == 2)
+            #expect(try await store.mappingCount(integrationId: c.id, entity: "jobs") == 2)
+            let rows = try await store.rows(entity: jobsEntity, integrationId: c.id)
+            #expect(plan.steps.first { $0.externalId == "2" }?.internalId == rows["2"]?.id)
+            // Applying does what the plan said.
+            #expect(try await store.applyPage(next) == plan.outcome)
+            #expect(try await store.rows(entity: jobsEntity, integrationId: c.id)["3"]?.values["job_name"] == "C2")
+            // Again: "3" is stored as C2, so the page's C and then its C2 are updates.
+            #expect(try await reader.plan(next).outcome == PageOutcome(updated: 2, unchanged: 2))
+        }
+    }
+
+    @Test(arguments: StoreSuite.backends)
+    func existingReportsMappedIdsAndTheirHashes(backend: Backend) async throws {
+        try await withFreshStore(backend) { store in
+            _ = try await store.migrate(model: testModel)
+            let c = try await makeConnection(store)
+            _ = try await store.applyPage(page(c, [job("1", name: "A")], cursor: nil))
+            let known = try await store.existing(integrationId: c.id, entity: jobsEntity, externalIds: ["1", "2", "1"])
+            #expect(Set(known.keys) == ["1"])
+            #expect(known["1"]?.hash == job("1", name: "A").contentHash)
+            #expect(try await store.existing(integrationId: c.id, entity: jobsEntity, externalIds: []).isEmpty)
+        }
+    }
+}
