@@ -85,7 +85,8 @@ let package = Package(
         .target(
             name: "TradeSyncCLI",
             dependencies: [
-                "TradeSyncCore", "TradeSyncConfig", "TradeSyncStore", "TradeSyncEngine", "TradeSyncSandbox",
+                // Never Store or Sources: the commands reach them through the Engine's `Workspace`.
+                "TradeSyncCore", "TradeSyncConfig", "TradeSyncEngine", "TradeSyncSandbox",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

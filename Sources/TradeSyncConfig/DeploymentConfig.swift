@@ -42,36 +42,6 @@ public struct DeploymentConfig: Sendable, ConfigDecodable {
     }
 }
 
-/// Where the store lives.
-public enum StoreLocation: Sendable, Hashable, CustomStringConvertible {
-    case sqlite(path: String)
-    case postgres(url: String)
-
-    public init?(parsing text: String, relativeTo directory: String) {
-        if text.hasPrefix("sqlite:") {
-            let path = String(text.dropFirst(7))
-            guard !path.isEmpty else { return nil }
-            if path.hasPrefix("/") || directory.isEmpty || path == ":memory:" {
-                self = .sqlite(path: path)
-            } else {
-                self = .sqlite(path: directory + "/" + path)
-            }
-        } else if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") {
-            self = .postgres(url: text)
-        } else {
-            return nil
-        }
-    }
-
-    /// Without the password, for messages.
-    public var description: String {
-        switch self {
-        case .sqlite(let path): return "sqlite:\(path)"
-        case .postgres(let url): return redactURLPassword(url)
-        }
-    }
-}
-
 public struct ContractorConfig: Sendable, ConfigDecodable {
     /// The seed's demo/contractor id.
     public var id: Located<String>?
