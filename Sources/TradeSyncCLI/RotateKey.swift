@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TradeSyncConfig
 import TradeSyncEngine
 
 struct RotateKey: AsyncParsableCommand {

@@ -1,4 +1,5 @@
 import Foundation
+import TradeSyncCore
 import TradeSyncEngine
 
 /// Renders run results as a table.

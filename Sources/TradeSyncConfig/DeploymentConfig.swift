@@ -1,4 +1,5 @@
 import TradeSyncCore
+import Yams
 
 /// A deployment file (`tradesync.yaml`): the store and every contractor's connections.
 public struct DeploymentConfig: Sendable, ConfigDecodable {

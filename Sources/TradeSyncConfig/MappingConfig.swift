@@ -1,4 +1,5 @@
 import TradeSyncCore
+import Yams
 
 public enum UnmappedPolicy: String, ConfigEnum, Sendable {
     /// The record fails mapping and is logged with its external id.

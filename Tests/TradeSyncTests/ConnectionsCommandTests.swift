@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import TradeSyncCLI
+import TradeSyncCore
 import TradeSyncEngine
 import TradeSyncSources
 import TradeSyncStore
