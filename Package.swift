@@ -1,8 +1,12 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+// Module borders are compile errors: a member is visible only where its module is imported
+// (MemberImportVisibility), and CI builds with --explicit-target-dependency-import-check error,
+// so an import of a module the target does not declare fails the build.
 let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
 let package = Package(
@@ -17,6 +21,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        // Named directly because Sources and the sandbox import their modules (NIOCore, NIOHTTP1,
+        // NIOHTTPCompression); the versions are the ones async-http-client and hummingbird resolve.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.24.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         // AES-256-GCM for tokens at rest. 3.12.3 or newer; 4.x is what the other packages resolve.
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
@@ -41,6 +49,11 @@ let package = Package(
                 "TradeSyncCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                // The response decompression limit (`.ratio`).
+                .product(name: "NIOHTTPCompression", package: "swift-nio-extras"),
             ],
             swiftSettings: strict
         ),
@@ -76,6 +89,10 @@ let package = Package(
             dependencies: [
                 "TradeSyncCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 // FaultProxy forwards to the upstream with it.
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 // PKCE S256 checks at the emulated Google token endpoint.
@@ -87,7 +104,8 @@ let package = Package(
         .target(
             name: "TradeSyncCLI",
             dependencies: [
-                "TradeSyncCore", "TradeSyncConfig", "TradeSyncStore", "TradeSyncEngine", "TradeSyncSandbox",
+                // Never Store or Sources: the commands reach them through the Engine's `Workspace`.
+                "TradeSyncCore", "TradeSyncConfig", "TradeSyncEngine", "TradeSyncSandbox",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -107,6 +125,9 @@ let package = Package(
                 "TradeSyncCore", "TradeSyncConfig", "TradeSyncMapping", "TradeSyncSources", "TradeSyncStore",
                 "TradeSyncEngine", "TradeSyncSandbox", "TradeSyncCLI",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                // Scratch databases and direct checks of what a run left in PostgreSQL.
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 // A second, independently written Google-shaped server in the override tests.
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],

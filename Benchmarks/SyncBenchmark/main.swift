@@ -128,25 +128,29 @@ guard !project.diagnostics.hasErrors, let integration = project.integration("ser
     FileHandle.standardError.write(Data("configuration errors in \(args.project)\n".utf8))
     exit(1)
 }
-let store = try await StoreFactory.open(args.store)
-_ = try await store.migrate(model: project.dataModel)
-let connection = try await store.upsertConnection(ConnectionRecord(
+guard let location = StoreLocation(parsing: args.store, relativeTo: "") else {
+    FileHandle.standardError.write(Data("unknown store \(args.store): expected sqlite:PATH or postgres://…\n".utf8))
+    exit(2)
+}
+// The engine's one entry opens the store and its own transport, as the CLI does.
+let workspace = try await Workspace.open(
+    project: project, deployment: nil, inputs: WorkspaceInputs(storeOverride: location, environment: environment))
+_ = try await workspace.migrate()
+let connection = try await workspace.register(ConnectionRecord(
     demoId: "bench", connectionKey: "bench-servicetitan", integrationType: "servicetitan",
     credentialsJSON: "{\"client_id\":\"env:BENCH_ST_CLIENT_ID\",\"client_secret\":\"env:BENCH_ST_CLIENT_SECRET\",\"app_key\":\"env:BENCH_ST_APP_KEY\"}",
-    configJSON: ([
-        "fields": ["tenant_id": "1234567"], "streams": ["jobs"],
-        "base_url": .string(args.sandbox + "/servicetitan"), "token_url": .string(args.sandbox + "/servicetitan/connect/token"),
-    ] as JSONValue).jsonText,
+    configJSON: ConnectionSettings(
+        fields: ["tenant_id": "1234567"], streams: ["jobs"], baseURL: args.sandbox + "/servicetitan",
+        tokenURL: args.sandbox + "/servicetitan/connect/token").jsonText,
     syncFrequency: integration.defaultFrequency.columnValue, autoSync: true))
-let runner = SyncRunner(project: project, store: store, transport: transport, resolver: CredentialResolver(environment: environment))
 let start = Date()
-let result = try await runner.run(connection, options: SyncOptions(streams: ["jobs"]))
+let result = try await workspace.sync(connection, options: SyncOptions(streams: ["jobs"]))
 let seconds = Date().timeIntervalSince(start)
-report(["mode": .string(args.mode), "label": .string(args.label), "store": .string((store as? any StoreInspection)?.dialect.name ?? "unknown"),
+report(["mode": .string(args.mode), "label": .string(args.label), "store": .string(workspace.storeLocation.kind),
         "status": .string(result.status.rawValue), "records": .integer(Int64(result.fetched)),
         "inserted": .integer(Int64(result.inserted)), "updated": .integer(Int64(result.updated)),
         "seconds": .number(String(format: "%.3f", seconds)),
         "records_per_second": .integer(seconds > 0 ? Int64(Double(result.fetched) / seconds) : 0),
         "peak_rss_mb": .number(String(format: "%.1f", peakRSSMegabytes()))])
-try await store.close()
+try await workspace.close()
 await transport.shutdown()

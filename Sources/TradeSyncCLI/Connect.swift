@@ -3,8 +3,6 @@ import Foundation
 import TradeSyncConfig
 import TradeSyncCore
 import TradeSyncEngine
-import TradeSyncSources
-import TradeSyncStore
 
 struct Connect: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -32,8 +30,9 @@ struct Connect: AsyncParsableCommand {
     var timeout = 600
 
     func run() async throws {
-        try await options.withConnector(deploying: true) { connector, connections, sealer in
-            let record = try pick(connection, from: connections)
+        try await options.withWorkspace(requiresKey: true) { workspace in
+            let connector = try workspace.oauth()
+            let record = try pick(connection, from: try await workspace.migrate().connections)
             let request = try await connector.begin(record, redirectURI: redirectURI)
             let query = try await CallbackListener.receive(redirectURI: redirectURI, timeout: .seconds(max(1, timeout))) {
                 // The URL alone on standard output, so a script can open it; everything else on standard error.
@@ -42,7 +41,7 @@ struct Connect: AsyncParsableCommand {
                 printError("waiting for the provider's redirect to \(redirectURI) …")
             }
             let connected = try await connector.complete(request, callback: query)
-            printError("\(connected.connectionKey): \(connected.status.rawValue) (tokens sealed under key \(sealer.current.id))")
+            printError("\(connected.connectionKey): \(connected.status.rawValue) (tokens sealed under key \(try workspace.sealer().current.id))")
         }
     }
 }
@@ -64,9 +63,9 @@ struct Disconnect: AsyncParsableCommand {
     var connection: String
 
     func run() async throws {
-        try await options.withConnector(deploying: false) { connector, connections, _ in
-            let record = try pick(connection, from: connections)
-            let outcome = try await connector.disconnect(record)
+        try await options.withWorkspace(requiresKey: true) { workspace in
+            let record = try pick(connection, from: try await workspace.connections())
+            let outcome = try await workspace.oauth().disconnect(record)
             print("\(record.connectionKey): disconnected; tokens deleted; "
                 + (outcome.revoked ? "revoked at the provider" : "not revoked at the provider: \(outcome.note ?? "")"))
         }
@@ -94,52 +93,18 @@ struct Refresh: AsyncParsableCommand {
     var times = 1
 
     func run() async throws {
-        let outcome = try await options.withConnector(deploying: true) { connector, connections, _ in
-            try await connector.refresh(try pick(connection, from: connections), times: times)
+        let outcome = try await options.withWorkspace(requiresKey: true) { workspace in
+            let record = try pick(connection, from: try await workspace.migrate().connections)
+            let (refreshed, refused) = try await workspace.oauth().refresh(record, times: times)
+            return RefreshCount(refreshed: refreshed, refused: refused)
         }
         print("\(connection): \(outcome.refreshed) refreshed, \(outcome.refused) refused (invalid_grant)")
         if outcome.refused > 0 { throw ExitCode(1) }
     }
 }
 
-extension DeploymentOptions {
-    /// Opens the deployment's store and an HTTP transport around the OAuth connector, closes both
-    /// whatever happens, and turns the flow's errors into messages. `deploying` registers the
-    /// deployment's connections first (a fresh store knows none).
-    func withConnector<T: Sendable>(
-        deploying: Bool, _ body: (OAuthConnector, [ConnectionRecord], SecretSealer) async throws -> T
-    ) async throws -> T {
-        let (project, config) = try load()
-        let sealer = try requiredSealer(config)
-        let store = try await StoreFactory.open(try storeLocation(config))
-        let transport = AsyncHTTPTransport()
-        let result: T
-        do {
-            let connections = deploying
-                ? try await Deployer.deploy(project: project, deployment: config, store: store).connections
-                : try await store.connections(demoId: nil)
-            let connector = OAuthConnector(project: project, vault: TokenVault(store: store, sealer: sealer), transport: transport,
-                                           resolver: CredentialResolver(baseDirectory: config.directory))
-            result = try await body(connector, connections, sealer)
-        } catch {
-            await transport.shutdown()
-            try? await store.close()
-            if let e = error as? ConnectError { throw CommandError(e.description) }
-            if let e = error as? SealError { throw CommandError(e.description) }
-            if let e = error as? CallbackListener.Failure { throw CommandError(e.description) }
-            throw error
-        }
-        await transport.shutdown()
-        try await store.close()
-        return result
-    }
-}
-
-/// The connection a command names, or an error with a did-you-mean.
-func pick(_ key: String, from all: [ConnectionRecord]) throws -> ConnectionRecord {
-    guard let c = all.first(where: { $0.connectionKey == key }) else {
-        let hint = closestMatch(to: key, in: all.map(\.connectionKey)).map { "; did you mean '\($0)'?" } ?? ""
-        throw CommandError("no connection '\(key)' in the deployment\(hint)")
-    }
-    return c
+/// How many refreshes the provider granted and refused.
+struct RefreshCount: Sendable {
+    var refreshed: Int
+    var refused: Int
 }

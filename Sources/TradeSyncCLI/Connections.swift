@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import TradeSyncCore
-import TradeSyncStore
+import TradeSyncEngine
 
 struct Connections: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -23,16 +23,8 @@ struct Connections: AsyncParsableCommand {
     static let warningWindowMicros: Int64 = 7 * 24 * 3600 * 1_000_000
 
     func run() async throws {
-        let (_, config) = try options.load()
-        let store = try await StoreFactory.open(try options.storeLocation(config))
-        let rows: [ConnectionRow]
-        do {
-            rows = try await ConnectionRow.all(store)
-            try await store.close()
-        } catch {
-            try? await store.close()
-            throw error
-        }
+        let overview = try await options.withWorkspace { try await $0.overview() }
+        let rows = ConnectionRow.rows(overview)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -72,26 +64,23 @@ struct ConnectionRow: Encodable {
 
     static func iso(_ micros: Int64) -> String { String(Timestamp.iso8601(micros: micros).prefix(19)) + "Z" }
 
-    static func all(_ store: any SyncStore, now: Int64 = Int64(Date().timeIntervalSince1970 * 1_000_000)) async throws
+    static func rows(_ overview: [ConnectionOverview], now: Int64 = Int64(Date().timeIntervalSince1970 * 1_000_000))
         -> [ConnectionRow]
     {
-        let summaries = Dictionary(try await store.summary().map { ($0.integrationId, $0) }, uniquingKeysWith: { a, _ in a })
-        var out: [ConnectionRow] = []
-        for c in try await store.connections(demoId: nil) {
-            let tokens = try await store.loadTokens(integrationId: c.id)
+        overview.map { o in
+            let c = o.connection
             var warning: String?
-            if let refresh = tokens?.refreshExpiresAtMicros, refresh - now < Connections.warningWindowMicros {
+            if let refresh = o.refreshTokenExpiresAt, refresh - now < Connections.warningWindowMicros {
                 let days = max(0, (refresh - now) / (24 * 3600 * 1_000_000))
                 warning = refresh <= now
                     ? "the refresh token has expired: run `tradesync connect \(c.connectionKey)`"
                     : "the refresh token expires in \(days) day\(days == 1 ? "" : "s"): run `tradesync connect \(c.connectionKey)` before then"
             }
-            out.append(ConnectionRow(
+            return ConnectionRow(
                 id: c.connectionKey, contractor: c.demoId, integration: c.integrationType, status: c.status.rawValue,
-                lastSync: c.lastSyncedAt.map(iso), records: summaries[c.id]?.recordsSynced ?? 0,
-                accessTokenExpiresAt: tokens?.expiresAtMicros.map(iso), refreshTokenExpiresAt: tokens?.refreshExpiresAtMicros.map(iso),
-                lastError: c.lastError, warning: warning))
+                lastSync: c.lastSyncedAt.map(iso), records: o.recordsSynced,
+                accessTokenExpiresAt: o.accessTokenExpiresAt.map(iso), refreshTokenExpiresAt: o.refreshTokenExpiresAt.map(iso),
+                lastError: c.lastError, warning: warning)
         }
-        return out
     }
 }

@@ -4,8 +4,6 @@ import TradeSyncConfig
 import TradeSyncCore
 import TradeSyncEngine
 import TradeSyncSandbox
-import TradeSyncSources
-import TradeSyncStore
 
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -34,6 +32,9 @@ struct Demo: AsyncParsableCommand {
 
     static let connectionKeys = ["austin-servicetitan", "austin-google"]
 
+    /// The port the example deployment's overrides name.
+    static let deployedPort = 8099
+
     func run() async throws {
         let options = try DeploymentOptions.parse(["--deployment", deployment] + (store.map { ["--store", $0] } ?? []))
         let (project, config) = try options.load()
@@ -47,85 +48,62 @@ struct Demo: AsyncParsableCommand {
             print("port \(port) is taken: the sandbox listens on \(sandbox.port) and the demo points the overrides there")
         }
         print("sandbox: \(sandbox.baseURL)  (each provider's own paths: ServiceTitan under /servicetitan, Google Business Profile under /google)")
-
-        let sealer = try Demo.ensureKey(config, options: options)
-        let location = try options.storeLocation(config)
-        if store == nil, case .sqlite(let path)? = config.storeLocation {
-            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
-            print("store: sqlite:\(path) (fresh)")
-        }
-        let opened = try await StoreFactory.open(location)
-        let transport = AsyncHTTPTransport()
         do {
-            let report = try await Deployer.deploy(project: project, deployment: config, store: opened)
-            var connections: [ConnectionRecord] = []
-            for key in Demo.connectionKeys {
-                guard var c = report.connections.first(where: { $0.connectionKey == key }) else {
-                    throw CommandError("the deployment has no connection '\(key)'")
-                }
-                if sandbox.port != 8099 {
-                    c.configJSON = c.configJSON.replacingOccurrences(of: "127.0.0.1:8099", with: "127.0.0.1:\(sandbox.port)")
-                    c = try await opened.upsertConnection(c)
-                }
-                connections.append(c)
+            try Demo.ensureKey(config)
+            if store == nil, case .sqlite(let path)? = config.storeLocation {
+                for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+                print("store: sqlite:\(path) (fresh)")
             }
-            // The Google connection needs a refresh token: the one an OAuth consent would have given.
-            // Sealed with the demo's own key, as `connect` would store it.
-            if let google = connections.first(where: { $0.integrationType == "google-business-profile" }) {
-                try await TokenVault(store: opened, sealer: sealer).replaceAll(
-                    OAuthTokens(accessToken: nil, refreshToken: sandbox.issueGoogleRefreshToken(), expiresAt: nil),
-                    integrationId: google.id, callbackFieldsJSON: nil)
-            }
-            let environment = Demo.sandboxEnvironment(connections: connections, sandbox: sandboxConfig)
-            let runner = SyncRunner(project: project, store: opened, transport: transport,
-                                    resolver: CredentialResolver(environment: environment, baseDirectory: config.directory),
-                                    sealer: sealer, deploymentFile: config.file)
-            for pass in 1...2 {
-                print("\n== sync \(pass)\(pass == 2 ? " (incremental: nothing changed at the source)" : "")")
-                var results: [RunResult] = []
-                for c in connections {
-                    results.append(try await runner.run(c, options: SyncOptions(syncType: "manual")))
+            // The sandbox's made-up credentials, its port and the refresh token an OAuth consent would
+            // have given are inputs to the engine, which stores and uses them as for any deployment.
+            let inputs = WorkspaceInputs(
+                storeOverride: try options.storeOverride(),
+                environment: Demo.sandboxEnvironment(config, sandbox: sandboxConfig),
+                movedOrigins: OriginMoves([(from: "http://127.0.0.1:\(Demo.deployedPort)", to: sandbox.baseURL)]),
+                grants: ["austin-google": sandbox.issueGoogleRefreshToken()], requiresKey: true)
+            try await DeploymentOptions.withWorkspace(project: project, deployment: config, inputs: inputs) { workspace in
+                let report = try await workspace.migrate()
+                let connections = try Demo.connectionKeys.map { key in
+                    try pick(key, from: report.connections)
                 }
-                print(RunTable.render(results))
+                for pass in 1...2 {
+                    print("\n== sync \(pass)\(pass == 2 ? " (incremental: nothing changed at the source)" : "")")
+                    var results: [RunResult] = []
+                    for c in connections {
+                        results.append(try await workspace.sync(c, options: SyncOptions(syncType: "manual")))
+                    }
+                    print(RunTable.render(results))
+                }
+                try await summary(workspace, connections: connections, sandbox: sandbox)
             }
-            try await summary(opened, project: project, connections: connections, sandbox: sandbox)
         } catch {
-            await transport.shutdown()
-            try? await opened.close()
             await sandbox.stop()
             throw error
         }
-        await transport.shutdown()
-        try await opened.close()
         await sandbox.stop()
     }
 
     /// The demo seals its tokens like any deployment: with the key its `secrets_key: file:…`
     /// names, made here (32 random bytes, base64, mode 0600) the first time.
-    static func ensureKey(_ config: DeploymentConfig, options: DeploymentOptions) throws -> SecretSealer {
-        if case .file(let path)? = config.secretsKey?.reference {
-            let full = path.hasPrefix("/") ? path : config.directory + "/" + path
-            if !FileManager.default.fileExists(atPath: full) {
-                let directory = (full as NSString).deletingLastPathComponent
-                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-                guard FileManager.default.createFile(atPath: full, contents: Data((SecretKey.generateText() + "\n").utf8),
-                                                     attributes: [.posixPermissions: 0o600])
-                else { throw CommandError("\(full): cannot create the demo's key file") }
-                print("key: \(full) (new, mode 0600)")
-            }
-        }
-        return try options.requiredSealer(config)
+    static func ensureKey(_ config: DeploymentConfig) throws {
+        guard case .file(let path)? = config.secretsKey?.reference else { return }
+        let full = path.hasPrefix("/") ? path : config.directory + "/" + path
+        guard !FileManager.default.fileExists(atPath: full) else { return }
+        let directory = (full as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        guard FileManager.default.createFile(atPath: full, contents: Data((SecretKey.generateText() + "\n").utf8),
+                                             attributes: [.posixPermissions: 0o600])
+        else { throw CommandError("\(full): cannot create the demo's key file") }
+        print("key: \(full) (new, mode 0600)")
     }
 
-    /// Credential references of the demo connections, answered with the sandbox's client
+    /// The `env:` references of the demo connections, answered with the sandbox's client
     /// credentials; anything else falls through to the real environment.
-    static func sandboxEnvironment(connections: [ConnectionRecord], sandbox: SandboxConfiguration)
-        -> @Sendable (String) -> String?
-    {
+    static func sandboxEnvironment(_ config: DeploymentConfig, sandbox: SandboxConfiguration) -> @Sendable (String) -> String? {
         var values: [String: String] = [:]
-        for c in connections {
+        for c in config.contractors.flatMap(\.connections) where connectionKeys.contains(c.id?.value ?? "") {
             let slots: [String: String]
-            switch c.integrationType {
+            switch c.integration?.value {
             case "servicetitan":
                 slots = ["client_id": sandbox.serviceTitan.clientId, "client_secret": sandbox.serviceTitan.clientSecret,
                          "app_key": sandbox.serviceTitan.appKey]
@@ -134,15 +112,15 @@ struct Demo: AsyncParsableCommand {
             default:
                 slots = [:]
             }
-            for e in (try? JSONValue.parse(c.credentialsJSON))?.objectValue?.entries ?? [] {
-                if let ref = e.value.stringValue, ref.hasPrefix("env:"), let v = slots[e.key] { values[String(ref.dropFirst(4))] = v }
+            for e in c.credentials.entries {
+                if case .environment(let name)? = e.value.reference, let v = slots[e.name] { values[name] = v }
             }
         }
         let fixed = values
         return { fixed[$0] ?? ProcessInfo.processInfo.environment[$0] }
     }
 
-    func summary(_ store: any SyncStore, project: Project, connections: [ConnectionRecord], sandbox: ProviderSandbox) async throws {
+    func summary(_ workspace: Workspace, connections: [ConnectionRecord], sandbox: ProviderSandbox) async throws {
         print("\n== what is in the store")
         var rows = [["table", "rows", "sandbox has"]]
         let expected: [String: Int] = [
@@ -153,11 +131,12 @@ struct Demo: AsyncParsableCommand {
         ]
         var ratings: [String: Int] = [:]
         var jobTypes: [String: Int] = [:]
+        let project = workspace.project
         for c in connections {
             guard let integration = project.integration(c.integrationType) else { continue }
             for s in integration.streams.entries where !s.value.lookupOnly {
                 guard let name = s.value.entity?.value, let entity = project.dataModel.entity(name) else { continue }
-                let stored = try await store.rows(entity: entity, integrationId: c.id)
+                let stored = try await workspace.storedRows(entity: name, connection: c)
                 rows.append([entity.table, String(stored.count), expected[name].map(String.init) ?? "-"])
                 if name == "reviews" { for r in stored.values { ratings[(r.values["rating"] ?? nil) ?? "null", default: 0] += 1 } }
                 if name == "jobs" { for r in stored.values { jobTypes[(r.values["job_type"] ?? nil) ?? "null", default: 0] += 1 } }

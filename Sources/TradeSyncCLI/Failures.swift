@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import TradeSyncCore
-import TradeSyncStore
+import TradeSyncEngine
 
 struct Failures: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -29,33 +29,27 @@ struct Failures: AsyncParsableCommand {
     var raw = false
 
     func run() async throws {
-        let (_, config) = try options.load()
-        let store = try await StoreFactory.open(try options.storeLocation(config))
-        do {
-            let connections = try await store.connections(demoId: nil)
-            let integrationId = try storedConnectionId(connection, in: connections)
+        let (kept, names) = try await options.withWorkspace { workspace in
+            let connections = try await workspace.connections()
+            let connectionId = try storedConnectionId(connection, in: connections)
             let names = Dictionary(connections.map { ($0.id, $0.connectionKey) }, uniquingKeysWith: { a, _ in a })
-            let kept = try await store.keptFailures(integrationId: integrationId, stream: stream, limit: max(1, limit))
-            try await store.close()
-            if kept.isEmpty {
-                print("no kept failed records")
-                return
-            }
-            var rows = [["connection", "stream", "external id", "attempts", "first failed", "last failed", "reason"]]
-            for k in kept {
-                rows.append([
-                    names[k.integrationId] ?? k.integrationId, k.stream, k.externalId, String(k.attempts),
-                    String(Timestamp.iso8601(micros: k.firstFailedAt).prefix(19)) + "Z",
-                    String(Timestamp.iso8601(micros: k.lastFailedAt).prefix(19)) + "Z", k.reason,
-                ])
-            }
-            print(RunTable.table(rows))
-            if raw {
-                for k in kept { print("\(k.stream) \(k.externalId): \(k.rawJSON)") }
-            }
-        } catch {
-            try? await store.close()
-            throw error
+            return (try await workspace.failures(connectionId: connectionId, stream: stream, limit: max(1, limit)), names)
+        }
+        if kept.isEmpty {
+            print("no kept failed records")
+            return
+        }
+        var rows = [["connection", "stream", "external id", "attempts", "first failed", "last failed", "reason"]]
+        for k in kept {
+            rows.append([
+                names[k.integrationId] ?? k.integrationId, k.stream, k.externalId, String(k.attempts),
+                String(Timestamp.iso8601(micros: k.firstFailedAt).prefix(19)) + "Z",
+                String(Timestamp.iso8601(micros: k.lastFailedAt).prefix(19)) + "Z", k.reason,
+            ])
+        }
+        print(RunTable.table(rows))
+        if raw {
+            for k in kept { print("\(k.stream) \(k.externalId): \(k.rawJSON)") }
         }
     }
 }

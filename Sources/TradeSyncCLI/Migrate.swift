@@ -3,7 +3,6 @@ import Foundation
 import TradeSyncConfig
 import TradeSyncCore
 import TradeSyncEngine
-import TradeSyncStore
 
 struct Migrate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -25,34 +24,22 @@ struct Migrate: AsyncParsableCommand {
 
     func run() async throws {
         let options = try DeploymentOptions.parse(["--deployment", deployment] + (store.map { ["--store", $0] } ?? []))
-        let (project, config) = try options.load()
-        let location = try options.storeLocation(config)
-        let opened = try await StoreFactory.open(location)
-        do {
-            let report = try await Deployer.deploy(project: project, deployment: config, store: opened)
-            try await opened.close()
-            let shown = StoreLocation(parsing: location, relativeTo: "")?.description ?? "store"
-            print("store: \(shown)")
-            let versions = report.migration.appliedVersions
-            print("migrations applied: \(versions.isEmpty ? "none (up to date)" : versions.map(String.init).joined(separator: ", "))")
-            if !report.migration.createdTables.isEmpty {
-                print("tables created: \(report.migration.createdTables.joined(separator: ", "))")
-            }
-            if !report.migration.addedColumns.isEmpty {
-                print("columns added: \(report.migration.addedColumns.joined(separator: ", "))")
-            }
-            print("templates: \(report.templates.count) (\(report.templates.joined(separator: ", ")))")
-            print("connections: \(report.connections.count)")
-            for c in report.connections {
-                print("  \(c.demoId)/\(c.connectionKey)  \(c.integrationType)  \(c.status.rawValue)  \(c.syncFrequency)\(c.autoSync ? "" : "  (auto-sync off)")")
-            }
-        } catch {
-            try? await opened.close()
-            throw error
+        let (report, location) = try await options.withWorkspace { workspace in
+            (try await workspace.migrate(), workspace.storeLocation)
+        }
+        print("store: \(location)")
+        let versions = report.migration.appliedVersions
+        print("migrations applied: \(versions.isEmpty ? "none (up to date)" : versions.map(String.init).joined(separator: ", "))")
+        if !report.migration.createdTables.isEmpty {
+            print("tables created: \(report.migration.createdTables.joined(separator: ", "))")
+        }
+        if !report.migration.addedColumns.isEmpty {
+            print("columns added: \(report.migration.addedColumns.joined(separator: ", "))")
+        }
+        print("templates: \(report.templates.count) (\(report.templates.joined(separator: ", ")))")
+        print("connections: \(report.connections.count)")
+        for c in report.connections {
+            print("  \(c.demoId)/\(c.connectionKey)  \(c.integrationType)  \(c.status.rawValue)  \(c.syncFrequency)\(c.autoSync ? "" : "  (auto-sync off)")")
         }
     }
-}
-
-func printError(_ text: String) {
-    FileHandle.standardError.write(Data((text + "\n").utf8))
 }

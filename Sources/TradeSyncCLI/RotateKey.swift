@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
+import TradeSyncConfig
 import TradeSyncEngine
-import TradeSyncStore
 
 struct RotateKey: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -24,21 +24,13 @@ struct RotateKey: AsyncParsableCommand {
     @OptionGroup var options: DeploymentOptions
 
     func run() async throws {
-        let (_, config) = try options.load()
-        let sealer = try options.requiredSealer(config)
-        let store = try await StoreFactory.open(try options.storeLocation(config))
-        do {
-            let report = try await TokenVault(store: store, sealer: sealer).resealAll()
-            try await store.close()
-            print("current key id: \(sealer.current.id)\(sealer.previous.isEmpty ? "" : " (also reading \(sealer.previous.map(\.id).joined(separator: ", ")))")")
-            print("connections re-sealed: \(report.resealed), already under the current key: \(report.current)")
-            if !sealer.previous.isEmpty {
-                print("nothing is left under the previous key: secrets_key_previous can be removed from \(config.file)")
-            }
-        } catch {
-            try? await store.close()
-            if let sealError = error as? SealError { throw CommandError(sealError.description) }
-            throw error
+        let (report, sealer, file) = try await options.withWorkspace(requiresKey: true) { workspace in
+            (try await workspace.rotateKey(), try workspace.sealer(), workspace.deployment?.file ?? options.deployment)
+        }
+        print("current key id: \(sealer.current.id)\(sealer.previous.isEmpty ? "" : " (also reading \(sealer.previous.map(\.id).joined(separator: ", ")))")")
+        print("connections re-sealed: \(report.resealed), already under the current key: \(report.current)")
+        if !sealer.previous.isEmpty {
+            print("nothing is left under the previous key: secrets_key_previous can be removed from \(file)")
         }
     }
 }

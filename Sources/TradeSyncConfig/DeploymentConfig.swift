@@ -1,4 +1,5 @@
 import TradeSyncCore
+import Yams
 
 /// A deployment file (`tradesync.yaml`): the store and every contractor's connections.
 public struct DeploymentConfig: Sendable, ConfigDecodable {
@@ -39,36 +40,6 @@ public struct DeploymentConfig: Sendable, ConfigDecodable {
                                      "expected sqlite:PATH or postgres://user@host:port/database"))
         }
         return c
-    }
-}
-
-/// Where the store lives.
-public enum StoreLocation: Sendable, Hashable, CustomStringConvertible {
-    case sqlite(path: String)
-    case postgres(url: String)
-
-    public init?(parsing text: String, relativeTo directory: String) {
-        if text.hasPrefix("sqlite:") {
-            let path = String(text.dropFirst(7))
-            guard !path.isEmpty else { return nil }
-            if path.hasPrefix("/") || directory.isEmpty || path == ":memory:" {
-                self = .sqlite(path: path)
-            } else {
-                self = .sqlite(path: directory + "/" + path)
-            }
-        } else if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") {
-            self = .postgres(url: text)
-        } else {
-            return nil
-        }
-    }
-
-    /// Without the password, for messages.
-    public var description: String {
-        switch self {
-        case .sqlite(let path): return "sqlite:\(path)"
-        case .postgres(let url): return redactURLPassword(url)
-        }
     }
 }
 

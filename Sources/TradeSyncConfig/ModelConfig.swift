@@ -1,4 +1,5 @@
 import TradeSyncCore
+import Yams
 
 /// `mappings/model.yaml`: the internal model.
 public struct ModelConfig: Sendable, ConfigDecodable {

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Logging
 
 /// The loopback end of `connect`: listens at the redirect URI, answers the browser, and hands
 /// back the query of the first request to the redirect path.

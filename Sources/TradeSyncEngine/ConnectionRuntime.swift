@@ -37,27 +37,21 @@ struct ConnectionRuntime: Sendable {
         }
         self.record = record
         self.integration = integration
-        let config = (try? JSONValue.parse(record.configJSON)) ?? .object(JSONObject())
-        var fields: [String: JSONValue] = [:]
-        for e in config["fields"]?.objectValue?.entries ?? [] { fields[e.key] = e.value }
+        let settings = try record.settings()
+        var fields = settings.fields
         for e in integration.connectionFields.entries where fields[e.name] == nil {
             if let d = e.value.default { fields[e.name] = d }
         }
         self.fields = fields
-        streams = config["streams"]?.arrayValue?.compactMap(\.stringValue)
-            ?? integration.streams.entries.filter { !$0.value.lookupOnly }.map(\.name)
-        let environment = config["environment"]?.stringValue.flatMap { integration.environments[$0] }
+        streams = settings.streams ?? integration.streams.entries.filter { !$0.value.lookupOnly }.map(\.name)
+        let environment = settings.environment.flatMap { integration.environments[$0] }
         providerBaseURL = environment?.baseURL ?? integration.baseURL ?? ""
-        var hosts: [String: String] = [:]
-        for e in config["hosts"]?.objectValue?.entries ?? [] {
-            if let target = e.value.stringValue { hosts[e.key] = target }
-        }
-        overrides = OriginOverrides(base: config["base_url"]?.stringValue, hosts: hosts)
-        tokenURL = config["token_url"]?.stringValue ?? environment?.tokenURL ?? integration.auth.tokenURL
-        authorizeURL = config["authorize_url"]?.stringValue ?? environment?.authorizeURL ?? integration.auth.authorizeURL
+        overrides = OriginOverrides(base: settings.baseURL, hosts: settings.hosts ?? [:])
+        tokenURL = settings.tokenURL ?? environment?.tokenURL ?? integration.auth.tokenURL
+        authorizeURL = settings.authorizeURL ?? environment?.authorizeURL ?? integration.auth.authorizeURL
         // A connection whose token URL is overridden (a sandbox) revokes there too, never at the real host.
-        revokeURL = config["revoke_url"]?.stringValue
-            ?? (config["token_url"] != nil ? integration.auth.revokeURL.map { Self.sameHost($0, as: config["token_url"]?.stringValue) } : nil)
+        revokeURL = settings.revokeURL
+            ?? (settings.tokenURL != nil ? integration.auth.revokeURL.map { Self.sameHost($0, as: settings.tokenURL) } : nil)
             ?? integration.auth.revokeURL
     }
 

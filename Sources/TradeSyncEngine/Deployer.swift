@@ -38,36 +38,40 @@ public enum Deployer {
             docsURL: c.docsURL, configJSON: JSONValue.object(config).jsonText)
     }
 
+    /// The settings of a configured connection, as stored.
+    public static func settings(_ c: ConnectionConfig, integration: IntegrationConfig) -> ConnectionSettings {
+        var fields: [String: JSONValue] = [:]
+        for entry in c.fields.entries { fields[entry.name] = entry.value }
+        return ConnectionSettings(
+            fields: fields,
+            streams: c.streams?.map(\.value) ?? integration.streams.entries.filter { !$0.value.lookupOnly }.map(\.name),
+            environment: c.environment?.value, baseURL: c.baseURL,
+            hosts: c.hosts.entries.isEmpty ? nil : Dictionary(c.hosts.entries.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a }),
+            tokenURL: c.tokenURL, authorizeURL: c.authorizeURL,
+            schedule: (c.frequency ?? integration.defaultFrequency).description)
+    }
+
     /// The stored form of a configured connection. Credentials stay references.
     public static func connectionRecord(
-        _ c: ConnectionConfig, contractor: String, integration: IntegrationConfig
+        _ c: ConnectionConfig, contractor: String, integration: IntegrationConfig, movedOrigins: OriginMoves = OriginMoves()
     ) -> ConnectionRecord {
         var credentials = JSONObject()
         for entry in c.credentials.entries {
             if let r = entry.value.reference { credentials[entry.name] = .string(r.description) }
         }
-        var config = JSONObject()
-        config["fields"] = .object(JSONObject(c.fields.entries.map { (key: $0.name, value: $0.value) }))
-        let streams = c.streams?.map(\.value) ?? integration.streams.entries.filter { !$0.value.lookupOnly }.map(\.name)
-        config["streams"] = .array(streams.map { .string($0) })
-        if let e = c.environment { config["environment"] = .string(e.value) }
-        if let b = c.baseURL { config["base_url"] = .string(b) }
-        if !c.hosts.isEmpty {
-            config["hosts"] = .object(JSONObject(c.hosts.entries.map { (key: $0.name, value: .string($0.value)) }))
-        }
-        if let t = c.tokenURL { config["token_url"] = .string(t) }
-        if let a = c.authorizeURL { config["authorize_url"] = .string(a) }
         let frequency = c.frequency ?? integration.defaultFrequency
-        config["schedule"] = .string(frequency.description)
         let status: ConnectionStatus = integration.status == .retired ? .disconnected : .pending
         return ConnectionRecord(
             demoId: contractor, connectionKey: c.id?.value ?? "", integrationType: integration.provider,
             status: status, credentialsJSON: JSONValue.object(credentials).jsonText,
-            configJSON: JSONValue.object(config).jsonText, syncFrequency: frequency.columnValue, autoSync: c.autoSync)
+            configJSON: settings(c, integration: integration).movingOrigins(movedOrigins).jsonText,
+            syncFrequency: frequency.columnValue, autoSync: c.autoSync)
     }
 
-    public static func deploy(project: Project, deployment: DeploymentConfig?, store: any SyncStore) async throws
-        -> DeployReport
+    /// `movedOrigins`: origins the deployment names that listen elsewhere (the demo's sandbox
+    /// on another port); the stored connections point at the new place.
+    public static func deploy(project: Project, deployment: DeploymentConfig?, store: any SyncStore,
+                              movedOrigins: OriginMoves = OriginMoves()) async throws -> DeployReport
     {
         let migration = try await store.migrate(model: project.dataModel)
         var templates: [String] = []
@@ -80,7 +84,8 @@ public enum Deployer {
             guard let demoId = contractor.id?.value else { continue }
             for c in contractor.connections {
                 guard let name = c.integration?.value, let integration = project.integration(name) else { continue }
-                connections.append(try await store.upsertConnection(connectionRecord(c, contractor: demoId, integration: integration)))
+                connections.append(try await store.upsertConnection(
+                    connectionRecord(c, contractor: demoId, integration: integration, movedOrigins: movedOrigins)))
             }
         }
         return DeployReport(migration: migration, templates: templates, connections: connections)

@@ -1,4 +1,5 @@
 import Foundation
+import TradeSyncConfig
 import TradeSyncCore
 import TradeSyncSources
 import TradeSyncStore

@@ -322,31 +322,10 @@ public struct SyncRunner: Sendable {
     }
 
     func finish(runId: String, result: RunResult) async throws {
-        var streams = JSONObject()
-        for s in result.streams {
-            var o = JSONObject()
-            o["entity"] = .string(s.entity)
-            o["fetched"] = .integer(Int64(s.fetched))
-            o["inserted"] = .integer(Int64(s.inserted))
-            o["updated"] = .integer(Int64(s.updated))
-            o["unchanged"] = .integer(Int64(s.unchanged))
-            o["failed"] = .integer(Int64(s.failed))
-            o["pages"] = .integer(Int64(s.pages))
-            if s.retried > 0 {
-                o["retried"] = .integer(Int64(s.retried))
-                o["recovered"] = .integer(Int64(s.recovered))
-            }
-            if let e = s.error { o["error"] = .string(e) }
-            streams[s.stream] = .object(o)
-        }
-        var details = JSONObject()
-        details["streams"] = .object(streams)
-        details["failures"] = .array(result.failures.prefix(SyncRunner.keptFailures).map {
-            ["stream": .string($0.stream), "external_id": .string($0.externalId), "reason": .string($0.reason)]
-        })
+        let details = RunDetails(result, keptFailures: SyncRunner.keptFailures)
         // Fresh statistics after a large run keep the next run's plans on the indexes.
         try await store.finishRun(SyncRunFinish(
             runId: runId, status: result.status, completedAt: currentMicros(), durationMs: result.durationMs,
-            errorMessage: result.error, detailsJSON: JSONValue.object(details).jsonText, analyze: result.inserted > 10_000))
+            errorMessage: result.error, detailsJSON: details.jsonText, analyze: result.inserted > 10_000))
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import TradeSyncCore
 
 /// The part of GraphQL's executable-document grammar a read-only client sends: operations

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Logging
 import NIOCore
 
 /// One local HTTP server emulating ServiceTitan (under `/servicetitan`), Google Business

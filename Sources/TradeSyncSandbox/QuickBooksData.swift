@@ -1,3 +1,4 @@
+import NIOCore
 /// The emulated QuickBooks Online company and Intuit app.
 public struct QuickBooksSandboxConfiguration: Sendable {
     public var realmId = "9341453051223557"

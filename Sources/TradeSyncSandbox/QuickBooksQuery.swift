@@ -1,3 +1,4 @@
+import Foundation
 import TradeSyncCore
 
 /// QuickBooks Online's query language, the subset the Accounting API accepts for reads:

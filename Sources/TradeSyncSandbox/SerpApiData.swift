@@ -1,3 +1,4 @@
+import Foundation
 /// The emulated SerpApi account.
 public struct SerpApiSandboxConfiguration: Sendable {
     public var apiKey = "sandbox-serpapi-key"

@@ -1,3 +1,5 @@
+import Foundation
+
 /// ServiceTitan entities served by the sandbox.
 enum STEntity: String, CaseIterable, Sendable {
     case jobs, customers, estimates, invoices, technicians

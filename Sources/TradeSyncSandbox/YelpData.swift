@@ -1,3 +1,5 @@
+import NIOCore
+import Foundation
 /// The emulated Yelp Fusion (Places API) key and businesses.
 public struct YelpSandboxConfiguration: Sendable {
     public var apiKey = "sandbox-yelp-api-key"

@@ -1,3 +1,4 @@
+import Foundation
 import TradeSyncCore
 
 /// A stream's request with every template already rendered.

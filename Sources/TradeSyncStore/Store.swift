@@ -21,16 +21,6 @@ public struct LeaseLostError: Error, Sendable, CustomStringConvertible {
     }
 }
 
-public struct MigrationReport: Sendable, Equatable {
-    /// Versioned base migrations applied by this call.
-    public var appliedVersions: [Int] = []
-    public var createdTables: [String] = []
-    /// `table.column` for each column added because the model gained a field.
-    public var addedColumns: [String] = []
-    public var isNoOp: Bool { appliedVersions.isEmpty && createdTables.isEmpty && addedColumns.isEmpty }
-    public init() {}
-}
-
 public struct AppliedMigration: Sendable, Equatable {
     public var version: Int
     public var name: String
@@ -105,74 +95,6 @@ public struct IntegrationTemplate: Sendable, Equatable {
     }
 }
 
-public enum ConnectionStatus: String, Sendable, CaseIterable {
-    case pending, connected, disconnected, error
-    case needsReauth = "needs_reauth"
-}
-
-/// A row of `contractor_integrations`. Credentials are references (`env:…`), never values.
-public struct ConnectionRecord: Sendable, Equatable {
-    public var id: String
-    public var demoId: String
-    public var connectionKey: String
-    public var integrationType: String
-    public var status: ConnectionStatus
-    /// Credential slot → reference, as JSON text.
-    public var credentialsJSON: String
-    /// Connection fields, stream selection and URL overrides, as JSON text.
-    public var configJSON: String
-    public var syncFrequency: String
-    public var autoSync: Bool
-    public var lastSyncedAt: Int64?
-    public var lastError: String?
-
-    public init(
-        id: String = "", demoId: String, connectionKey: String, integrationType: String,
-        status: ConnectionStatus = .pending, credentialsJSON: String = "{}", configJSON: String = "{}",
-        syncFrequency: String, autoSync: Bool, lastSyncedAt: Int64? = nil, lastError: String? = nil
-    ) {
-        self.id = id
-        self.demoId = demoId
-        self.connectionKey = connectionKey
-        self.integrationType = integrationType
-        self.status = status
-        self.credentialsJSON = credentialsJSON
-        self.configJSON = configJSON
-        self.syncFrequency = syncFrequency
-        self.autoSync = autoSync
-        self.lastSyncedAt = lastSyncedAt
-        self.lastError = lastError
-    }
-}
-
-/// A kept failed record, as read back.
-public struct KeptFailure: Sendable, Equatable {
-    public var integrationId: String
-    public var stream: String
-    public var externalId: String
-    public var reason: String
-    public var rawJSON: String
-    /// Runs that tried to map it.
-    public var attempts: Int
-    public var firstFailedAt: Int64
-    public var lastFailedAt: Int64
-    public init(integrationId: String, stream: String, externalId: String, reason: String, rawJSON: String,
-                attempts: Int, firstFailedAt: Int64, lastFailedAt: Int64) {
-        self.integrationId = integrationId
-        self.stream = stream
-        self.externalId = externalId
-        self.reason = reason
-        self.rawJSON = rawJSON
-        self.attempts = attempts
-        self.firstFailedAt = firstFailedAt
-        self.lastFailedAt = lastFailedAt
-    }
-}
-
-public enum SyncRunStatus: String, Sendable, CaseIterable {
-    case running, success, partial, failed, deferred
-}
-
 public struct SyncRunStart: Sendable {
     public var integrationId: String
     public var demoId: String
@@ -215,33 +137,6 @@ public struct SyncRunFinish: Sendable {
     }
 }
 
-/// A row of `contractor_sync_logs`.
-public struct SyncRunRecord: Sendable, Equatable {
-    public var id: String
-    public var integrationId: String
-    public var demoId: String
-    public var entityType: String
-    public var syncType: String
-    public var status: SyncRunStatus
-    public var fetched: Int
-    public var inserted: Int
-    public var updated: Int
-    public var unchanged: Int
-    public var failed: Int
-    public var startedAt: Int64
-    public var completedAt: Int64?
-    public var durationMs: Int64?
-    public var errorMessage: String?
-    public var detailsJSON: String
-}
-
-/// A stored entity row: declared fields by name (as canonical text) plus bookkeeping.
-public struct StoredRow: Sendable, Equatable {
-    public var id: String
-    public var sourceHash: String
-    public var values: [String: String?]
-}
-
 /// A row of the `contractor_integration_summary` view.
 public struct IntegrationSummary: Sendable, Equatable {
     public var integrationId: String
@@ -259,13 +154,19 @@ public struct IntegrationSummary: Sendable, Equatable {
 
 /// Opens the store a location names.
 public enum StoreFactory {
-    public static func open(_ location: String) async throws -> any SyncStore {
-        if location.hasPrefix("postgres://") || location.hasPrefix("postgresql://") {
-            return try await PostgresStore.connect(url: location)
+    public static func open(_ location: StoreLocation) async throws -> any SyncStore {
+        switch location {
+        case .postgres(let url): return try await PostgresStore.connect(url: url)
+        case .sqlite(let path): return try SQLiteStore(path: path)
         }
-        if location.hasPrefix("sqlite:") {
-            return try SQLiteStore(path: String(location.dropFirst(7)))
+    }
+
+    /// Parses `sqlite:PATH` (relative to the working directory) or `postgres://…` with the one
+    /// parser, `StoreLocation`, then opens it (tests and the benchmark name stores as text).
+    public static func open(_ text: String) async throws -> any SyncStore {
+        guard let location = StoreLocation(parsing: text, relativeTo: "") else {
+            throw StoreError(.invalidLocation, "unknown store '\(text)': expected sqlite:PATH or postgres://…")
         }
-        throw StoreError(.invalidLocation, "unknown store '\(location)': expected sqlite:PATH or postgres://…")
+        return try await open(location)
     }
 }

@@ -1,8 +1,12 @@
 import Foundation
 import Hummingbird
+import Logging
 import Testing
+import TradeSyncConfig
 import TradeSyncCore
 @testable import TradeSyncEngine
+import TradeSyncSandbox
+import TradeSyncSources
 import TradeSyncStore
 
 /// A second Google Business Profile server, written here independently of the sandbox: Google's

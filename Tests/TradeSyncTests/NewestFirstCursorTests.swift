@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TradeSyncConfig
 import TradeSyncCore
 @testable import TradeSyncEngine
 import TradeSyncSandbox

@@ -39,14 +39,11 @@ struct SyncHarness {
         var failure: (any Error)?
         try await withFreshStore(backend) { store in
             do {
-                let report = try await Deployer.deploy(project: project, deployment: deployment, store: store)
-                func pointed(_ key: String) async throws -> ConnectionRecord {
-                    var c = try #require(report.connections.first { $0.connectionKey == key })
-                    c.configJSON = c.configJSON.replacingOccurrences(of: "127.0.0.1:8099", with: "127.0.0.1:\(sandbox.port)")
-                    return try await store.upsertConnection(c)
-                }
-                let st = try await pointed("austin-servicetitan")
-                let google = try await pointed("austin-google")
+                let report = try await Deployer.deploy(
+                    project: project, deployment: deployment, store: store,
+                    movedOrigins: OriginMoves([(from: "http://127.0.0.1:8099", to: sandbox.baseURL)]))
+                let st = try #require(report.connections.first { $0.connectionKey == "austin-servicetitan" })
+                let google = try #require(report.connections.first { $0.connectionKey == "austin-google" })
                 try await TokenVault(store: store, sealer: TestKeys.sealer).replaceAll(
                     OAuthTokens(accessToken: nil, refreshToken: sandbox.issueGoogleRefreshToken(), expiresAt: nil),
                     integrationId: google.id, callbackFieldsJSON: nil)
@@ -222,8 +219,7 @@ struct SyncHarness {
             try await other.start(port: 0)
             defer { Task { await other.stop() } }
             var c = h.serviceTitan
-            c.configJSON = c.configJSON.replacingOccurrences(of: "127.0.0.1:\(h.sandbox.port)", with: "127.0.0.1:\(other.port)")
-            c = try await h.store.upsertConnection(c)
+            c = try await h.store.upsertConnection(c.movingOrigins(OriginMoves([(from: h.sandbox.baseURL, to: other.baseURL)])))
             let r = try await h.runner().run(c, options: SyncOptions(streams: ["jobs"]))
             #expect(r.status == .success)
             #expect(r.inserted == 333)

@@ -1,3 +1,4 @@
+import Foundation
 import TradeSyncCore
 
 /// The next page's URL in the response's `Link` header (RFC 8288), as GitHub and Shopify send

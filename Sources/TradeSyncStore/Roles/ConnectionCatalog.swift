@@ -1,3 +1,5 @@
+import TradeSyncCore
+
 /// What can be connected (templates), what is connected (connections) and how each is doing
 /// (status, summary): the rows a deploy writes and a UI or `tradesync connections` reads.
 public protocol ConnectionCatalog: Sendable {

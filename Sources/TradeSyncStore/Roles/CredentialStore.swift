@@ -1,3 +1,5 @@
+import TradeSyncCore
+
 /// OAuth tokens and pending authorizations. Token columns are opaque text to the store: the
 /// engine seals them before they get here (its `TokenVault` is the only caller that should).
 public protocol CredentialStore: Sendable {

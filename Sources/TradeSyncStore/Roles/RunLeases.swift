@@ -1,3 +1,5 @@
+import TradeSyncCore
+
 /// The leases that keep processes apart: one run per connection at a time (the run lease),
 /// and one credential refresh per connection at a time (the credential lease). Expiry is in
 /// µs of the callers' clock, so a dead holder's lease frees itself.

@@ -1,3 +1,5 @@
+import TradeSyncCore
+
 /// The sync log (`contractor_sync_logs`): a row per run, opened at its start and closed at its
 /// end. Record counts are added by each page's write, in the page's transaction.
 public protocol RunLog: Sendable {

@@ -1,0 +1,55 @@
+import Foundation
+
+/// `contractor_sync_logs.details` of a finished run: per-stream counts and the first failed
+/// records (external id and reason; the raw payloads are in `tradesync_failed_records`).
+struct RunDetails: Codable, Sendable, Equatable {
+    struct Stream: Codable, Sendable, Equatable {
+        var entity: String
+        var fetched: Int
+        var inserted: Int
+        var updated: Int
+        var unchanged: Int
+        var failed: Int
+        var pages: Int
+        /// Only when kept failed records were mapped again in this run.
+        var retried: Int?
+        var recovered: Int?
+        var error: String?
+    }
+
+    struct Failure: Codable, Sendable, Equatable {
+        var stream: String
+        var externalId: String
+        var reason: String
+
+        enum CodingKeys: String, CodingKey {
+            case stream, reason
+            case externalId = "external_id"
+        }
+    }
+
+    var streams: [String: Stream]
+    var failures: [Failure]
+
+    init(_ result: RunResult, keptFailures: Int) {
+        var streams: [String: Stream] = [:]
+        for s in result.streams {
+            streams[s.stream] = Stream(
+                entity: s.entity, fetched: s.fetched, inserted: s.inserted, updated: s.updated, unchanged: s.unchanged,
+                failed: s.failed, pages: s.pages, retried: s.retried > 0 ? s.retried : nil,
+                recovered: s.retried > 0 ? s.recovered : nil, error: s.error)
+        }
+        self.streams = streams
+        failures = result.failures.prefix(keptFailures).map {
+            Failure(stream: $0.stream, externalId: $0.externalId, reason: $0.reason)
+        }
+    }
+
+    var jsonText: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // Strings and integers only: encoding cannot fail.
+        guard let data = try? encoder.encode(self) else { return "{}" }
+        return String(decoding: data, as: UTF8.self)
+    }
+}
