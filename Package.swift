@@ -2,11 +2,14 @@
 import PackageDescription
 
 // Module borders are compile errors: a member is visible only where its module is imported
-// (MemberImportVisibility), and CI builds with --explicit-target-dependency-import-check error,
-// so an import of a module the target does not declare fails the build.
+// (MemberImportVisibility), an import is internal unless a public declaration needs the module
+// (InternalImportsByDefault: a `public import` marks where an API speaks another module's types),
+// and CI builds with --explicit-target-dependency-import-check error, so an import of a module
+// the target does not declare fails the build.
 let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
 let package = Package(

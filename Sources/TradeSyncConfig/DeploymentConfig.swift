@@ -1,4 +1,4 @@
-import TradeSyncCore
+public import TradeSyncCore
 import Yams
 
 /// A deployment file (`tradesync.yaml`): the store and every contractor's connections.

@@ -1,5 +1,5 @@
-import TradeSyncCore
-import TradeSyncSources
+public import TradeSyncCore
+public import TradeSyncSources
 
 /// Whether a provider can be synced, and how. Anything but `available` must say why in `status_note`.
 public enum IntegrationStatus: String, ConfigEnum, Sendable {

@@ -1,5 +1,5 @@
-import TradeSyncCore
-import TradeSyncMapping
+public import TradeSyncCore
+public import TradeSyncMapping
 
 public enum UnmappedPolicy: String, ConfigEnum, Sendable {
     /// The record fails mapping and is logged with its external id.

@@ -1,4 +1,4 @@
-import TradeSyncCore
+public import TradeSyncCore
 import Yams
 
 /// `mappings/model.yaml`: the internal model.

@@ -1,4 +1,4 @@
-import TradeSyncCore
+public import TradeSyncCore
 
 /// Everything a project declares, loaded and cross-checked.
 public struct Project: Sendable {

@@ -1,5 +1,5 @@
-import TradeSyncCore
-import TradeSyncSources
+public import TradeSyncCore
+public import TradeSyncSources
 
 public enum HTTPMethodName: String, ConfigEnum, Sendable {
     case GET, POST

@@ -1,4 +1,4 @@
-import TradeSyncCore
+public import TradeSyncCore
 import Yams
 
 /// Reads a YAML file into its root node, reporting syntax errors at their position.

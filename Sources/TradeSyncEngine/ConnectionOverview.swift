@@ -1,5 +1,5 @@
-import TradeSyncCore
-import TradeSyncStore
+public import TradeSyncCore
+public import TradeSyncStore
 
 /// One connection as `tradesync connections` (and a status page) shows it: the record, what it
 /// has synced, and when its tokens expire. Reads no secret: expiry times are stored beside the

@@ -1,5 +1,5 @@
 import Foundation
-import TradeSyncCore
+public import TradeSyncCore
 
 /// A connection's settings as stored in `contractor_integrations.config`: its fields, its
 /// streams and its URL overrides. Written by `Deployer.connectionRecord`, read by

@@ -1,7 +1,7 @@
-import Foundation
+public import Foundation
 import Logging
 import TradeSyncConfig
-import TradeSyncCore
+public import TradeSyncCore
 import TradeSyncMapping
 import TradeSyncSources
 import TradeSyncStore

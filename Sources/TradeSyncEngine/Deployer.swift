@@ -1,6 +1,6 @@
-import TradeSyncConfig
-import TradeSyncCore
-import TradeSyncStore
+public import TradeSyncConfig
+public import TradeSyncCore
+public import TradeSyncStore
 
 /// What `migrate` changed in a store.
 public struct DeployReport: Sendable {

@@ -1,6 +1,6 @@
 import Foundation
 import TradeSyncConfig
-import TradeSyncCore
+public import TradeSyncCore
 import TradeSyncSources
 import TradeSyncStore
 

@@ -1,8 +1,8 @@
 import Crypto
 import Foundation
-import TradeSyncConfig
-import TradeSyncCore
-import TradeSyncSources
+public import TradeSyncConfig
+public import TradeSyncCore
+public import TradeSyncSources
 import TradeSyncStore
 
 /// Why a connection could not be authorised. Nothing is stored when one of these is thrown.

@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
-import TradeSyncConfig
-import TradeSyncCore
+public import TradeSyncConfig
+public import TradeSyncCore
 
 /// Why a secret could not be sealed or unsealed. Never carries the secret or the key.
 public enum SealError: Error, Sendable, CustomStringConvertible {

@@ -1,10 +1,10 @@
 import Foundation
-import Logging
-import TradeSyncConfig
-import TradeSyncCore
+public import Logging
+public import TradeSyncConfig
+public import TradeSyncCore
 import TradeSyncMapping
-import TradeSyncSources
-import TradeSyncStore
+public import TradeSyncSources
+public import TradeSyncStore
 
 public struct SyncOptions: Sendable {
     /// Streams to sync; nil = the connection's enabled streams.

@@ -1,8 +1,8 @@
 import Foundation
-import Logging
+public import Logging
 import TradeSyncCore
-import TradeSyncSources
-import TradeSyncStore
+public import TradeSyncSources
+public import TradeSyncStore
 
 /// The store's tokens, sealed on the way in and unsealed on the way out. Nothing else in the
 /// engine reads or writes `tradesync_tokens`.

@@ -1,7 +1,7 @@
-import Foundation
-import Logging
-import TradeSyncConfig
-import TradeSyncCore
+public import Foundation
+public import Logging
+public import TradeSyncConfig
+public import TradeSyncCore
 import TradeSyncSources
 import TradeSyncStore
 

@@ -1,4 +1,4 @@
-import TradeSyncCore
+public import TradeSyncCore
 
 /// What a value becomes when a value map has no entry for it.
 public enum UnmappedAction: Sendable, Hashable {

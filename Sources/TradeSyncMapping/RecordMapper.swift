@@ -1,4 +1,4 @@
-import TradeSyncCore
+public import TradeSyncCore
 
 /// Maps source records of one stream to rows of one entity. Built once per stream and run,
 /// then applied to every record: the per-record work is path walks and conversions only.

@@ -1,4 +1,4 @@
-import TradeSyncCore
+public import TradeSyncCore
 
 public enum FetchError: DispositionedError {
     case http(status: Int, url: String, message: String)

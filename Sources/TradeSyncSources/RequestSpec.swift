@@ -1,5 +1,5 @@
 import Foundation
-import TradeSyncCore
+public import TradeSyncCore
 
 /// A stream's request with every template already rendered.
 public struct RequestSpec: Sendable {

@@ -1,5 +1,5 @@
-import Logging
-import TradeSyncCore
+public import Logging
+public import TradeSyncCore
 
 /// Sends requests with authentication, retries and backoff. What a response means is decided
 /// by `ResponseClassifier`; this loop only sends, sleeps and counts.

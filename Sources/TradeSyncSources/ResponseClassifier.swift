@@ -1,4 +1,4 @@
-import TradeSyncCore
+public import TradeSyncCore
 
 /// What to do with one HTTP response: the whole response policy (status codes, Retry-After,
 /// bodies that are not JSON, GraphQL errors inside a 200, OAuth error codes) as a pure

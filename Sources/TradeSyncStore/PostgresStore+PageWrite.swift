@@ -1,6 +1,6 @@
 import Foundation
 import PostgresNIO
-import TradeSyncCore
+public import TradeSyncCore
 
 /// The page write: one transaction per page (records, id map, cursor, kept failures, run counts), set-based.
 extension PostgresStore {

@@ -1,7 +1,7 @@
 import Foundation
-import Logging
+public import Logging
 import PostgresNIO
-import TradeSyncCore
+public import TradeSyncCore
 
 /// The production store: PostgreSQL through postgres-nio's connection pool. Several worker
 /// processes on several machines share one database. Pages are written set-based: one

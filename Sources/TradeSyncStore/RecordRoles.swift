@@ -1,4 +1,4 @@
-import TradeSyncCore
+public import TradeSyncCore
 
 /// The synced records as read: cursors, the stored identity of external ids, kept failures and
 /// rows. A dry run holds only this view of the store, so it cannot write.

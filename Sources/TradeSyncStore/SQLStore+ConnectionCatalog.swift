@@ -1,4 +1,4 @@
-import TradeSyncCore
+public import TradeSyncCore
 
 extension SQLStore: ConnectionCatalog {
     public func upsertTemplate(_ t: IntegrationTemplate) async throws {

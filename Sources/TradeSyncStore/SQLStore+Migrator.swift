@@ -1,4 +1,4 @@
-import TradeSyncCore
+public import TradeSyncCore
 
 extension SQLStore: Migrator {
     public func migrate(model: DataModel) async throws -> MigrationReport {

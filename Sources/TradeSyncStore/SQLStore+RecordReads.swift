@@ -1,4 +1,4 @@
-import TradeSyncCore
+public import TradeSyncCore
 
 /// The record reads with nothing dialect-specific in them. The page write, its lookup and
 /// `rows` (whose cell formats differ) stay with each store.

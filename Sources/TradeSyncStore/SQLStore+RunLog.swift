@@ -1,4 +1,4 @@
-import TradeSyncCore
+public import TradeSyncCore
 
 extension SQLStore: RunLog {
     public func startRun(_ run: SyncRunStart) async throws -> String {

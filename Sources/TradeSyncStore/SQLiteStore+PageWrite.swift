@@ -1,6 +1,6 @@
 import CSQLite
 import Foundation
-import TradeSyncCore
+public import TradeSyncCore
 
 /// The page write: one transaction per page (records, id map, cursor, kept failures, run counts).
 extension SQLiteStore {

@@ -1,6 +1,6 @@
 import CSQLite
 import Foundation
-import TradeSyncCore
+public import TradeSyncCore
 
 /// The embedded store: one SQLite file in WAL mode, one writer. Calls are serialised by the
 /// executor and run synchronously: SQLite work per call is microseconds to a few milliseconds,

@@ -1,4 +1,4 @@
-import TradeSyncCore
+public import TradeSyncCore
 
 /// The one way out: where configuration, connections, synced records, id maps, cursors and
 /// run logs live. SQLite (embedded) and PostgreSQL (shared by many workers) implement every

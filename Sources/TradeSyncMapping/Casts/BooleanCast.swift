@@ -1,4 +1,4 @@
-import TradeSyncCore
+public import TradeSyncCore
 
 /// true/false, 1/0, "yes"/"no".
 public enum BooleanCast: CastComponent {

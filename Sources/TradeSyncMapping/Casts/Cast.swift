@@ -1,4 +1,4 @@
-import TradeSyncCore
+public import TradeSyncCore
 
 /// A declared conversion (`cast: integer`). The target field's type decides the stored form; a
 /// cast says which field types it may fill (checked by `validate`) and may adjust the source

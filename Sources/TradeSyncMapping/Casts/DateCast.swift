@@ -1,4 +1,4 @@
-import TradeSyncCore
+public import TradeSyncCore
 
 /// A day: ISO text or Google's `{year, month, day}`.
 public enum DateCast: CastComponent {

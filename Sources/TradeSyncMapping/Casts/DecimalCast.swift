@@ -1,4 +1,4 @@
-import TradeSyncCore
+public import TradeSyncCore
 
 /// Exact decimal text (money): digits are kept as sent, never through a Double.
 public enum DecimalCast: CastComponent {

@@ -1,4 +1,4 @@
-import TradeSyncCore
+public import TradeSyncCore
 
 /// A whole number; `true`/`false` count as 1/0 only when the cast is declared (a boolean in
 /// an integer field is otherwise a mistake worth reporting).

@@ -1,4 +1,4 @@
-import TradeSyncCore
+public import TradeSyncCore
 
 /// Any value, stored as its JSON text.
 public enum JSONCast: CastComponent {

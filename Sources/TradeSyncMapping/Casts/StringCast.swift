@@ -1,4 +1,4 @@
-import TradeSyncCore
+public import TradeSyncCore
 
 /// Text of any scalar (an id sent as a number, say) into a string, text or enum field.
 public enum StringCast: CastComponent {

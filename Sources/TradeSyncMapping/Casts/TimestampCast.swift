@@ -1,4 +1,4 @@
-import TradeSyncCore
+public import TradeSyncCore
 
 /// ISO 8601 text or epoch seconds/milliseconds; a date field keeps the day.
 public enum TimestampCast: CastComponent {

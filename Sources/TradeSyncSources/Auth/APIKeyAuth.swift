@@ -1,4 +1,4 @@
-import TradeSyncCore
+public import TradeSyncCore
 
 /// A static API key (`api_key: {in, name, prefix, credential}`).
 public struct APIKeyAuth: AuthMethod {

@@ -1,4 +1,4 @@
-import TradeSyncCore
+public import TradeSyncCore
 
 /// One way a provider authenticates API calls (`auth.kind`). Each is one type in one file: its
 /// YAML keys under `auth:` (only its own; `kind`, `credentials` and `headers` are shared), its

@@ -1,5 +1,5 @@
 import Foundation
-import TradeSyncCore
+public import TradeSyncCore
 
 /// Adds credentials to API requests. One implementation per auth kind.
 public protocol Authenticator: Sendable {

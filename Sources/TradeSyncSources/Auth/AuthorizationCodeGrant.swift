@@ -1,5 +1,5 @@
 import Foundation
-import TradeSyncCore
+public import TradeSyncCore
 
 /// OAuth 2.0 authorization code with refresh tokens (Google, Jobber, QuickBooks): a person
 /// consents once (`tradesync connect`), then the refresh token is spent and rotated.

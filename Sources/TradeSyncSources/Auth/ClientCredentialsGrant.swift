@@ -1,5 +1,5 @@
 import Foundation
-import TradeSyncCore
+public import TradeSyncCore
 
 /// OAuth 2.0 client credentials (ServiceTitan): `token_url`, `client_auth`,
 /// `token_lifetime_seconds`; `scopes` is read but not sent yet.

@@ -1,4 +1,4 @@
-import TradeSyncCore
+public import TradeSyncCore
 
 public enum SignatureAlgorithm: String, ConfigEnum, Sendable {
     case hmacSHA1Base64 = "hmac_sha1_base64"

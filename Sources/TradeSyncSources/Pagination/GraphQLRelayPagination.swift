@@ -1,4 +1,4 @@
-import TradeSyncCore
+public import TradeSyncCore
 
 /// GraphQL relay (Jobber): `first`/`after` variables, `pageInfo { endCursor hasNextPage }`.
 public struct GraphQLRelayPagination: PaginationStrategy {

@@ -1,5 +1,5 @@
 import Foundation
-import TradeSyncCore
+public import TradeSyncCore
 
 /// The next page's URL in the response's `Link` header (RFC 8288), as GitHub and Shopify send
 /// it: `Link: <https://api.example.com/items?page=2>; rel="next"`. No `rel="next"` link marks

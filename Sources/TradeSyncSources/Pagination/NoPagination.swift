@@ -1,4 +1,4 @@
-import TradeSyncCore
+public import TradeSyncCore
 
 /// One request, one page.
 public struct NoPagination: PaginationStrategy {

@@ -1,4 +1,4 @@
-import TradeSyncCore
+public import TradeSyncCore
 
 /// An offset and a limit (QuickBooks STARTPOSITION, Yelp offset, SerpApi start). Stops on a
 /// short or empty page.

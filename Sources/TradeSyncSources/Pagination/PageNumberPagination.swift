@@ -1,4 +1,4 @@
-import TradeSyncCore
+public import TradeSyncCore
 
 /// `page` + `pageSize` (ServiceTitan lists). Stops on has-more false, or, without a has-more
 /// flag, on a short or empty page.

@@ -1,4 +1,4 @@
-import TradeSyncCore
+public import TradeSyncCore
 
 /// A token from the response sent back as a parameter (Google `nextPageToken`). Without a
 /// has-more flag an absent token marks the last page. As `continuation_token` (ServiceTitan

@@ -1,4 +1,4 @@
-import TradeSyncCore
+public import TradeSyncCore
 
 /// A stream's `paginate:` block: the registry of strategies, and the keys every kind shares.
 public struct Pagination: Sendable, ConfigDecodable {

@@ -1,4 +1,4 @@
-import TradeSyncCore
+public import TradeSyncCore
 
 /// One way of paging through a listing. Each strategy is one type in one file: its `kinds`
 /// (the `paginate.kind` values it answers to), its YAML decoding (only its own keys; anything

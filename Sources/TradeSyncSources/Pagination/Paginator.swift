@@ -1,4 +1,4 @@
-import TradeSyncCore
+public import TradeSyncCore
 
 /// Pages through one stream request. Call `next()` until it returns nil.
 ///

@@ -1,4 +1,4 @@
-import TradeSyncCore
+public import TradeSyncCore
 
 /// Adapter for Google's Performance API (`fetchMultiDailyMetricsTimeSeries`): adds a `dailyRange`
 /// of the last `days` days to every request, and flattens the nested time series to one record

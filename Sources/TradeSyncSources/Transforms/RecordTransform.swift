@@ -1,4 +1,4 @@
-import TradeSyncCore
+public import TradeSyncCore
 
 /// Turns a response into records when they are not a plain list at a path: a provider adapter.
 /// One type per file, like a pagination strategy: its `kind`, its YAML decoding, the request

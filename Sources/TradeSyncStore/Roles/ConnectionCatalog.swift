@@ -1,4 +1,4 @@
-import TradeSyncCore
+public import TradeSyncCore
 
 /// What can be connected (templates), what is connected (connections) and how each is doing
 /// (status, summary): the rows a deploy writes and a UI or `tradesync connections` reads.

@@ -1,4 +1,4 @@
-import TradeSyncCore
+public import TradeSyncCore
 
 /// Creates and upgrades the store's tables from the declared data model (`tradesync migrate`,
 /// and every command before it touches data).

@@ -1,4 +1,4 @@
-import TradeSyncCore
+public import TradeSyncCore
 
 /// The sync log (`contractor_sync_logs`): a row per run, opened at its start and closed at its
 /// end. Record counts are added by each page's write, in the page's transaction.
