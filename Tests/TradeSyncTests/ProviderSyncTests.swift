@@ -236,3 +236,47 @@ import TradeSyncStore
         }
     }
 }
+
+/// How a GraphQL relay page is sized to a query-cost bucket (Jobber's `extensions.cost`).
+@Suite struct GraphQLCostBudgetTests {
+    static func answer(requested: Int, available: Int, maximum: Int = 10_000, rate: Int = 500) -> PageResponse {
+        let text = #"{"data":{"visits":{"nodes":[],"pageInfo":{"endCursor":"c1","hasNextPage":true}}},"extensions":{"cost":{"requestedQueryCost":"#
+            + "\(requested)" + #","actualQueryCost":10,"throttleStatus":{"maximumAvailable":"# + "\(maximum)"
+            + #","currentlyAvailable":"# + "\(available)" + #","restoreRate":"# + "\(rate)" + "}}}}"
+        return PageResponse(json: (try? JSONValue.parse(text)) ?? .null, url: "http://x/api/graphql")
+    }
+
+    static func relay(size: Int) -> GraphQLRelayPagination {
+        GraphQLRelayPagination(tokenPath: JSONPath("data.visits.pageInfo.endCursor"),
+                               hasMorePath: JSONPath("data.visits.pageInfo.hasNextPage"), size: size)
+    }
+
+    @Test func aFullBucketKeepsTheConfiguredSize() throws {
+        var s = Self.relay(size: 50)
+        #expect(try s.advance(after: Self.answer(requested: 2_750, available: 9_000), records: []))
+        #expect(s.size == 50 && s.pauseBeforeNext == nil)
+    }
+
+    @Test func aPageCostlierThanTheBucketIsCutToWhatTheBucketHolds() throws {
+        // 50 visits with an unbounded assignedUsers: 15,754 points, 316 a visit.
+        var s = Self.relay(size: 50)
+        _ = try s.advance(after: Self.answer(requested: 15_754, available: 10_000), records: [])
+        #expect(s.size == 10_000 / 316)
+        #expect(s.shrunk(requested: 15_754, maximum: 10_000)?.size ?? 0 < 50)
+    }
+
+    @Test func aNearlyEmptyBucketIsWaitedForNotNibbled() throws {
+        var s = Self.relay(size: 50)
+        _ = try s.advance(after: Self.answer(requested: 5_000, available: 500), records: [])
+        // 100 a record; 5 affordable of 50: wait (5,000 − 500) / 500 = 9 s (+1), then 50.
+        #expect(s.size == 50)
+        #expect(s.pauseBeforeNext == .seconds(10))
+        var half = Self.relay(size: 50)
+        _ = try half.advance(after: Self.answer(requested: 5_000, available: 3_000), records: [])
+        #expect(half.size == 30 && half.pauseBeforeNext == nil, "more than half a page fits: ask for that much now")
+    }
+
+    @Test func oneRecordCannotShrink() {
+        #expect(Self.relay(size: 1).shrunk(requested: 20_000, maximum: 10_000) == nil)
+    }
+}
