@@ -124,6 +124,23 @@ struct ProjectValidator {
             }
             parentBinds = binds
         }
+        if let fan = s.fanOut {
+            if s.parent != nil {
+                error(fan.field.location, fan.field.keyPath, "a stream fans out over a parent stream or a connection field, not both")
+            }
+            if let f = c.connectionFields[fan.field.value] {
+                if f.type != .stringList {
+                    error(fan.field.location, fan.field.keyPath, "fan_out needs a string_list connection field; '\(fan.field.value)' is \(f.type.rawValue)")
+                }
+            } else {
+                error(fan.field.location, fan.field.keyPath,
+                      "no connection field '\(fan.field.value)'\(suggest(fan.field.value, fields))")
+            }
+            for w in fan.with.entries {
+                checkTemplate(w.value, at: w.location, keyPath: w.keyPath, fields: fields, credentials: credentials, parent: nil)
+            }
+            parentBinds = fan.bindings
+        }
         checkTemplate(s.request.path.value, at: s.request.path.location, keyPath: s.request.path.keyPath,
                       fields: fields, credentials: credentials, parent: parentBinds)
         if !s.request.path.value.isEmpty, !s.request.path.value.hasPrefix("/"), !s.request.path.value.hasPrefix("https://"),
@@ -169,6 +186,8 @@ struct ProjectValidator {
                 } else {
                     error(location, keyPath, "{parent.\(v.name)} used but the stream has no parent")
                 }
+            case "run":
+                if v.name != "date" { error(location, keyPath, "{run.\(v.name)}: a run has only {run.date}") }
             case "cursor":
                 if v.name != "value" { error(location, keyPath, "{cursor.\(v.name)}: the cursor has only {cursor.value}") }
             case "page":
@@ -178,7 +197,7 @@ struct ProjectValidator {
                 }
             default:
                 error(location, keyPath,
-                      "{\(v.namespace).\(v.name)}: unknown namespace '\(v.namespace)' (connection, credentials, parent, cursor, page)")
+                      "{\(v.namespace).\(v.name)}: unknown namespace '\(v.namespace)' (connection, credentials, parent, run, cursor, page)")
             }
         }
     }

@@ -35,6 +35,10 @@ public struct StreamConfig: Sendable, ConfigDecodable {
     public var primaryKey = "id"
     public var cursor: CursorConfig?
     public var parent: ParentConfig?
+    /// One pass per element of a list-valued connection field (`fan_out`).
+    public var fanOut: FanOutConfig?
+    /// Requests left, read before the stream spends any (`budget`).
+    public var budget: BudgetConfig?
     /// Declared provider enums: value maps on these source fields must cover every value.
     public var enums = NamedMap<[String]>()
     /// Fetched only to resolve lookups (job types); not stored.
@@ -65,6 +69,8 @@ public struct StreamConfig: Sendable, ConfigDecodable {
         c.primaryKey = o.optional("primary_key") ?? "id"
         c.cursor = o.optional("cursor")
         c.parent = o.optional("parent")
+        c.fanOut = o.optional("fan_out")
+        c.budget = o.optional("budget")
         c.enums = o.optional("enums") ?? NamedMap()
         c.transform = o.optional("transform")
         if let cursor = c.cursor, cursor.kind == .continuationToken, paginateKnown,

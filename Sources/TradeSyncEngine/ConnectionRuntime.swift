@@ -99,6 +99,8 @@ struct ConnectionRuntime: Sendable {
             case "credentials": raw = credentials[name]
             case "parent": raw = parent[name]
             case "cursor": raw = name == "value" ? (cursor ?? "") : nil
+            // The UTC day the run renders its requests: a snapshot's date.
+            case "run": raw = name == "date" ? String(Timestamp.iso8601(micros: currentMicros()).prefix(10)) : nil
             default: raw = nil
             }
             return raw.map(encode)

@@ -1,4 +1,5 @@
 import Foundation
+import TradeSyncStore
 
 /// `contractor_sync_logs.details` of a finished run: per-stream counts and the first failed
 /// records (external id and reason; the raw payloads are in `tradesync_failed_records`).
@@ -30,6 +31,14 @@ struct RunDetails: Codable, Sendable, Equatable {
 
     var streams: [String: Stream]
     var failures: [Failure]
+    /// A deferred run: the Unix time (seconds) from which the provider accepts requests again
+    /// (a daily quota's reset, a spent search budget's retry time).
+    var retryAt: Int64?
+
+    enum CodingKeys: String, CodingKey {
+        case streams, failures
+        case retryAt = "retry_at"
+    }
 
     init(_ result: RunResult, keptFailures: Int) {
         var streams: [String: Stream] = [:]
@@ -40,6 +49,7 @@ struct RunDetails: Codable, Sendable, Equatable {
                 recovered: s.retried > 0 ? s.recovered : nil, error: s.error)
         }
         self.streams = streams
+        retryAt = result.retryAfterSeconds.map { currentMicros() / 1_000_000 + Int64($0) }
         failures = result.failures.prefix(keptFailures).map {
             Failure(stream: $0.stream, externalId: $0.externalId, reason: $0.reason)
         }

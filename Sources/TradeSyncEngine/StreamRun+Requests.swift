@@ -14,8 +14,10 @@ extension StreamRun {
         for p in stream.request.params.entries {
             params.append((p.name, try runtime.render(p.value, parent: parent, cursor: cursor)))
         }
+        var variables: [(name: String, value: JSONValue)] = []
         if let c = stream.cursor, c.kind == .timestamp, let param = c.param, let cursor {
-            params.append((param, cursor))
+            // A GraphQL stream (a POST body) names a variable; others a query parameter.
+            if stream.request.body != nil { variables.append((param, .string(cursor))) } else { params.append((param, cursor)) }
         }
         // A provider adapter declares its own parameters and its fan-out binding.
         let transform = stream.transform?.component?.boundAny(to: parent)
@@ -25,9 +27,10 @@ extension StreamRun {
             headers.append((h.name, try runtime.render(h.value, parent: parent, cursor: cursor)))
         }
         let path = try runtime.renderPath(stream.request.path.value, parent: parent, cursor: cursor)
-        let request = RequestSpec(
+        var request = RequestSpec(
             method: stream.request.method.rawValue, url: runtime.url(forPath: path), params: params, headers: headers,
             body: try stream.request.body.map { try runtime.render($0, parent: parent, cursor: cursor) })
+        request.variables = variables
         return Paginator(
             requester: requester, request: request, pagination: stream.paginate.strategy, records: JSONPath(stream.records),
             transform: transform, startToken: startToken,

@@ -88,6 +88,7 @@ struct StreamRun {
 
     /// Binding contexts of a stream: one per record of its parent chain.
     mutating func contexts(_ name: String) async throws -> [[String: String]] {
+        if let fan = integration.streams[name]?.fanOut { return try fanOutContexts(fan) }
         guard let stream = integration.streams[name], let parent = stream.parent else { return [[:]] }
         var out: [[String: String]] = []
         for ctx in try await contexts(parent.stream.value) {
@@ -141,6 +142,7 @@ struct StreamRun {
         let connection = runtime.record
         let storedCursor = options.fullRefresh ? nil : try await pages.records.cursor(integrationId: connection.id, stream: name)
         let contexts = try await contexts(name)
+        if let budget = stream.budget { try await checkBudget(budget, requests: contexts.count) }
         let continuation = stream.cursor?.kind == .continuationToken
         let timestampField = stream.cursor?.kind == .timestamp ? stream.cursor?.field.map(JSONPath.init) : nil
         // Newest-first listings of providers that cannot filter (stop_when_older) keep one
@@ -150,7 +152,7 @@ struct StreamRun {
         var newestSeen: [String: (micros: Int64, text: String)] = [:]
         var maxTimestamp: (micros: Int64, text: String)?
         let started = currentMicros()
-        let fanOut = stream.parent != nil
+        let fanOut = stream.parent != nil || stream.fanOut != nil
         for (contextIndex, ctx) in contexts.enumerated() {
             let contextKey = NewestFirstCursor.key(ctx)
             let contextCursor = newestFirst ? storedNewest.value(for: contextKey) : storedCursor

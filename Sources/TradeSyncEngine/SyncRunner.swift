@@ -66,6 +66,8 @@ public struct RunResult: Sendable {
     public var durationMs: Int64
     public var error: String?
     public var dryRun: Bool
+    /// A deferred run: when the provider said it is worth trying again (seconds after the run).
+    public var retryAfterSeconds: Int? = nil
 
     public var fetched: Int { streams.reduce(0) { $0 + $1.fetched } }
     public var inserted: Int { streams.reduce(0) { $0 + $1.inserted } }
@@ -123,6 +125,7 @@ public struct SyncRunner: Sendable {
         var streams: [StreamResult] = []
         var failures: [RecordFailure] = []
         var deferred = false
+        var retryAfterSeconds: Int?
         var reauth: String?
         /// An error that ends the run for every stream (credentials, the token endpoint).
         var fatal: String?
@@ -180,6 +183,7 @@ public struct SyncRunner: Sendable {
             let errors = result.streams.compactMap(\.error)
             if outcome.deferred {
                 result.status = .deferred
+                result.retryAfterSeconds = outcome.retryAfterSeconds
             } else if errors.count == selected.count || outcome.reauth != nil || outcome.fatal != nil {
                 result.status = .failed
             } else if !errors.isEmpty || result.failed > 0 {
@@ -242,7 +246,9 @@ public struct SyncRunner: Sendable {
                 switch error.disposition {
                 case .failStream: break
                 case .failRun: out.fatal = error.description
-                case .deferRun: out.deferred = true
+                case .deferRun(let seconds):
+                    out.deferred = true
+                    out.retryAfterSeconds = seconds
                 case .reauthorize(let why): out.reauth = why
                 }
             } catch let error as CancellationError {

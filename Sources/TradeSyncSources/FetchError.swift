@@ -12,6 +12,8 @@ public enum FetchError: DispositionedError {
     case rateLimited(retryAfterSeconds: Int, url: String)
     case transport(url: String, reason: String)
     case graphQL(url: String, message: String)
+    /// A GraphQL query costed above the whole bucket: no wait makes it pass; a smaller page may.
+    case queryTooCostly(requested: Int, maximum: Int, url: String)
 
     public var description: String {
         switch self {
@@ -21,6 +23,8 @@ public enum FetchError: DispositionedError {
         case .rateLimited(let s, let u): return "rate limited by \(u): retry after \(s) s"
         case .transport(let u, let r): return "cannot reach \(endpoint(of: u)): \(r) (\(u))"
         case .graphQL(let u, let m): return "GraphQL error from \(u): \(m)"
+        case .queryTooCostly(let r, let m, let u):
+            return "GraphQL query to \(u) costs \(r) points, more than the provider's whole bucket of \(m), even for one record per page"
         }
     }
 

@@ -10,6 +10,9 @@ public struct RequestSpec: Sendable {
     public var headers: [(name: String, value: String)]
     /// GraphQL document (POST); page variables are sent in `variables`.
     public var body: String?
+    /// GraphQL variables of the stream itself (the incremental cursor, `$updatedSince`), sent
+    /// beside the page variables: a GraphQL API reads no query string.
+    public var variables: [(name: String, value: JSONValue)] = []
 
     public init(method: String, url: String, params: [(name: String, value: String)] = [],
                 headers: [(name: String, value: String)] = [], body: String? = nil) {

@@ -43,13 +43,14 @@ public struct ResponseClassifier: Sendable {
         let canRetry = attempt < policy.maxAttempts
         let retryAfter = RetryPolicy.retryAfter(response.header("Retry-After"), nowSeconds: nowSeconds)
         switch endpoint {
-        case .api: return api(response, url: url, attempt: attempt, canRetry: canRetry, reauthorized: reauthorized, retryAfter: retryAfter)
+        case .api: return api(response, url: url, attempt: attempt, canRetry: canRetry, reauthorized: reauthorized, retryAfter: retryAfter,
+                              nowSeconds: nowSeconds)
         case .token: return token(response, attempt: attempt, canRetry: canRetry, retryAfter: retryAfter)
         }
     }
 
     private func api(_ response: HTTPResponseData, url: String, attempt: Int, canRetry: Bool, reauthorized: Bool,
-                     retryAfter: Duration?) -> Verdict {
+                     retryAfter: Duration?, nowSeconds: Int64) -> Verdict {
         switch response.status {
         case 200..<300:
             let json: JSONValue
@@ -66,6 +67,19 @@ public struct ResponseClassifier: Sendable {
                     || errors.contains(where: { $0["extensions"]?["code"]?.stringValue == "THROTTLED" })
             {
                 let code = errors.first?["extensions"]?["code"]?.stringValue ?? ""
+                if code == "THROTTLED", let cost = GraphQLQueryCost(json) {
+                    // The answer says what the query costs and how fast the bucket refills: wait
+                    // exactly that long. A query costed above the whole bucket never passes; the
+                    // paginator asks for a smaller page instead.
+                    if cost.requested > cost.maximum {
+                        return .fail(FetchError.queryTooCostly(requested: cost.requested, maximum: cost.maximum, url: url))
+                    }
+                    let wait = cost.wait(for: cost.requested)
+                    if wait > policy.maxRetryAfter {
+                        return .fail(FetchError.rateLimited(retryAfterSeconds: Int(wait.components.seconds), url: url))
+                    }
+                    if canRetry { return .retry(after: wait, reason: "GraphQL THROTTLED (cost \(cost.requested), \(cost.available) available)") }
+                }
                 if code == "THROTTLED", canRetry { return .retry(after: policy.backoff(attempt: attempt + 2), reason: "GraphQL THROTTLED") }
                 if code == "UNAUTHENTICATED", !reauthorized { return .reauthorize }
                 return .fail(FetchError.graphQL(url: url, message: errors.first?["message"]?.stringValue ?? "unknown error"))
@@ -74,6 +88,11 @@ public struct ResponseClassifier: Sendable {
         case 401 where !reauthorized:
             return .reauthorize
         case 429:
+            // A spent daily quota (Yelp's ACCESS_LIMIT_REACHED) says so in its headers: nothing
+            // left, and when it resets. Retrying before then only burns attempts: defer to it.
+            if let reset = Self.quotaReset(response, nowSeconds: nowSeconds) {
+                return .fail(FetchError.rateLimited(retryAfterSeconds: reset, url: url))
+            }
             let wait = retryAfter ?? policy.backoff(attempt: attempt)
             if wait > policy.maxRetryAfter || !canRetry {
                 return .fail(FetchError.rateLimited(retryAfterSeconds: Int(wait.components.seconds), url: url))
@@ -107,6 +126,15 @@ public struct ResponseClassifier: Sendable {
             let what = ProviderErrorDetail.htmlSummary(response.body) ?? (response.body.isEmpty ? "an empty body" : "not JSON")
             return .fail(AuthError.tokenEndpoint(status: response.status, error: "the response is \(what), not a token"))
         }
+    }
+
+    /// Seconds until a spent quota resets: `RateLimit-Remaining: 0` with `RateLimit-ResetTime`
+    /// (an ISO 8601 instant, as Yelp sends). Nil when the answer does not say both.
+    static func quotaReset(_ r: HTTPResponseData, nowSeconds: Int64) -> Int? {
+        guard r.header("RateLimit-Remaining").map { $0.filter { $0 != " " } } == "0",
+            let text = r.header("RateLimit-ResetTime"), let micros = Timestamp.parse(text.filter { $0 != " " })
+        else { return nil }
+        return Int(max(1, micros / 1_000_000 - nowSeconds))
     }
 
     struct NotJSON: Error {

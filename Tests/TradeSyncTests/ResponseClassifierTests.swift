@@ -32,6 +32,12 @@ import TradeSyncCore
     static let intuit400 = #"{"Fault":{"Error":[{"Message":"Invalid query","Detail":"QueryParserError: Encountered \" \"FROMM\"","code":"4000"}],"type":"ValidationFault"}}"#
     static let yelp401 = #"{"error":{"code":"TOKEN_INVALID","description":"Invalid access token or authorization header."}}"#
 
+    static func throttled(requested: Int, available: Int, maximum: Int, rate: Int) -> String {
+        #"{"errors":[{"message":"Throttled","extensions":{"code":"THROTTLED"}}],"extensions":{"cost":{"requestedQueryCost":"#
+            + "\(requested)" + #","actualQueryCost":null,"throttleStatus":{"maximumAvailable":"# + "\(maximum)"
+            + #","currentlyAvailable":"# + "\(available)" + #","restoreRate":"# + "\(rate)" + "}}}}"
+    }
+
     static let cases: [Case] = [
         Case(name: "200 JSON", status: 200, body: #"{"data":[]}"#, expected: "ok"),
         Case(name: "200 empty body, retries left", status: 200, body: "", expected: "retry"),
@@ -68,6 +74,19 @@ import TradeSyncCore
         Case(name: "GraphQL THROTTLED on the last attempt", status: 200,
              body: #"{"data":{"jobs":null},"errors":[{"message":"Throttled","extensions":{"code":"THROTTLED"}}]}"#, attempt: 5,
              expected: "fail failStream: GraphQL error from http://x/list: Throttled"),
+        Case(name: "GraphQL THROTTLED with a cost: wait for the restore rate", status: 200,
+             body: throttled(requested: 5_000, available: 1_000, maximum: 10_000, rate: 500), expected: "retry 9s"),
+        Case(name: "GraphQL THROTTLED above the whole bucket: a smaller page, not a wait", status: 200,
+             body: throttled(requested: 15_754, available: 10_000, maximum: 10_000, rate: 500),
+             expected: "fail failStream: costs 15754 points, more than the provider's whole bucket of 10000"),
+        Case(name: "GraphQL THROTTLED whose wait is longer than a run may: defer", status: 200,
+             body: throttled(requested: 9_000, available: 0, maximum: 10_000, rate: 10), expected: "fail deferRun(901): rate limited"),
+        Case(name: "429 with a spent daily quota (Yelp): defer to the reset, no retries", status: 429,
+             headers: [("RateLimit-Remaining", "0"), ("RateLimit-ResetTime", "2026-12-03T00:00:00+00:00")],
+             body: #"{"error":{"code":"ACCESS_LIMIT_REACHED","description":"You've reached the access limit for this client."}}"#,
+             expected: "fail deferRun(43200): retry after 43200 s"),
+        Case(name: "429 with quota left is a plain retry", status: 429,
+             headers: [("RateLimit-Remaining", "12"), ("RateLimit-ResetTime", "2026-12-03T00:00:00+00:00")], body: "", expected: "retry"),
         Case(name: "GraphQL UNAUTHENTICATED: refresh once", status: 200,
              body: #"{"errors":[{"message":"Unauthenticated","extensions":{"code":"UNAUTHENTICATED"}}]}"#, expected: "reauthorize"),
         Case(name: "GraphQL errors beside data are data", status: 200,

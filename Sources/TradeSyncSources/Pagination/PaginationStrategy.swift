@@ -29,6 +29,11 @@ public protocol PaginationStrategy: Sendable {
     var pageParameter: (param: String, key: String)? { get }
     /// The same strategy, continuing after a stored token.
     func resuming(from token: String) -> Self
+    /// How long to wait before the next request (a GraphQL cost bucket refilling); nil: no wait.
+    var pauseBeforeNext: Duration? { get }
+    /// The same page asked with fewer records, for a query costed above the provider's whole
+    /// budget (`requested` points of `maximum`); nil when it cannot shrink.
+    func shrunk(requested: Int, maximum: Int) -> Self?
 }
 
 extension PaginationStrategy {
@@ -36,6 +41,8 @@ extension PaginationStrategy {
     public var tokenSource: String? { nil }
     public var pageParameter: (param: String, key: String)? { nil }
     public func resuming(from token: String) -> Self { self }
+    public var pauseBeforeNext: Duration? { nil }
+    public func shrunk(requested: Int, maximum: Int) -> Self? { nil }
     public static var kind: String { kinds[0] }
 
     /// `decode` erased to the protocol, for the registry.

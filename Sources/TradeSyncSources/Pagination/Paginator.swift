@@ -65,7 +65,9 @@ public struct Paginator: Sendable {
         if let body = request.body {
             var payload = JSONObject()
             payload["query"] = .string(body)
-            payload["variables"] = .object(page.variables)
+            var variables = page.variables
+            for v in request.variables where variables[v.name] == nil { variables[v.name] = v.value }
+            payload["variables"] = .object(variables)
             r.body = Array(JSONValue.object(payload).jsonText.utf8)
             r.setHeader("Content-Type", "application/json")
         }
@@ -84,10 +86,24 @@ public struct Paginator: Sendable {
     public mutating func next() async throws -> Page? {
         if finished { return nil }
         number += 1
-        let http = buildRequest()
+        if let pause = strategy.pauseBeforeNext, pause > .zero { try await Task.sleep(for: pause) }
+        var http = buildRequest()
         // The checks run inside the requester's retry loop, so a broken page is fetched again.
-        let current = self
-        let step = try await requester.fetch(http) { response in try current.interpret(response) }
+        var step: Step
+        while true {
+            let current = self
+            do {
+                step = try await requester.fetch(http) { response in try current.interpret(response) }
+                break
+            } catch FetchError.queryTooCostly(let requested, let maximum, let url) {
+                // A page costed above the provider's whole budget: ask for fewer records.
+                guard let smaller = strategy.shrunk(requested: requested, maximum: maximum) else {
+                    throw FetchError.queryTooCostly(requested: requested, maximum: maximum, url: url)
+                }
+                strategy = smaller
+                http = buildRequest()
+            }
+        }
         strategy = step.strategy
         if !step.last, let token = strategy.token { seenTokens.insert(token) }
         received += step.items.count
@@ -140,6 +156,11 @@ public struct Paginator: Sendable {
     }
 
     func recordList(_ json: JSONValue) throws -> [JSONValue] {
+        // `records: $`: the answer is one record (a business's details), not a list.
+        if records.description == "$" {
+            guard case .object = json else { throw ContractViolation("the response is \(PagingRead.kind(json)), not a record") }
+            return [json]
+        }
         if records.segments.isEmpty {
             guard case .array(let a) = json else {
                 throw ContractViolation("the response is \(PagingRead.kind(json)), not a list of records")

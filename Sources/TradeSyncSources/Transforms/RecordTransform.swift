@@ -31,6 +31,7 @@ public struct Transform: Sendable, ConfigDecodable {
     /// Every record transform, once. Adding one is a new file and a line here.
     public static let components: [any RecordTransform.Type] = [
         GoogleDailyMetrics.self,
+        MapsRankSnapshot.self,
     ]
 
     /// Nil for `transform: none`.
