@@ -1,4 +1,4 @@
-import TradeSyncCore
+public import TradeSyncCore
 
 /// A provider that sells requests by the unit (SerpApi: one credit per search) states what is
 /// left at an endpoint that costs nothing. Before a stream spends anything the engine reads it;

@@ -1,4 +1,4 @@
-import TradeSyncCore
+public import TradeSyncCore
 
 /// Fan-out over a list-valued connection field: one pass of the stream per element
 /// (SerpApi: one search per tracked keyword). Each pass binds the element as `{parent.<as>}`

@@ -1,4 +1,4 @@
-import TradeSyncCore
+public import TradeSyncCore
 
 /// A GraphQL API's calculated query cost (Jobber, like Shopify): every answer states what the
 /// query was costed at and the leaky bucket it drew from,

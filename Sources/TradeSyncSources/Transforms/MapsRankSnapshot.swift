@@ -1,4 +1,4 @@
-import TradeSyncCore
+public import TradeSyncCore
 
 /// Adapter for a maps ranking search (SerpApi `engine=google_maps`): the places of one search,
 /// in rank order, each keyed by (keyword, snapshot date, place_id) and flagged when it is the
