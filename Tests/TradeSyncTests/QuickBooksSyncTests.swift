@@ -99,6 +99,32 @@ import TradeSyncStore
                           deploymentFile: "examples/austin-hvac/tradesync.yaml")
     }
 
+    static func rollup(_ h: SyncHarness, _ qb: ConnectionRecord) async throws -> [MonthlyRevenue] {
+        try await #require(h.store as? SQLStore).monthlyRevenue(integrationId: qb.id)
+    }
+
+    /// The roll-up recomputed here from the stored rows, with exact decimals.
+    static func expectedRollup(_ h: SyncHarness, _ qb: ConnectionRecord) async throws -> [MonthlyRevenue] {
+        var invoiced: [String: Decimal] = [:], paid: [String: Decimal] = [:]
+        for row in try await h.store.rows(entity: try #require(h.project.dataModel.entity("invoices")), integrationId: qb.id).values {
+            guard let date = row.values["invoice_date"] ?? nil, let total = row.values["total"] ?? nil else { continue }
+            invoiced[String(date.prefix(7)), default: 0] += try #require(Decimal(string: total))
+        }
+        for row in try await h.store.rows(entity: try #require(h.project.dataModel.entity("payments")), integrationId: qb.id).values {
+            guard let date = row.values["payment_date"] ?? nil, let amount = row.values["amount"] ?? nil else { continue }
+            paid[String(date.prefix(7)), default: 0] += try #require(Decimal(string: amount))
+        }
+        func text(_ d: Decimal?) -> String {
+            var v = d ?? 0, r = Decimal()
+            NSDecimalRound(&r, &v, 2, .plain)
+            let f = NumberFormatter()
+            f.locale = Locale(identifier: "en_US_POSIX"); f.minimumFractionDigits = 2; f.maximumFractionDigits = 2
+            f.usesGroupingSeparator = false
+            return f.string(from: r as NSDecimalNumber) ?? ""
+        }
+        return Set(invoiced.keys).union(paid.keys).sorted().map { MonthlyRevenue(month: $0, invoiced: text(invoiced[$0]), paid: text(paid[$0])) }
+    }
+
     @Test(arguments: StoreSuite.backends)
     func everyRecordOfEveryStreamIsStoredAndAnIncrementalRunReadsOnlyChanges(backend: Backend) async throws {
         try await SyncHarness.with(backend, sandbox: Self.configuration()) { h in
@@ -121,6 +147,11 @@ import TradeSyncStore
             let customers = try await h.store.rows(entity: try #require(h.project.dataModel.entity("customers")), integrationId: qb.id)
             let active = Set(customers.values.compactMap { $0.values["active"] ?? nil })
             #expect(active.count == 2, "both active and inactive customers: \(active)")
+
+            // The monthly roll-up, computed in the store, equals the sums of the stored rows.
+            let rollup = try await Self.rollup(h, qb)
+            #expect(try await Self.expectedRollup(h, qb) == rollup)
+            #expect(rollup.count > 1)
 
             // Change data at the source: only the changed records come back.
             let touched = h.sandbox.touchQuickBooks("Invoice", count: 4)
