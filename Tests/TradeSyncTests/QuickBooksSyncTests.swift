@@ -201,4 +201,25 @@ import TradeSyncStore
             #expect(first != (try await h.vault.load(integrationId: qb.id)?.tokens.refreshToken))
         }
     }
+
+    /// Intuit's `Fault` envelope through the response classifier: 429 ThrottleExceeded (3001)
+    /// and 500 SystemFault are retried and the run still matches the source; a ValidationFault
+    /// fails the stream with Intuit's own message.
+    @Test func faultsAreRetriedOrFailTheStreamWithIntuitsMessage() async throws {
+        try await SyncHarness.with(.sqlite, sandbox: Self.configuration()) { h in
+            let qb = try await Self.connection(h)
+            h.sandbox.inject(FaultRule(pathContains: "/quickbooks/v3/", afterMatching: 1, times: 2, fault: .tooManyRequests(retryAfterSeconds: 0)))
+            h.sandbox.inject(FaultRule(pathContains: "/quickbooks/v3/", afterMatching: 4, times: 1, fault: .serverError))
+            let r = try await Self.runner(h).run(qb, options: SyncOptions(streams: ["invoices"]))
+            #expect(r.status == .success, "\(r.error ?? "")")
+            #expect(try await h.count("invoices", qb) == h.sandbox.quickBooksRecordCount("Invoice"))
+
+            h.sandbox.inject(FaultRule(pathContains: "/quickbooks/v3/", times: 5, fault: .echoRequest))
+            let failed = try await Self.runner(h).run(qb, options: SyncOptions(streams: ["payments"]))
+            #expect(failed.status != .success)
+            let message = failed.error ?? ""
+            #expect(message.contains("400"), "\(message)")
+            #expect(!message.contains(h.config.quickbooks.clientSecret))
+        }
+    }
 }
