@@ -34,6 +34,7 @@ extension SQLStore: Migrator {
             // Recreated every time: it reads only the run log, and a changed definition needs no
             // migration of its own.
             for statement in Schema.summaryView(d) { try await db.execute(statement) }
+            for statement in RevenueRollup.statements(model, d) { try await db.execute(statement) }
             return report
         }
     }

@@ -10,6 +10,7 @@ public struct Pagination: Sendable, ConfigDecodable {
         PageTokenPagination.self,
         GraphQLRelayPagination.self,
         LinkHeaderPagination.self,
+        QueryLanguagePagination.self,
     ]
 
     /// The `kind` as written (`continuation_token` and `page_token` share a strategy).

@@ -75,6 +75,9 @@ public struct PageResponse: Sendable {
 
 /// What a strategy adds to one page's request.
 public struct PageRequest: Sendable {
+    /// The stream's own query parameters. A strategy that writes paging into one of them
+    /// (QuickBooks' `query`) rewrites it here; the others leave them alone.
+    public var baseParams: [(name: String, value: String)] = []
     /// Query parameters, after the stream's own.
     public var params: [(name: String, value: String)] = []
     /// GraphQL variables (sent when the stream has a `body`).
@@ -82,7 +85,9 @@ public struct PageRequest: Sendable {
     /// A URL the provider gave for this page: sent as is, instead of the stream's URL and parameters.
     public var url: String?
 
-    public init() {}
+    public init(baseParams: [(name: String, value: String)] = []) {
+        self.baseParams = baseParams
+    }
 }
 
 /// Reads shared by several strategies: the page size and the fields strategies inspect.

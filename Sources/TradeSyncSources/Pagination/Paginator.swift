@@ -47,14 +47,14 @@ public struct Paginator: Sendable {
     }
 
     func buildRequest() -> HTTPRequestData {
-        var page = PageRequest()
+        var page = PageRequest(baseParams: request.params)
         strategy.prepare(&page)
         var url: String
         if let given = page.url {
             url = given
         } else {
             url = request.url
-            let params = request.params + page.params
+            let params = page.baseParams + page.params
             if !params.isEmpty {
                 let query = params.map { URLEncoding.encode($0.name) + "=" + URLEncoding.queryValue($0.value) }.joined(separator: "&")
                 url += (url.contains("?") ? "&" : "?") + query
