@@ -1,5 +1,5 @@
 import Foundation
-import TradeSyncCore
+public import TradeSyncCore
 
 /// Paging written inside a query language parameter (QuickBooks Online's `query`): the
 /// provider reads STARTPOSITION (1-based) and MAXRESULTS from the SQL text and ignores URL
