@@ -30,9 +30,35 @@ public struct SecretRedactor: Sendable {
         needles = set.filter { !$0.isEmpty }.sorted { $0.utf8.count > $1.utf8.count }
     }
 
+    /// A cut-off secret is still a secret: an error detail shortened to fit ("eyJhbGciOi…") can end
+    /// inside a token. A run of at least this many characters that begins a secret is masked too.
+    static let prefixLength = 12
+
     public func redact(_ text: String) -> String {
         var out = text
         for n in needles where out.contains(n) { out = out.replacingOccurrences(of: n, with: SecretRedactor.mask) }
-        return out
+        return maskCutOffSecrets(out)
+    }
+
+    private func maskCutOffSecrets(_ text: String) -> String {
+        var bytes = Array(text.utf8)
+        var changed = false
+        for needle in needles where needle.utf8.count > SecretRedactor.prefixLength {
+            let n = Array(needle.utf8)
+            let head = n[0..<SecretRedactor.prefixLength]
+            var i = 0
+            while i + SecretRedactor.prefixLength <= bytes.count {
+                guard bytes[i] == n[0], bytes[i..<(i + SecretRedactor.prefixLength)].elementsEqual(head) else {
+                    i += 1
+                    continue
+                }
+                var end = i + SecretRedactor.prefixLength
+                while end < bytes.count, end - i < n.count, bytes[end] == n[end - i] { end += 1 }
+                bytes.replaceSubrange(i..<end, with: Array(SecretRedactor.mask.utf8))
+                i += SecretRedactor.mask.utf8.count
+                changed = true
+            }
+        }
+        return changed ? String(decoding: bytes, as: UTF8.self) : text
     }
 }

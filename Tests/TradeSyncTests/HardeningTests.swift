@@ -173,6 +173,25 @@ func projectForgettingJobStatus(_ status: String) throws -> Project {
         #expect(!out.contains("tok_ABCDEFGH"))
         #expect(out.contains("short stays"), "values under six characters are left alone")
     }
+
+    /// An error detail shortened to fit can end inside a token: its first characters are still
+    /// a secret, whatever follows the cut.
+    @Test(arguments: [
+        ("Bearer ya29.a0AfH6SMBx9kLmNoPqRsTuVwXyZ0123456789…", "ya29.a0AfH6S"),
+        ("echo: {\"authorization\":\"Bearer ya29.a0AfH6SMBx9kLmNo", "ya29.a0AfH6S"),
+        ("token ya29.a0AfH6SMBx9kLmNoPqRsTuVwXyZ0123456789abcdef and more", "ya29.a0AfH6S"),
+    ])
+    func aCutOffTokenIsStillMasked(text: String, secretStart: String) {
+        let redactor = SecretRedactor(["ya29.a0AfH6SMBx9kLmNoPqRsTuVwXyZ0123456789abcdef"])
+        let out = redactor.redact(text)
+        #expect(!out.contains(secretStart), "\(out)")
+        #expect(out.contains(SecretRedactor.mask))
+    }
+
+    @Test func textThatSharesOnlyAFewCharactersWithASecretStays() {
+        let redactor = SecretRedactor(["ya29.a0AfH6SMBx9kLmNoPqRsTuVwXyZ0123456789abcdef"])
+        #expect(redactor.redact("ya29.a0AfH6 is not enough") == "ya29.a0AfH6 is not enough")
+    }
 }
 
 /// Connecting to PostgreSQL fails fast and says why.
