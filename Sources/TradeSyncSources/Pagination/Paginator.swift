@@ -107,7 +107,10 @@ public struct Paginator: Sendable {
         strategy = step.strategy
         if !step.last, let token = strategy.token { seenTokens.insert(token) }
         received += step.items.count
-        previousPage = step.items.isEmpty ? nil : step.items.hashValue
+        // Only a page-number/offset paginator can be served the same page again with a new
+        // parameter; hashing every record of every page costs ~4% of a sync, so token and link
+        // paginators (whose loops the token check catches) skip it.
+        previousPage = step.items.isEmpty || strategy.pageParameter == nil ? nil : step.items.hashValue
         if let total = step.total {
             // The smallest stated total: records deleted while we page must not fail the run.
             statedTotal = min(statedTotal ?? total, total)
