@@ -1,6 +1,6 @@
 public import TradeSyncConfig
 public import TradeSyncCore
-public import TradeSyncStore
+import TradeSyncStore
 
 /// What `migrate` changed in a store.
 public struct DeployReport: Sendable {
@@ -12,7 +12,7 @@ public struct DeployReport: Sendable {
 /// Brings a store in line with a project: schema from the model, templates from
 /// `integrations.d/`, connections from a deployment file.
 public enum Deployer {
-    public static func template(for c: IntegrationConfig) -> IntegrationTemplate {
+    static func template(for c: IntegrationConfig) -> IntegrationTemplate {
         var config = JSONObject()
         config["streams"] = .array(c.streams.entries.filter { !$0.value.lookupOnly }.map { entry in
             var o = JSONObject()
@@ -70,8 +70,8 @@ public enum Deployer {
 
     /// `movedOrigins`: origins the deployment names that listen elsewhere (the demo's sandbox
     /// on another port); the stored connections point at the new place.
-    public static func deploy(project: Project, deployment: DeploymentConfig?, store: any SyncStore,
-                              movedOrigins: OriginMoves = OriginMoves()) async throws -> DeployReport
+    static func deploy(project: Project, deployment: DeploymentConfig?, store: any SyncStore,
+                       movedOrigins: OriginMoves = OriginMoves()) async throws -> DeployReport
     {
         let migration = try await store.migrate(model: project.dataModel)
         var templates: [String] = []

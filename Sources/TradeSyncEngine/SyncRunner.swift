@@ -1,10 +1,10 @@
 import Foundation
-public import Logging
-public import TradeSyncConfig
+import Logging
+import TradeSyncConfig
 public import TradeSyncCore
 import TradeSyncMapping
-public import TradeSyncSources
-public import TradeSyncStore
+import TradeSyncSources
+import TradeSyncStore
 
 public struct SyncOptions: Sendable {
     /// Streams to sync; nil = the connection's enabled streams.
@@ -78,33 +78,34 @@ public struct RunResult: Sendable {
 /// Runs syncs: fetch page by page, map, and write each page with its id mappings, the
 /// stream's cursor, its failed records and its run counts in one transaction; one run per
 /// connection at a time (a store lease, renewed by a heartbeat and checked by every write).
-public struct SyncRunner: Sendable {
-    public let project: Project
-    public let store: any SyncStore
-    public let transport: any HTTPTransport
-    public let resolver: CredentialResolver
-    public let retry: RetryPolicy
-    public let logger: Logger
+/// Internal: it is composed of the store and the transport; callers sync through `Workspace`.
+struct SyncRunner: Sendable {
+    let project: Project
+    let store: any SyncStore
+    let transport: any HTTPTransport
+    let resolver: CredentialResolver
+    let retry: RetryPolicy
+    let logger: Logger
     /// Identifies this process in leases.
-    public let holder: String
+    let holder: String
     /// How long a lease lives without renewal; the heartbeat renews it four times as often.
-    public let leaseSeconds: Int
+    let leaseSeconds: Int
     /// Seals tokens at rest; nil when the deployment has no `secrets_key` (then connections that
     /// keep tokens refuse to run, and say how to make a key).
-    public let sealer: SecretSealer?
+    let sealer: SecretSealer?
     /// Why there is no sealer, when the deployment names a key that cannot be used.
-    public let keyProblem: SealError?
+    let keyProblem: SealError?
     /// Named in the refusal without a key.
-    public let deploymentFile: String
-    public static let defaultLeaseSeconds = 60
+    let deploymentFile: String
+    static let defaultLeaseSeconds = 60
     /// Failed records kept in the run log's details.
-    public static let keptFailures = 100
+    static let keptFailures = 100
 
-    public init(project: Project, store: any SyncStore, transport: any HTTPTransport,
-                resolver: CredentialResolver = CredentialResolver(), retry: RetryPolicy = RetryPolicy(),
-                logger: Logger = Logger(label: "tradesync.sync"),
-                holder: String = LeaseHolder.make(), leaseSeconds: Int = SyncRunner.defaultLeaseSeconds,
-                sealer: SecretSealer? = nil, keyProblem: SealError? = nil, deploymentFile: String = "the deployment file") {
+    init(project: Project, store: any SyncStore, transport: any HTTPTransport,
+         resolver: CredentialResolver = CredentialResolver(), retry: RetryPolicy = RetryPolicy(),
+         logger: Logger = Logger(label: "tradesync.sync"),
+         holder: String = LeaseHolder.make(), leaseSeconds: Int = SyncRunner.defaultLeaseSeconds,
+         sealer: SecretSealer? = nil, keyProblem: SealError? = nil, deploymentFile: String = "the deployment file") {
         self.sealer = sealer
         self.keyProblem = keyProblem
         self.deploymentFile = deploymentFile
@@ -128,7 +129,7 @@ public struct SyncRunner: Sendable {
         var fatal: String?
     }
 
-    public func run(_ connection: ConnectionRecord, options: SyncOptions = SyncOptions()) async throws -> RunResult {
+    func run(_ connection: ConnectionRecord, options: SyncOptions = SyncOptions()) async throws -> RunResult {
         let started = currentMicros()
         var logger = self.logger
         logger[metadataKey: "integration"] = "\(connection.integrationType)"
