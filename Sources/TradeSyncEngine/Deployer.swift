@@ -13,29 +13,11 @@ public struct DeployReport: Sendable {
 /// `integrations.d/`, connections from a deployment file.
 public enum Deployer {
     static func template(for c: IntegrationConfig) -> IntegrationTemplate {
-        var config = JSONObject()
-        config["streams"] = .array(c.streams.entries.filter { !$0.value.lookupOnly }.map { entry in
-            var o = JSONObject()
-            o["name"] = .string(entry.name)
-            o["entity"] = entry.value.entity.map { .string($0.value) } ?? .null
-            o["incremental"] = .bool(entry.value.cursor != nil)
-            return .object(o)
-        })
-        config["connection_fields"] = .array(c.connectionFields.entries.map { entry in
-            var o = JSONObject()
-            o["name"] = .string(entry.name)
-            o["type"] = .string(entry.value.type.rawValue)
-            o["required"] = .bool(entry.value.required)
-            if let d = entry.value.description { o["description"] = .string(d) }
-            return .object(o)
-        })
-        config["credentials"] = .array(c.auth.credentials.names.map { .string($0) })
-        if let base = c.baseURL { config["base_url"] = .string(base) }
         return IntegrationTemplate(
             integrationType: c.provider, displayName: c.displayName, description: c.description,
             authType: c.auth.kind, status: c.status.rawValue, statusNote: c.statusNote,
             capabilities: c.capabilities.map(\.value), defaultFrequency: c.defaultFrequency.description,
-            docsURL: c.docsURL, configJSON: JSONValue.object(config).jsonText)
+            docsURL: c.docsURL, configJSON: TemplateConfig(c).jsonText)
     }
 
     /// The settings of a configured connection, as stored.
