@@ -116,9 +116,11 @@ let package = Package(
         ),
         .executableTarget(name: "tradesync", dependencies: ["TradeSyncCLI"], swiftSettings: strict),
         // `Benchmarks/run` drives it: one sync scenario per process, so peak RSS is the scenario's own.
+        // The sync scenarios go through Engine's `Workspace`; the raw and download scenarios measure
+        // the transport and a paginator alone, so they use Sources directly.
         .executableTarget(
             name: "tradesync-bench",
-            dependencies: ["TradeSyncCore", "TradeSyncConfig", "TradeSyncStore", "TradeSyncEngine", "TradeSyncSources"],
+            dependencies: ["TradeSyncCore", "TradeSyncConfig", "TradeSyncEngine", "TradeSyncSources"],
             path: "Benchmarks/SyncBenchmark",
             swiftSettings: strict
         ),

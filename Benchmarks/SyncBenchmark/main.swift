@@ -7,7 +7,6 @@ import TradeSyncConfig
 import TradeSyncCore
 import TradeSyncEngine
 import TradeSyncSources
-import TradeSyncStore
 
 struct Arguments {
     var mode = "full"

@@ -1,5 +1,5 @@
 public import TradeSyncCore
-public import TradeSyncStore
+import TradeSyncStore
 
 /// One connection as `tradesync connections` (and a status page) shows it: the record, what it
 /// has synced, and when its tokens expire. Reads no secret: expiry times are stored beside the
@@ -12,7 +12,8 @@ public struct ConnectionOverview: Sendable, Equatable {
     /// When the refresh token itself dies (QuickBooks: 100 days); nil when unknown or none.
     public var refreshTokenExpiresAt: Int64?
 
-    public static func all(_ store: any SyncStore) async throws -> [ConnectionOverview] {
+    /// Internal: callers ask `Workspace.overview()`.
+    static func all(_ store: any SyncStore) async throws -> [ConnectionOverview] {
         let summaries = Dictionary(try await store.summary().map { ($0.integrationId, $0) }, uniquingKeysWith: { a, _ in a })
         var out: [ConnectionOverview] = []
         for c in try await store.connections(demoId: nil) {

@@ -1,6 +1,6 @@
 public import TradeSyncConfig
 public import TradeSyncCore
-public import TradeSyncStore
+import TradeSyncStore
 
 /// What `migrate` changed in a store.
 public struct DeployReport: Sendable {
@@ -12,30 +12,12 @@ public struct DeployReport: Sendable {
 /// Brings a store in line with a project: schema from the model, templates from
 /// `integrations.d/`, connections from a deployment file.
 public enum Deployer {
-    public static func template(for c: IntegrationConfig) -> IntegrationTemplate {
-        var config = JSONObject()
-        config["streams"] = .array(c.streams.entries.filter { !$0.value.lookupOnly }.map { entry in
-            var o = JSONObject()
-            o["name"] = .string(entry.name)
-            o["entity"] = entry.value.entity.map { .string($0.value) } ?? .null
-            o["incremental"] = .bool(entry.value.cursor != nil)
-            return .object(o)
-        })
-        config["connection_fields"] = .array(c.connectionFields.entries.map { entry in
-            var o = JSONObject()
-            o["name"] = .string(entry.name)
-            o["type"] = .string(entry.value.type.rawValue)
-            o["required"] = .bool(entry.value.required)
-            if let d = entry.value.description { o["description"] = .string(d) }
-            return .object(o)
-        })
-        config["credentials"] = .array(c.auth.credentials.names.map { .string($0) })
-        if let base = c.baseURL { config["base_url"] = .string(base) }
+    static func template(for c: IntegrationConfig) -> IntegrationTemplate {
         return IntegrationTemplate(
             integrationType: c.provider, displayName: c.displayName, description: c.description,
             authType: c.auth.kind, status: c.status.rawValue, statusNote: c.statusNote,
             capabilities: c.capabilities.map(\.value), defaultFrequency: c.defaultFrequency.description,
-            docsURL: c.docsURL, configJSON: JSONValue.object(config).jsonText)
+            docsURL: c.docsURL, configJSON: TemplateConfig(c).jsonText)
     }
 
     /// The settings of a configured connection, as stored.
@@ -70,8 +52,8 @@ public enum Deployer {
 
     /// `movedOrigins`: origins the deployment names that listen elsewhere (the demo's sandbox
     /// on another port); the stored connections point at the new place.
-    public static func deploy(project: Project, deployment: DeploymentConfig?, store: any SyncStore,
-                              movedOrigins: OriginMoves = OriginMoves()) async throws -> DeployReport
+    static func deploy(project: Project, deployment: DeploymentConfig?, store: any SyncStore,
+                       movedOrigins: OriginMoves = OriginMoves()) async throws -> DeployReport
     {
         let migration = try await store.migrate(model: project.dataModel)
         var templates: [String] = []

@@ -2,7 +2,7 @@ import Crypto
 import Foundation
 public import TradeSyncConfig
 public import TradeSyncCore
-public import TradeSyncSources
+import TradeSyncSources
 import TradeSyncStore
 
 /// Why a connection could not be authorised. Nothing is stored when one of these is thrown.
@@ -55,15 +55,16 @@ public struct AuthorizationRequest: Sendable {
 /// `connected`). The CLI's `connect` and a future web server share it.
 public struct OAuthConnector: Sendable {
     public let project: Project
-    public let vault: TokenVault
-    public let transport: any HTTPTransport
-    public let resolver: CredentialResolver
-    public let retry: RetryPolicy
+    // Internal: they speak the store's and the sources' types; `Workspace.oauth()` makes one.
+    let vault: TokenVault
+    let transport: any HTTPTransport
+    let resolver: CredentialResolver
+    let retry: RetryPolicy
     public static let stateLifetimeSeconds: Int64 = 600
     public static let defaultRedirectURI = "http://127.0.0.1:8765/oauth/callback"
 
-    public init(project: Project, vault: TokenVault, transport: any HTTPTransport, resolver: CredentialResolver,
-                retry: RetryPolicy = RetryPolicy()) {
+    init(project: Project, vault: TokenVault, transport: any HTTPTransport, resolver: CredentialResolver,
+         retry: RetryPolicy = RetryPolicy()) {
         self.project = project
         self.vault = vault
         self.transport = transport

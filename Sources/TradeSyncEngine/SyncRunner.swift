@@ -1,10 +1,10 @@
 import Foundation
-public import Logging
-public import TradeSyncConfig
+import Logging
+import TradeSyncConfig
 public import TradeSyncCore
 import TradeSyncMapping
-public import TradeSyncSources
-public import TradeSyncStore
+import TradeSyncSources
+import TradeSyncStore
 
 public struct SyncOptions: Sendable {
     /// Streams to sync; nil = the connection's enabled streams.
@@ -80,33 +80,34 @@ public struct RunResult: Sendable {
 /// Runs syncs: fetch page by page, map, and write each page with its id mappings, the
 /// stream's cursor, its failed records and its run counts in one transaction; one run per
 /// connection at a time (a store lease, renewed by a heartbeat and checked by every write).
-public struct SyncRunner: Sendable {
-    public let project: Project
-    public let store: any SyncStore
-    public let transport: any HTTPTransport
-    public let resolver: CredentialResolver
-    public let retry: RetryPolicy
-    public let logger: Logger
+/// Internal: it is composed of the store and the transport; callers sync through `Workspace`.
+struct SyncRunner: Sendable {
+    let project: Project
+    let store: any SyncStore
+    let transport: any HTTPTransport
+    let resolver: CredentialResolver
+    let retry: RetryPolicy
+    let logger: Logger
     /// Identifies this process in leases.
-    public let holder: String
+    let holder: String
     /// How long a lease lives without renewal; the heartbeat renews it four times as often.
-    public let leaseSeconds: Int
+    let leaseSeconds: Int
     /// Seals tokens at rest; nil when the deployment has no `secrets_key` (then connections that
     /// keep tokens refuse to run, and say how to make a key).
-    public let sealer: SecretSealer?
+    let sealer: SecretSealer?
     /// Why there is no sealer, when the deployment names a key that cannot be used.
-    public let keyProblem: SealError?
+    let keyProblem: SealError?
     /// Named in the refusal without a key.
-    public let deploymentFile: String
-    public static let defaultLeaseSeconds = 60
+    let deploymentFile: String
+    static let defaultLeaseSeconds = 60
     /// Failed records kept in the run log's details.
-    public static let keptFailures = 100
+    static let keptFailures = 100
 
-    public init(project: Project, store: any SyncStore, transport: any HTTPTransport,
-                resolver: CredentialResolver = CredentialResolver(), retry: RetryPolicy = RetryPolicy(),
-                logger: Logger = Logger(label: "tradesync.sync"),
-                holder: String = LeaseHolder.make(), leaseSeconds: Int = SyncRunner.defaultLeaseSeconds,
-                sealer: SecretSealer? = nil, keyProblem: SealError? = nil, deploymentFile: String = "the deployment file") {
+    init(project: Project, store: any SyncStore, transport: any HTTPTransport,
+         resolver: CredentialResolver = CredentialResolver(), retry: RetryPolicy = RetryPolicy(),
+         logger: Logger = Logger(label: "tradesync.sync"),
+         holder: String = LeaseHolder.make(), leaseSeconds: Int = SyncRunner.defaultLeaseSeconds,
+         sealer: SecretSealer? = nil, keyProblem: SealError? = nil, deploymentFile: String = "the deployment file") {
         self.sealer = sealer
         self.keyProblem = keyProblem
         self.deploymentFile = deploymentFile
@@ -131,7 +132,7 @@ public struct SyncRunner: Sendable {
         var fatal: String?
     }
 
-    public func run(_ connection: ConnectionRecord, options: SyncOptions = SyncOptions()) async throws -> RunResult {
+    func run(_ connection: ConnectionRecord, options: SyncOptions = SyncOptions()) async throws -> RunResult {
         let started = currentMicros()
         var logger = self.logger
         logger[metadataKey: "integration"] = "\(connection.integrationType)"
@@ -139,22 +140,22 @@ public struct SyncRunner: Sendable {
         // Usage errors (an unknown stream, a retired provider) are reported before a run starts.
         let base = try ConnectionRuntime(record: connection, project: project)
         let selected = try selectStreams(base, options.streams)
-        if !options.dryRun {
-            try await takeLease(connection)
-            let stale = try await store.markInterruptedRuns(integrationId: connection.id)
-            if stale > 0 { logger.warning("marked interrupted runs as failed", metadata: ["runs": "\(stale)"]) }
-        }
+        // The one place a dry run differs from a run: the lifecycle around the streams and where
+        // the pages go (a dry run's lifecycle holds only the store's read-only view).
+        let lifecycle: any RunLifecycle = options.dryRun
+            ? PlannedRun(records: store)
+            : AppliedRun(store: store, holder: holder, leaseSeconds: leaseSeconds, keptFailures: SyncRunner.keptFailures)
+        try await lifecycle.acquire(connection, logger: logger)
         var runId: String?
         var result = RunResult(runId: nil, connectionKey: connection.connectionKey, integration: connection.integrationType,
-                               status: .running, streams: [], failures: [], durationMs: 0, error: nil, dryRun: options.dryRun)
+                               status: .running, streams: [], failures: [], durationMs: 0, error: nil,
+                               dryRun: !lifecycle.applies)
         var redactor = SecretRedactor()
         do {
-            if !options.dryRun {
-                runId = try await store.startRun(SyncRunStart(
-                    integrationId: connection.id, demoId: connection.demoId, entityType: selected.joined(separator: ","),
-                    syncType: options.syncType, startedAt: started))
-                logger[metadataKey: "run_id"] = "\(runId ?? "")"
-            }
+            runId = try await lifecycle.open(SyncRunStart(
+                integrationId: connection.id, demoId: connection.demoId, entityType: selected.joined(separator: ","),
+                syncType: options.syncType, startedAt: started))
+            if let runId { logger[metadataKey: "run_id"] = "\(runId)" }
             result.runId = runId
             // Credentials are resolved inside the run, so that one that cannot be resolved leaves a
             // failed run in the log and the reason on the connection.
@@ -168,11 +169,11 @@ public struct SyncRunner: Sendable {
                 keyProblem: keyProblem ?? SealError.noKey(deploymentFile: deploymentFile),
                 holder: holder, transport: transport, retry: retry, logger: logger)
             let requester = Requester(transport: transport, authenticator: authenticator, retry: retry, logger: logger)
-            let work: @Sendable () async throws -> StreamsOutcome = { [runId, logger, redactor] in
-                try await self.syncStreams(selected, runtime: runtime, requester: requester, runId: runId,
+            let pages = lifecycle.pages
+            let outcome = try await lifecycle.during(connection, logger: logger) { [runId, logger, redactor] in
+                try await self.syncStreams(selected, runtime: runtime, requester: requester, runId: runId, pages: pages,
                                            options: options, redactor: redactor, logger: logger)
             }
-            let outcome = options.dryRun ? try await work() : try await withLeaseHeartbeat(connection, logger: logger, work)
             redactor.add(await authenticator.secretValues())
             result.streams = outcome.streams.map { s in
                 var s = s
@@ -193,47 +194,28 @@ public struct SyncRunner: Sendable {
             }
             result.error = errors.isEmpty ? nil : errors.joined(separator: "; ")
             result.durationMs = (currentMicros() - started) / 1000
-            if !options.dryRun, let runId {
-                try await finish(runId: runId, result: result)
-                if let reauth = outcome.reauth {
-                    try await store.setConnectionStatus(
-                        id: connection.id, status: .needsReauth, error: redactor.redact("invalid_grant: \(reauth)"))
-                } else if result.status == .success || result.status == .partial {
-                    try await store.setConnectionStatus(id: connection.id, status: .connected, error: result.error)
-                } else if result.status == .failed {
-                    try await store.setConnectionStatus(id: connection.id, status: .error, error: result.error)
-                }
-            }
+            try await lifecycle.close(connection, runId: runId, result: result,
+                                      reauthError: outcome.reauth.map { [redactor] in redactor.redact("invalid_grant: \($0)") })
         } catch {
             let message = redactor.redact(String(describing: error))
             result.status = .failed
             result.error = message
             result.durationMs = (currentMicros() - started) / 1000
             logger.error("run failed", metadata: ["error": "\(message)"])
-            if !options.dryRun {
-                if let runId { try? await finish(runId: runId, result: result) }
-                if !(error is LeaseLostError) {
-                    try? await store.setConnectionStatus(id: connection.id, status: .error, error: message)
-                    try? await store.releaseLease(integrationId: connection.id, holder: holder)
-                }
-            }
+            await lifecycle.abandon(connection, runId: runId, result: result, error: error)
             if error is CancellationError || error is LeaseLostError { throw error }
             throw RunnerError.runFailed(message)
         }
-        if !options.dryRun { try await store.releaseLease(integrationId: connection.id, holder: holder) }
+        try await lifecycle.release(connection)
         return result
     }
 
     /// The streams of one run, in order. A failed stream does not stop the others, except for
     /// failures that would repeat on every stream (authentication), which end the run at once.
     func syncStreams(_ selected: [String], runtime: ConnectionRuntime, requester: Requester, runId: String?,
-                     options: SyncOptions, redactor: SecretRedactor, logger: Logger) async throws -> StreamsOutcome {
+                     pages: any PageSink, options: SyncOptions, redactor: SecretRedactor,
+                     logger: Logger) async throws -> StreamsOutcome {
         var out = StreamsOutcome()
-        // The one place a dry run differs in the page loop: its pages are planned through a
-        // read-only view of the store and never applied.
-        let pages: any PageSink = options.dryRun
-            ? PlannedPages(records: store)
-            : AppliedPages(writer: store, fence: LeaseFence(holder: holder, ttlSeconds: leaseSeconds))
         var run = StreamRun(runner: self, runtime: runtime, requester: requester, options: options, pages: pages,
                             runId: runId, redactor: redactor, logger: logger)
         for name in selected {
@@ -267,55 +249,6 @@ public struct SyncRunner: Sendable {
         return out
     }
 
-    /// Runs `body` while a heartbeat renews the connection's lease, whatever the body is doing
-    /// (a single request may wait minutes on Retry-After). When another process holds the lease,
-    /// the body is cancelled and `LeaseLostError` thrown; page writes are fenced as well.
-    func withLeaseHeartbeat<T: Sendable>(_ connection: ConnectionRecord, logger: Logger,
-                                         _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        let interval = Duration.milliseconds(leaseSeconds * 250)
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { try await body() }
-            group.addTask {
-                while true {
-                    try await Task.sleep(for: interval)
-                    let held: Bool
-                    do {
-                        held = try await store.acquireLease(integrationId: connection.id, holder: holder,
-                                                            ttlSeconds: leaseSeconds, takeOverFrom: nil)
-                    } catch let error as CancellationError {
-                        throw error
-                    } catch {
-                        // The store may be briefly unreachable; the lease outlives a few missed beats.
-                        logger.warning("lease renewal failed, retrying", metadata: ["error": "\(error)"])
-                        continue
-                    }
-                    if !held {
-                        logger.error("lost the run lease to another process")
-                        throw LeaseLostError(holder: holder)
-                    }
-                }
-            }
-            defer { group.cancelAll() }
-            guard let first = try await group.next(), let value = first else { throw LeaseLostError(holder: holder) }
-            return value
-        }
-    }
-
-    /// Takes the run lease. A lease held by a dead process on this machine (a sync killed
-    /// with SIGKILL) is taken over at once; elsewhere it expires after `leaseSeconds`.
-    func takeLease(_ connection: ConnectionRecord) async throws {
-        if try await store.acquireLease(integrationId: connection.id, holder: holder, ttlSeconds: leaseSeconds,
-                                        takeOverFrom: nil) { return }
-        if let current = try await store.leaseHolder(integrationId: connection.id), LeaseHolder.isDeadLocalProcess(current),
-            try await store.acquireLease(integrationId: connection.id, holder: holder, ttlSeconds: leaseSeconds,
-                                         takeOverFrom: current)
-        {
-            logger.warning("took over the lease of a dead process", metadata: ["previous_holder": "\(current)"])
-            return
-        }
-        throw RunnerError.alreadyRunning(connection.connectionKey)
-    }
-
     func selectStreams(_ runtime: ConnectionRuntime, _ requested: [String]?) throws -> [String] {
         let names = requested ?? runtime.streams
         for n in names {
@@ -325,13 +258,5 @@ public struct SyncRunner: Sendable {
             if s.lookupOnly { throw RunnerError.configuration("stream '\(n)' is lookup-only: it is fetched when needed") }
         }
         return names
-    }
-
-    func finish(runId: String, result: RunResult) async throws {
-        let details = RunDetails(result, keptFailures: SyncRunner.keptFailures)
-        // Fresh statistics after a large run keep the next run's plans on the indexes.
-        try await store.finishRun(SyncRunFinish(
-            runId: runId, status: result.status, completedAt: currentMicros(), durationMs: result.durationMs,
-            errorMessage: result.error, detailsJSON: details.jsonText, analyze: result.inserted > 10_000))
     }
 }

@@ -1,16 +1,25 @@
 import Foundation
-public import Logging
+import Logging
 import TradeSyncCore
-public import TradeSyncSources
-public import TradeSyncStore
+import TradeSyncSources
+import TradeSyncStore
+
+/// What `rotate-key` did to the stored tokens.
+public struct ResealReport: Sendable, Equatable {
+    /// Connections whose tokens were sealed again under the current key.
+    public var resealed = 0
+    /// Already under the current key.
+    public var current = 0
+}
 
 /// The store's tokens, sealed on the way in and unsealed on the way out. Nothing else in the
-/// engine reads or writes `tradesync_tokens`.
-public struct TokenVault: Sendable {
-    public let store: any SyncStore
-    public let sealer: SecretSealer
+/// engine reads or writes `tradesync_tokens`. Internal: it speaks the store's and the sources'
+/// types; callers rotate keys and connect through `Workspace`.
+struct TokenVault: Sendable {
+    let store: any SyncStore
+    let sealer: SecretSealer
 
-    public init(store: any SyncStore, sealer: SecretSealer) {
+    init(store: any SyncStore, sealer: SecretSealer) {
         self.store = store
         self.sealer = sealer
     }
@@ -19,7 +28,7 @@ public struct TokenVault: Sendable {
 
     /// The stored tokens, unsealed, with the row as stored (its sealed refresh token is the
     /// compare-and-swap key).
-    public func load(integrationId: String) async throws -> (tokens: OAuthTokens, stored: StoredTokens)? {
+    func load(integrationId: String) async throws -> (tokens: OAuthTokens, stored: StoredTokens)? {
         guard let stored = try await store.loadTokens(integrationId: integrationId) else { return nil }
         return (try unseal(stored, integrationId: integrationId), stored)
     }
@@ -40,14 +49,14 @@ public struct TokenVault: Sendable {
 
     /// Stores tokens sealed: replacing `previous` (compare-and-swap on its sealed refresh token),
     /// or only where none are stored when `previous` is nil.
-    public func save(_ tokens: OAuthTokens, integrationId: String, replacing previous: StoredTokens?,
+    func save(_ tokens: OAuthTokens, integrationId: String, replacing previous: StoredTokens?,
                      callbackFieldsJSON: String? = nil) async throws -> Bool {
         try await store.replaceTokens(integrationId: integrationId, expectedRefreshToken: previous?.refreshToken,
                                       with: seal(tokens, integrationId: integrationId, callbackFieldsJSON: callbackFieldsJSON))
     }
 
     /// Stores tokens from a fresh authorization, replacing whatever was stored (a reconnect).
-    public func replaceAll(_ tokens: OAuthTokens, integrationId: String, callbackFieldsJSON: String?) async throws {
+    func replaceAll(_ tokens: OAuthTokens, integrationId: String, callbackFieldsJSON: String?) async throws {
         for _ in 0..<5 {
             let current = try await store.loadTokens(integrationId: integrationId)
             if try await save(tokens, integrationId: integrationId, replacing: current, callbackFieldsJSON: callbackFieldsJSON) {
@@ -57,21 +66,14 @@ public struct TokenVault: Sendable {
         throw StoreError("the tokens of connection \(integrationId) kept changing while new ones were stored")
     }
 
-    public func persistence(integrationId: String, holder: String, seed: String? = nil,
+    func persistence(integrationId: String, holder: String, seed: String? = nil,
                             logger: Logger = Logger(label: "tradesync.credentials")) -> SealedTokenPersistence {
         SealedTokenPersistence(vault: self, integrationId: integrationId, holder: holder, seed: seed, logger: logger)
     }
 
-    public struct ResealReport: Sendable, Equatable {
-        /// Connections whose tokens were sealed again under the current key.
-        public var resealed = 0
-        /// Already under the current key.
-        public var current = 0
-    }
-
     /// Seals every stored token under the current key (`rotate-key`). Safe to stop and run
     /// again: each row is rewritten by compare-and-swap, and both keys read meanwhile.
-    public func resealAll() async throws -> ResealReport {
+    func resealAll() async throws -> ResealReport {
         var report = ResealReport()
         for id in try await store.tokenIntegrationIds() {
             var done = false
@@ -98,7 +100,7 @@ public struct TokenVault: Sendable {
 
 /// One connection's tokens for the refresh-token authenticator: sealed in the store, a
 /// credential lease per connection, and an optional seed from a `refresh_token` reference.
-public actor SealedTokenPersistence: TokenPersistence {
+actor SealedTokenPersistence: TokenPersistence {
     let vault: TokenVault
     let integrationId: String
     let holder: String
@@ -117,7 +119,7 @@ public actor SealedTokenPersistence: TokenPersistence {
         self.logger = logger
     }
 
-    public func loadTokens() async throws -> OAuthTokens? {
+    func loadTokens() async throws -> OAuthTokens? {
         var loaded = try await vault.load(integrationId: integrationId)
         if loaded == nil, let seed {
             // Headless set-up: the configured refresh token seeds the store once.
@@ -137,19 +139,19 @@ public actor SealedTokenPersistence: TokenPersistence {
         return tokens
     }
 
-    public func replaceTokens(expected: String, with new: OAuthTokens) async throws -> Bool {
+    func replaceTokens(expected: String, with new: OAuthTokens) async throws -> Bool {
         // A token never read from the store cannot be the stored one.
         guard let sealed = sealedRefresh[expected] else { return false }
         let previous = StoredTokens(accessToken: nil, refreshToken: sealed, expiresAtMicros: nil)
         return try await vault.save(new, integrationId: integrationId, replacing: previous)
     }
 
-    public func acquireRefreshLease() async throws -> Bool {
+    func acquireRefreshLease() async throws -> Bool {
         try await vault.store.acquireCredentialLease(integrationId: integrationId, holder: holder,
                                                      ttlSeconds: CredentialLease.ttlSeconds)
     }
 
-    public func releaseRefreshLease() async {
+    func releaseRefreshLease() async {
         try? await vault.store.releaseCredentialLease(integrationId: integrationId, holder: holder)
     }
 }

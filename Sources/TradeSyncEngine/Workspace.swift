@@ -149,7 +149,7 @@ public final class Workspace: Sendable {
     }
 
     /// Seals every stored token again under the current key (`rotate-key`).
-    public func rotateKey() async throws -> TokenVault.ResealReport {
+    public func rotateKey() async throws -> ResealReport {
         try await TokenVault(store: store, sealer: sealer()).resealAll()
     }
 

@@ -3,6 +3,7 @@ import Testing
 import TradeSyncConfig
 import TradeSyncCore
 @testable import TradeSyncEngine
+import TradeSyncStore
 
 /// The typed values that cross the engine's borders: connection settings (deployer → store →
 /// runtime), run details (runner → sync log) and moved origins (the demo's sandbox port).
@@ -41,6 +42,22 @@ import TradeSyncCore
         let error = try #require(throws: ConnectionSettingsError.self) { try ConnectionRuntime(record: record, project: project) }
         #expect(error.connection == "austin-servicetitan")
         #expect(error.description.hasPrefix("connection austin-servicetitan: its stored settings cannot be read"))
+    }
+
+    @Test func aTemplateIsStoredAsTypedConfigurationAndReadsBack() throws {
+        let servicetitan = try #require(project.integration("servicetitan"))
+        let template = Deployer.template(for: servicetitan)
+        let config = try TemplateConfig.decode(template.configJSON)
+        #expect(config == TemplateConfig(servicetitan))
+        let offered = servicetitan.streams.entries.filter { !$0.value.lookupOnly }.map(\.name)
+        #expect(config.streams.map(\.name) == offered, "lookup-only streams are not offered")
+        #expect(config.streams.first { $0.name == "jobs" }?.entity == "jobs")
+        #expect(config.connectionFields.contains { $0.name == "tenant_id" && $0.required })
+        #expect(config.credentials.contains("client_id"))
+        // Every key of a stream is written, a missing entity as null; the same template, the same text.
+        let raw = try JSONValue.parse(template.configJSON)
+        #expect(raw["streams"]?.arrayValue?.allSatisfy { $0["entity"] != nil } == true)
+        #expect(Deployer.template(for: servicetitan).configJSON == template.configJSON)
     }
 
     @Test func aConnectionRegisteredByHandNeedsOnlyWhatItUses() throws {

@@ -5,7 +5,7 @@ import Testing
 import TradeSyncConfig
 import TradeSyncCore
 import TradeSyncSources
-import TradeSyncEngine
+@testable import TradeSyncEngine
 import TradeSyncStore
 
 /// Test harness environment: variables named SET_* exist, nothing else does.

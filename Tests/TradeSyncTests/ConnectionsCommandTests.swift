@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import TradeSyncCLI
 import TradeSyncCore
-import TradeSyncEngine
+@testable import TradeSyncEngine
 import TradeSyncSources
 import TradeSyncStore
 
@@ -24,7 +24,7 @@ import TradeSyncStore
                                                    refreshExpiresAt: now + 30 * day),
                                        integrationId: later.id, callbackFieldsJSON: nil)
             try await store.setConnectionStatus(id: soon.id, status: .connected, error: nil)
-            let rows = Dictionary(try await ConnectionRow.rows(try await ConnectionOverview.all(store), now: now).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+            let rows = Dictionary(ConnectionRow.rows(try await ConnectionOverview.all(store), now: now).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
             #expect(rows.count == 3)
             #expect(rows["soon"]?.status == "connected")
             #expect(rows["soon"]?.warning == "the refresh token expires in 3 days: run `tradesync connect soon` before then")

@@ -135,7 +135,7 @@ func registeredConnection(_ store: any SyncStore, key: String = "google") async 
             #expect(try await rotating.load(integrationId: a.id)?.tokens.refreshToken == "ra")
             #expect(try await rotating.load(integrationId: b.id)?.tokens.refreshToken == "rb")
             // Run again: only what is left is sealed again.
-            #expect(try await rotating.resealAll() == TokenVault.ResealReport(resealed: 1, current: 1))
+            #expect(try await rotating.resealAll() == ResealReport(resealed: 1, current: 1))
             let newOnly = TokenVault(store: store, sealer: SecretSealer(current: TestKeys.key(TestKeys.two)))
             #expect(try await newOnly.load(integrationId: b.id)?.tokens.accessToken == "xrb")
         }

@@ -49,9 +49,8 @@ import TradeSyncStore
             let proxy = FaultProxy(upstream: h.sandbox.baseURL)
             try await proxy.start()
             do {
-                var c = h.serviceTitan
-                c.configJSON = c.configJSON.replacingOccurrences(of: "127.0.0.1:\(h.sandbox.port)", with: "127.0.0.1:\(proxy.port)")
-                c = try await h.store.upsertConnection(c)
+                let c = try await h.store.upsertConnection(
+                    h.serviceTitan.movingOrigins(OriginMoves([(from: h.sandbox.baseURL, to: proxy.baseURL)])))
                 try await body(h, proxy, c)
             } catch {
                 await proxy.stop()
@@ -103,9 +102,8 @@ import TradeSyncStore
     @Test func aSyncAgainstAClosedPortFailsFastAndNamesHostPortAndCause() async throws {
         try await SyncHarness.with(.sqlite, sandbox: FaultProxyTests.sandbox) { h in
             let port = try unusedLoopbackPort()
-            var c = h.serviceTitan
-            c.configJSON = c.configJSON.replacingOccurrences(of: "127.0.0.1:\(h.sandbox.port)", with: "127.0.0.1:\(port)")
-            c = try await h.store.upsertConnection(c)
+            let c = try await h.store.upsertConnection(
+                h.serviceTitan.movingOrigins(OriginMoves([(from: h.sandbox.baseURL, to: "http://127.0.0.1:\(port)")])))
             // The production policy (500 ms base backoff, 5 attempts): refusal must not wait it out.
             let runner = SyncRunner(project: h.project, store: h.store, transport: h.transport,
                                     resolver: CredentialResolver(environment: h.environment), retry: RetryPolicy(), holder: "unreachable-test")

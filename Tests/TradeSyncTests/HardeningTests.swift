@@ -39,6 +39,14 @@ func projectForgettingJobStatus(_ status: String) throws -> Project {
             let raw = try JSONValue.parse(Array(try #require(kept.first).rawJSON.utf8))
             #expect(raw["jobStatus"]?.stringValue == "Hold", "the raw payload is kept as fetched")
 
+            // A dry run with the fix reports what the retry would recover, and keeps them all.
+            let preview = try await h.runner().run(h.serviceTitan, options: SyncOptions(streams: ["jobs"], dryRun: true))
+            #expect(preview.streams.first?.recovered == first.failed)
+            #expect(preview.inserted == first.failed)
+            let stillKept = try await h.store.keptFailures(integrationId: h.serviceTitan.id, stream: "jobs", limit: 10_000)
+            #expect(stillKept.count == first.failed && stillKept.allSatisfy { $0.attempts == 1 })
+            #expect(try await h.count("jobs", h.serviceTitan) == first.inserted)
+
             // Still broken: the kept records are tried again, and stay kept.
             let second = try await h.runner(project: broken).run(h.serviceTitan, options: SyncOptions(streams: ["jobs"]))
             #expect(second.status == .partial)

@@ -15,6 +15,22 @@ let jobEntity = EntityModel(name: "jobs", table: "contractor_jobs", fields: [
     ModelField(name: "day", type: .date),
 ])
 
+/// A mapped row read by field name, so that a test says which field it checks and does not
+/// depend on the order of the entity's fields.
+struct NamedCells {
+    let entity: EntityModel
+    let values: [CellValue]
+    /// The field's cell; nil when the entity has no such field (so a misspelt name fails the test).
+    subscript(_ field: String) -> CellValue? { entity.fieldIndex(field).map { values[$0] } }
+}
+
+extension RecordMapper {
+    /// `map`, with the cells read by field name.
+    func cells(_ record: JSONValue, lookups: LookupTables = LookupTables()) -> Result<NamedCells, MappingFailure> {
+        map(record, lookups: lookups).map { NamedCells(entity: entity, values: $0) }
+    }
+}
+
 /// One row of the conversion table: a source value, a target field and what must be stored.
 struct ConversionCase: CustomTestStringConvertible, Sendable {
     var field: String
@@ -85,8 +101,8 @@ struct ConversionCase: CustomTestStringConvertible, Sendable {
     ])
     func mapsKnownValues(source: String, stored: String) {
         let mapper = RecordMapper(entity: jobEntity, rules: [ValueMapTable.statusRule])
-        let r = mapper.map(["jobStatus": .string(source)], lookups: LookupTables())
-        #expect((try? r.get())?[1] == .text(stored))
+        let r = mapper.cells(["jobStatus": .string(source)])
+        #expect((try? r.get())?["status"] == .text(stored))
     }
 
     @Test(arguments: [
@@ -97,9 +113,9 @@ struct ConversionCase: CustomTestStringConvertible, Sendable {
     func unmappedValuesFollowThePolicy(policy: UnmappedAction, expected: CellValue?) {
         var rule = ValueMapTable.statusRule
         rule.onUnmapped = policy
-        let r = RecordMapper(entity: jobEntity, rules: [rule]).map(["jobStatus": "Hold"], lookups: LookupTables())
+        let r = RecordMapper(entity: jobEntity, rules: [rule]).cells(["jobStatus": "Hold"])
         switch r {
-        case .success(let values): #expect(values[1] == expected)
+        case .success(let cells): #expect(cells["status"] == expected)
         case .failure(let f):
             #expect(expected == nil)
             #expect(f.description == "status: unmapped value 'Hold'")
@@ -114,8 +130,8 @@ struct ConversionCase: CustomTestStringConvertible, Sendable {
         ("ONE", CellValue.integer(1)), ("THREE", .integer(3)), ("FIVE", .integer(5)), ("STAR_RATING_UNSPECIFIED", .null),
     ])
     func starRatingWordsBecomeNumbers(word: String, stored: CellValue) {
-        let r = RecordMapper(entity: jobEntity, rules: [ValueMapTable.ratingRule]).map(["starRating": .string(word)], lookups: LookupTables())
-        #expect((try? r.get())?[7] == stored)
+        let r = RecordMapper(entity: jobEntity, rules: [ValueMapTable.ratingRule]).cells(["starRating": .string(word)])
+        #expect((try? r.get())?["rating"] == stored)
     }
 
     @Test func anUnknownRatingWordFails() {
@@ -134,8 +150,8 @@ struct ConversionCase: CustomTestStringConvertible, Sendable {
             lookup: Lookup(stream: "job_types", key: JSONPath("id"), value: JSONPath("name")),
             valueMap: ["Installation": "installation", "Repair": "repair"], onUnmapped: .useDefault("other"))
         let mapper = RecordMapper(entity: jobEntity, rules: [rule])
-        #expect(try mapper.map(["jobTypeId": 7], lookups: lookups).get()[0] == .text("installation"))
-        #expect(try mapper.map(["jobTypeId": 8], lookups: lookups).get()[0] == .text("other"))
+        #expect(try mapper.cells(["jobTypeId": 7], lookups: lookups).get()["job_type"] == .text("installation"))
+        #expect(try mapper.cells(["jobTypeId": 8], lookups: lookups).get()["job_type"] == .text("other"))
         let missing = mapper.map(["jobTypeId": 9], lookups: lookups)
         #expect(throws: MappingFailure.self) { try missing.get() }
     }
@@ -146,8 +162,8 @@ struct ConversionCase: CustomTestStringConvertible, Sendable {
             FieldRule(target: "role", source: .constant("Technician")),
         ])
         let record: JSONValue = ["technicians": [["name": "Ana", "id": 1], ["name": "Bo", "id": 2]]]
-        let values = try RecordMapper(entity: jobEntity, rules: [rule]).map(record, lookups: LookupTables()).get()
-        #expect(values[6] == .json("[{\"name\":\"Ana\",\"role\":\"Technician\"},{\"name\":\"Bo\",\"role\":\"Technician\"}]"))
+        let cells = try RecordMapper(entity: jobEntity, rules: [rule]).cells(record).get()
+        #expect(cells["crew"] == .json("[{\"name\":\"Ana\",\"role\":\"Technician\"},{\"name\":\"Bo\",\"role\":\"Technician\"}]"))
     }
 
     @Test func nestedPathsConstantsAndUnmappedFields() throws {
@@ -155,12 +171,11 @@ struct ConversionCase: CustomTestStringConvertible, Sendable {
             FieldRule(target: "source", source: .constant("servicetitan")),
             FieldRule(target: "final_value", source: .path(JSONPath("totals.0.amount"))),
         ]
-        let values = try RecordMapper(entity: jobEntity, rules: rules)
-            .map(["totals": [["amount": "10.50"]]], lookups: LookupTables()).get()
-        #expect(values[8] == .text("servicetitan"))
-        #expect(values[2] == .decimal("10.50"))
-        #expect(values[0] == .null, "a field the mapping does not fill is null")
-        #expect(values.count == jobEntity.fields.count)
+        let cells = try RecordMapper(entity: jobEntity, rules: rules).cells(["totals": [["amount": "10.50"]]]).get()
+        #expect(cells["source"] == .text("servicetitan"))
+        #expect(cells["final_value"] == .decimal("10.50"))
+        #expect(cells["job_type"] == .null, "a field the mapping does not fill is null")
+        #expect(cells.values.count == jobEntity.fields.count)
     }
 }
 

@@ -229,18 +229,29 @@ struct SyncHarness {
         }
     }
 
-    @Test func aDryRunFetchesAndMapsButWritesNothing() async throws {
-        try await SyncHarness.with(.sqlite) { h in
+    @Test(arguments: backends)
+    func aDryRunFetchesAndMapsButWritesNothing(backend: Backend) async throws {
+        try await SyncHarness.with(backend) { h in
+            let statusBefore = try await h.store.connection(id: h.serviceTitan.id)?.status
+            // A dry run takes no lease: it runs beside another process's run and leaves its lease alone.
+            #expect(try await h.store.acquireLease(integrationId: h.serviceTitan.id, holder: "another-worker", ttlSeconds: 60, takeOverFrom: nil))
             let r = try await h.runner().run(h.serviceTitan, options: SyncOptions(streams: ["jobs"], dryRun: true))
             #expect(r.dryRun)
+            #expect(r.runId == nil)
+            #expect(r.status == .success, "\(r.error ?? "")")
             #expect(r.inserted == h.sandbox.serviceTitanRecordCount("jobs"))
+            #expect(try await h.store.leaseHolder(integrationId: h.serviceTitan.id) == "another-worker")
             #expect(try await h.count("jobs", h.serviceTitan) == 0)
+            #expect(try await h.store.mappingCount(integrationId: h.serviceTitan.id, entity: "jobs") == 0)
             #expect(try await h.store.runs(integrationId: h.serviceTitan.id, limit: 5).isEmpty)
             #expect(try await h.store.cursor(integrationId: h.serviceTitan.id, stream: "jobs") == nil)
+            #expect(try await h.store.connection(id: h.serviceTitan.id)?.status == statusBefore)
+            try await h.store.releaseLease(integrationId: h.serviceTitan.id, holder: "another-worker")
             _ = try await h.runner().run(h.serviceTitan, options: SyncOptions(streams: ["jobs"]))
             h.sandbox.touchServiceTitanJobs(count: 4)
             let preview = try await h.runner().run(h.serviceTitan, options: SyncOptions(streams: ["jobs"], dryRun: true))
             #expect(preview.updated == 4 && preview.inserted == 0)
+            #expect(try await h.store.runs(integrationId: h.serviceTitan.id, limit: 5).count == 1, "only the real run is logged")
         }
     }
 
