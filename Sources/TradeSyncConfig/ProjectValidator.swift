@@ -60,6 +60,12 @@ struct ProjectValidator {
             error(c.auth.location, "auth.api_key.credential",
                   "credential slot '\(apiKey.credential)' is not declared under auth.credentials")
         }
+        if let signed = c.auth.method as? WebhookSignatureAuth, let signature = signed.signature,
+            !credentialSlots.contains(signature.credential)
+        {
+            error(c.auth.location, "auth.signature.credential",
+                  "credential slot '\(signature.credential)' is not declared under auth.credentials")
+        }
         for header in c.auth.headers.entries {
             checkTemplate(header.value, at: header.location, keyPath: header.keyPath, fields: fieldNames,
                           credentials: credentialSlots, parent: nil)

@@ -122,9 +122,10 @@ public struct OAuthConnector: Sendable {
         let state = OAuthConnector.randomToken()
         var verifier: String?
         var pairs: [(String, String)] = [
-            ("response_type", "code"), ("client_id", clientId), ("redirect_uri", redirectURI),
-            ("scope", auth.scopes.joined(separator: auth.scopeSeparator)), ("state", state),
+            ("response_type", "code"), ("client_id", clientId), ("redirect_uri", redirectURI), ("state", state),
         ]
+        // Jobber's consent URL has no scope parameter (scopes are set on the app): send none rather than an empty one.
+        if !auth.scopes.isEmpty { pairs.insert(("scope", auth.scopes.joined(separator: auth.scopeSeparator)), at: 3) }
         if auth.pkce {
             let v = OAuthConnector.randomToken()
             verifier = v
