@@ -102,10 +102,11 @@ struct Demo: AsyncParsableCommand {
                         // Rankings are a snapshot per keyword and day: the same day's second search
                         // finds the same snapshot rows, so they count as unchanged, not as new rows.
                         print("""
-                            Streams with a cursor ask only for what changed since the last run (fetched 0); Jobber's
-                            jobs, read newest first, stop at the stored cursor after one page. Streams a provider
-                            cannot filter by change (Jobber visits and users, Google, Yelp) are read again and compared:
-                            unchanged. SerpApi keeps one ranking snapshot per keyword and day: the same day's second
+                            Streams with a cursor ask only for what changed since the last run (fetched 0, or the
+                            record at the cursor's own instant); Jobber's jobs and Google's reviews, read newest
+                            first, stop at the stored cursor after one page. Streams a provider cannot filter by
+                            change (Jobber visits and users, Google posts and insights, Yelp) are read again and
+                            compared: unchanged. SerpApi keeps one ranking snapshot per keyword and day: the same day's second
                             search (free: SerpApi's hour-long cache) finds today's rows unchanged; tomorrow adds new ones.
                             """)
                     }
