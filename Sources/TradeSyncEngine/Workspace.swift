@@ -20,6 +20,10 @@ public struct WorkspaceInputs: Sendable {
     /// Refresh tokens granted outside `connect`, by connection id (the demo's sandbox issues
     /// one): `migrate()` seals and stores each, replacing what was stored, as `connect` would.
     public var grants: [String: String]
+    /// Callback fields that come with a grant of `grants`, by connection id (QuickBooks'
+    /// `realmId`, as its callback would carry it): stored with the tokens, as `connect` stores
+    /// the callback's, under the callback parameter's name.
+    public var grantCallbackFields: [String: [String: String]] = [:]
     /// Refuse to open without a usable `secrets_key`, before the store is touched (commands that
     /// store tokens).
     public var requiresKey: Bool
@@ -164,9 +168,12 @@ public final class Workspace: Sendable {
             guard let c = report.connections.first(where: { $0.connectionKey == key }) else {
                 throw RunnerError.configuration("a refresh token was given for connection '\(key)', which the deployment does not have")
             }
+            // The same shape `OAuthConnector.complete` stores: `realmId` → `realm_id`.
+            var fields = JSONObject()
+            for (name, value) in (inputs.grantCallbackFields[key] ?? [:]).sorted(by: { $0.key < $1.key }) { fields[OAuthConnector.snakeCase(name)] = .string(value) }
             try await TokenVault(store: store, sealer: sealer()).replaceAll(
                 OAuthTokens(accessToken: nil, refreshToken: refreshToken, expiresAt: nil),
-                integrationId: c.id, callbackFieldsJSON: nil)
+                integrationId: c.id, callbackFieldsJSON: fields.entries.isEmpty ? nil : JSONValue.object(fields).jsonText)
         }
         return report
     }
