@@ -3,6 +3,7 @@ import Testing
 import TradeSyncConfig
 import TradeSyncCore
 @testable import TradeSyncEngine
+import TradeSyncSandbox
 
 /// The share of a stream's rows a run may soft-delete, and the words a held-back run reports.
 @Suite struct DeleteGuardTests {
@@ -85,5 +86,39 @@ import TradeSyncCore
             """)
         #expect(diagnostics.count == 1)
         #expect(diagnostics.first?.contains("max_delete_ratio: expected a number") == true)
+    }
+}
+
+/// The deletions read out of a real CDC answer of the QuickBooks emulator, over HTTP.
+@Suite struct DeletionBatchTests {
+    static func customersDeletes() throws -> DeletesConfig {
+        let project = ProjectLoader.load(root: Repo.root, environment: { _ in "set" })
+        let stream = try #require(project.integration("quickbooks")?.streams["customers"])
+        return try #require(stream.deletes)
+    }
+
+    @Test func onlyTheEntriesMarkedDeletedCount() async throws {
+        let deletes = try Self.customersDeletes()
+        try await ProviderSandboxTests.withSandbox({ $0.quickbooks.customers = 150 }) { sandbox in
+            let token = try await ProviderSandboxTests.quickBooksToken(sandbox)
+            let touched = sandbox.touchQuickBooks("Customer", count: 3)
+            let deleted = sandbox.deleteQuickBooks("Customer", count: 2)
+            let since = Timestamp.iso8601(micros: Int64((Date().timeIntervalSince1970 - 3_600) * 1_000_000))
+            let answer = try await ProviderSandboxTests.send(
+                "\(sandbox.baseURL)/quickbooks/v3/company/\(sandbox.configuration.quickbooks.realmId)/cdc?entities=Customer&changedSince=\(since)&minorversion=75",
+                headers: [("Authorization", "Bearer \(token)")])
+            #expect(answer.status == 200, "\(answer.text.prefix(300))")
+            let batch = DeletionBatch(answer: try #require(answer.json), deletes: deletes, primaryKey: "Id")
+            #expect(Set(batch.externalIds) == Set(deleted))
+            #expect(batch.externalIds.count == 2)
+            #expect(batch.withoutId == 0)
+            #expect(Set(touched).subtracting(deleted).isDisjoint(with: batch.externalIds), "a changed record is not a deletion")
+        }
+    }
+
+    @Test func anAnswerWithoutTheEntityIsAnEmptyBatch() throws {
+        let deletes = try Self.customersDeletes()
+        let answer = try JSONValue.parse(#"{"CDCResponse":[{"QueryResponse":[{"startPosition":1,"maxResults":0,"totalCount":0}]}]}"#)
+        #expect(DeletionBatch(answer: answer, deletes: deletes, primaryKey: "Id") == DeletionBatch(externalIds: []))
     }
 }
