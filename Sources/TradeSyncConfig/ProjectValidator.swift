@@ -240,6 +240,11 @@ struct ProjectValidator {
         }
         let enums = stream?.value.enums
         for f in m.fields.entries {
+            if f.name == DeletionWrite.field {
+                // The deletes step owns it: a mapped value would be overwritten, or undo a deletion.
+                error(f.location, f.keyPath, "'\(f.name)' is set by the stream's deletes step; a mapping cannot fill it")
+                continue
+            }
             guard let field = entity.field(f.name) else {
                 error(f.location, f.keyPath,
                       "entity '\(entity.name)' has no field '\(f.name)'\(suggest(f.name, entity.fields.map(\.name)))")

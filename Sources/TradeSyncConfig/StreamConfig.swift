@@ -39,6 +39,8 @@ public struct StreamConfig: Sendable, ConfigDecodable {
     public var fanOut: FanOutConfig?
     /// Requests left, read before the stream spends any (`budget`).
     public var budget: BudgetConfig?
+    /// Where the stream's deletions come from and the share of its rows a run may delete (`deletes`).
+    public var deletes: DeletesConfig?
     /// Declared provider enums: value maps on these source fields must cover every value.
     public var enums = NamedMap<[String]>()
     /// Fetched only to resolve lookups (job types); not stored.
@@ -71,6 +73,7 @@ public struct StreamConfig: Sendable, ConfigDecodable {
         c.parent = o.optional("parent")
         c.fanOut = o.optional("fan_out")
         c.budget = o.optional("budget")
+        c.deletes = o.optional("deletes")
         c.enums = o.optional("enums") ?? NamedMap()
         c.transform = o.optional("transform")
         if let cursor = c.cursor, cursor.kind == .continuationToken, paginateKnown,

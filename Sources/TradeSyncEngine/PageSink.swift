@@ -9,6 +9,8 @@ protocol PageSink: Sendable {
     var records: any RecordReader { get }
     /// Plans the page against the stored rows and, unless this is a dry run, applies it.
     func commit(_ page: PageWrite) async throws -> PageOutcome
+    /// Soft-deletes a stream's deletions, unless this is a dry run; returns how many rows that marks.
+    func commitDeletions(_ write: DeletionWrite) async throws -> Int
 }
 
 /// A real run: every page is planned and applied in one transaction, fenced by the run lease.
@@ -22,6 +24,12 @@ struct AppliedPages: PageSink {
         page.fence = fence
         return try await writer.applyPage(page)
     }
+
+    func commitDeletions(_ write: DeletionWrite) async throws -> Int {
+        var write = write
+        write.fence = fence
+        return try await writer.applyDeletions(write)
+    }
 }
 
 /// A dry run: the same plans, never applied.
@@ -31,4 +39,7 @@ struct PlannedPages: PageSink {
     func commit(_ page: PageWrite) async throws -> PageOutcome {
         try await records.plan(page).outcome
     }
+
+    /// The engine passes only ids of live rows, so each would be marked.
+    func commitDeletions(_ write: DeletionWrite) async throws -> Int { Set(write.externalIds).count }
 }

@@ -15,7 +15,15 @@ struct RunDetails: Codable, Sendable, Equatable {
         /// Only when kept failed records were mapped again in this run.
         var retried: Int?
         var recovered: Int?
+        /// Only when the stream soft-deleted rows, or held its deletions back.
+        var deleted: Int?
+        var deletesHeldBack: String?
         var error: String?
+
+        enum CodingKeys: String, CodingKey {
+            case entity, fetched, inserted, updated, unchanged, failed, pages, retried, recovered, deleted, error
+            case deletesHeldBack = "deletes_held_back"
+        }
     }
 
     struct Failure: Codable, Sendable, Equatable {
@@ -46,7 +54,8 @@ struct RunDetails: Codable, Sendable, Equatable {
             streams[s.stream] = Stream(
                 entity: s.entity, fetched: s.fetched, inserted: s.inserted, updated: s.updated, unchanged: s.unchanged,
                 failed: s.failed, pages: s.pages, retried: s.retried > 0 ? s.retried : nil,
-                recovered: s.retried > 0 ? s.recovered : nil, error: s.error)
+                recovered: s.retried > 0 ? s.recovered : nil, deleted: s.deleted > 0 ? s.deleted : nil,
+                deletesHeldBack: s.deletesHeldBack, error: s.error)
         }
         self.streams = streams
         retryAt = result.retryAfterSeconds.map { currentMicros() / 1_000_000 + Int64($0) }

@@ -248,5 +248,7 @@ struct StreamRun {
                                                elapsedSeconds: Double(currentMicros() - started) / 1e6))
             }
         }
+        try await syncDeletions(name, stream: stream, entity: entity, streamCursorBefore: storedCursor,
+                                listingStarted: started, into: &result)
     }
 }

@@ -53,6 +53,10 @@ public struct StreamResult: Sendable {
     /// Kept failed records mapped again at the start of this run, and how many of them now map.
     public var retried = 0
     public var recovered = 0
+    /// Rows soft-deleted by the stream's `deletes:` step (a dry run: rows it would mark).
+    public var deleted = 0
+    /// Why the stream's deletions were held back (`DeleteGuard`): the run ends `partial`.
+    public var deletesHeldBack: String?
     public var error: String?
 }
 
@@ -74,6 +78,7 @@ public struct RunResult: Sendable {
     public var updated: Int { streams.reduce(0) { $0 + $1.updated } }
     public var unchanged: Int { streams.reduce(0) { $0 + $1.unchanged } }
     public var failed: Int { streams.reduce(0) { $0 + $1.failed } }
+    public var deleted: Int { streams.reduce(0) { $0 + $1.deleted } }
     public var recovered: Int { streams.reduce(0) { $0 + $1.recovered } }
 }
 
@@ -182,17 +187,19 @@ struct SyncRunner: Sendable {
             }
             result.failures = outcome.failures
             let errors = result.streams.compactMap(\.error)
+            let heldBack = result.streams.compactMap(\.deletesHeldBack)
             if outcome.deferred {
                 result.status = .deferred
                 result.retryAfterSeconds = outcome.retryAfterSeconds
             } else if errors.count == selected.count || outcome.reauth != nil || outcome.fatal != nil {
                 result.status = .failed
-            } else if !errors.isEmpty || result.failed > 0 {
+            } else if !errors.isEmpty || result.failed > 0 || !heldBack.isEmpty {
                 result.status = .partial
             } else {
                 result.status = .success
             }
-            result.error = errors.isEmpty ? nil : errors.joined(separator: "; ")
+            let problems = errors + heldBack
+            result.error = problems.isEmpty ? nil : problems.joined(separator: "; ")
             result.durationMs = (currentMicros() - started) / 1000
             try await lifecycle.close(connection, runId: runId, result: result,
                                       reauthError: outcome.reauth.map { [redactor] in redactor.redact("invalid_grant: \($0)") })

@@ -12,6 +12,9 @@ public protocol RecordReader: Sendable {
     /// Every stored row of an entity for one integration, keyed by external id.
     func rows(entity: EntityModel, integrationId: String) async throws -> [String: StoredRow]
     func mappingCount(integrationId: String, entity: String) async throws -> Int
+    /// The rows of an entity for one integration not soft-deleted: what a delete guard weighs
+    /// a stream's deletions against.
+    func liveCount(integrationId: String, entity: EntityModel) async throws -> Int
 }
 
 /// Writes pages: the only role that changes synced records.
@@ -21,6 +24,10 @@ public protocol RecordWriter: RecordReader {
     /// counts, in one transaction. With a fence, the transaction first checks (and extends) the
     /// lease and throws `LeaseLostError` when another process holds it.
     func applyPage(_ page: PageWrite) async throws -> PageOutcome
+    /// Soft-deletes the rows of the given external ids still live (sets `deleted_at`, keeps the
+    /// rows) and moves the deletions' cursor, in one transaction fenced like `applyPage`.
+    /// Returns how many rows it marked.
+    func applyDeletions(_ write: DeletionWrite) async throws -> Int
 }
 
 extension RecordReader {

@@ -531,6 +531,50 @@ func page(_ c: ConnectionRecord, _ records: [MappedRecord], cursor: String?, ent
     }
 
     @Test(arguments: backends)
+    func deletionsMarkOnlyTheGivenLiveRowsOnceAndAFencedOutWriteMarksNothing(backend: Backend) async throws {
+        let customers = EntityModel(name: "customers", table: "contractor_customers", fields: [
+            ModelField(name: "name", type: .string), ModelField(name: DeletionWrite.field, type: .timestamp),
+        ])
+        try await withFreshStore(backend) { store in
+            _ = try await store.migrate(model: DataModel(entities: [customers]))
+            let c = try await makeConnection(store)
+            let records = (1...5).map { MappedRecord(externalId: "\($0)", values: [.text("C\($0)"), .null]) }
+            _ = try await store.applyPage(page(c, records, cursor: "t1", entity: customers))
+            #expect(try await store.liveCount(integrationId: c.id, entity: customers) == 5)
+            #expect(try await store.acquireLease(integrationId: c.id, holder: "a", ttlSeconds: 60, takeOverFrom: nil))
+            let fence = LeaseFence(holder: "a", ttlSeconds: 60)
+            let at: Int64 = 1_700_000_000_000_000
+            func deletion(_ ids: [String], cursor: String, at now: Int64) -> DeletionWrite {
+                DeletionWrite(integrationId: c.id, entity: customers, cursorKey: "customers#deletes", cursor: cursor,
+                              externalIds: ids, now: now, fence: fence)
+            }
+            // "9" was never synced: nothing to mark.
+            #expect(try await store.applyDeletions(deletion(["2", "4", "9", "2"], cursor: "d1", at: at)) == 2)
+            let rows = try await store.rows(entity: customers, integrationId: c.id)
+            #expect(rows.count == 5, "soft deletes keep the rows")
+            let marked = rows.filter { ($0.value.values[DeletionWrite.field] ?? nil) != nil }.keys.sorted()
+            #expect(marked == ["2", "4"])
+            let stamp = try #require(rows["2"]?.values[DeletionWrite.field] ?? nil)
+            #expect(Timestamp.parse(stamp) == at, "deleted_at is the write's time: \(stamp)")
+            #expect(try await store.liveCount(integrationId: c.id, entity: customers) == 3)
+            #expect(try await store.cursor(integrationId: c.id, stream: "customers#deletes") == "d1")
+            #expect(try await store.cursor(integrationId: c.id, stream: "jobs") == "t1", "the stream's cursor is its own")
+
+            #expect(try await store.applyDeletions(deletion(["2", "4"], cursor: "d2", at: at + 1)) == 0, "idempotent")
+            let again = try await store.rows(entity: customers, integrationId: c.id)
+            #expect(again["2"]?.values[DeletionWrite.field] == rows["2"]?.values[DeletionWrite.field],
+                    "a repeated deletion keeps the first deleted_at")
+
+            #expect(try await store.acquireLease(integrationId: c.id, holder: "b", ttlSeconds: 60, takeOverFrom: "a"))
+            await #expect(throws: LeaseLostError.self) {
+                _ = try await store.applyDeletions(deletion(["1", "3"], cursor: "d3", at: at + 2))
+            }
+            #expect(try await store.liveCount(integrationId: c.id, entity: customers) == 3, "the fenced-out write marked nothing")
+            #expect(try await store.cursor(integrationId: c.id, stream: "customers#deletes") == "d2", "nor moved its cursor")
+        }
+    }
+
+    @Test(arguments: backends)
     func aPreviewCountsAsTheWriteWouldAndWritesNothing(backend: Backend) async throws {
         try await withFreshStore(backend) { store in
             _ = try await store.migrate(model: testModel)

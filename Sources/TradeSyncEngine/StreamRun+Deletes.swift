@@ -1,0 +1,78 @@
+import Foundation
+import Logging
+import TradeSyncConfig
+import TradeSyncCore
+import TradeSyncSources
+import TradeSyncStore
+
+/// A stream's `deletes:` step, after its last page: reads the provider's deletions since the
+/// last ones applied, weighs them against the stream's live rows (`DeleteGuard`) and either
+/// soft-deletes them all or holds them all back.
+extension StreamRun {
+    /// The deletions' own cursor, apart from the stream's: held-back deletions leave it where it
+    /// was while the stream's cursor moves on, so the next run reads them again.
+    static func deletionsCursorKey(_ stream: String) -> String { stream + "#deletes" }
+
+    /// How far the deletions cursor stays behind this machine's clock (five minutes).
+    static let clockMargin: Int64 = 300 * 1_000_000
+
+    /// Deletions are asked for since the last applied ones. Without a deletions cursor, a run
+    /// that had no stream cursor either (a first full sync) reads none: everything it stored is
+    /// live as of `listingStarted`, which becomes the deletions' cursor. Otherwise (deletes
+    /// declared on a stream already synced) since the stream's cursor as this run found it.
+    func syncDeletions(_ name: String, stream: StreamConfig, entity: EntityModel, streamCursorBefore: String?,
+                       listingStarted: Int64, into result: inout StreamResult) async throws {
+        guard let deletes = stream.deletes else { return }
+        guard entity.field(DeletionWrite.field) != nil else {
+            throw RunnerError.configuration("stream '\(name)' declares deletes but entity '\(entity.name)' has no \(DeletionWrite.field) field")
+        }
+        let connection = runtime.record
+        let key = Self.deletionsCursorKey(name)
+        let stored = options.fullRefresh ? nil : try await pages.records.cursor(integrationId: connection.id, stream: key)
+        guard let since = stored ?? streamCursorBefore else {
+            _ = try await pages.commitDeletions(DeletionWrite(
+                integrationId: connection.id, entity: entity, cursorKey: key,
+                cursor: Timestamp.iso8601(micros: listingStarted - Self.clockMargin), externalIds: [], now: currentMicros()))
+            return
+        }
+        // The next deletions cursor is the time of this request, less a margin for the provider's
+        // clock: reading a deletion twice marks nothing twice; a cursor past one would skip it.
+        let next = Timestamp.iso8601(micros: currentMicros() - Self.clockMargin)
+
+        var params: [(name: String, value: String)] = []
+        for p in deletes.request.params.entries {
+            params.append((p.name, try runtime.render(p.value, parent: [:], cursor: since)))
+        }
+        if let sinceParam = deletes.sinceParam { params.append((sinceParam, since)) }
+        var headers: [(name: String, value: String)] = []
+        for h in integration.auth.headers.entries + deletes.request.headers.entries {
+            headers.append((h.name, try runtime.render(h.value, parent: [:], cursor: since)))
+        }
+        var url = runtime.url(forPath: try runtime.renderPath(deletes.request.path.value, parent: [:], cursor: since))
+        if !params.isEmpty {
+            url += (url.contains("?") ? "&" : "?")
+                + params.map { URLEncoding.encode($0.name) + "=" + URLEncoding.queryValue($0.value) }.joined(separator: "&")
+        }
+        var request = HTTPRequestData(method: deletes.request.method.rawValue, url: url, headers: headers)
+        request.setHeader("Accept", "application/json")
+        let answer = try await requester.fetchJSON(request)
+        let batch = DeletionBatch(answer: answer, deletes: deletes, primaryKey: stream.primaryKey)
+
+        // Weighed against live rows only: ids already deleted, or never synced, delete nothing.
+        let rows = try await pages.records.rows(entity: entity, integrationId: connection.id)
+        let live = rows.filter { ($0.value.values[DeletionWrite.field] ?? nil) == nil }
+        let toDelete = batch.externalIds.filter { live[$0] != nil }
+        let check = DeleteGuard(wouldDelete: toDelete.count, storedRows: live.count, maxRatio: deletes.maxDeleteRatio)
+        guard check.allows else {
+            result.deletesHeldBack = check.heldBackReason
+            logger.warning("deletes held back", metadata: [
+                "stream": "\(name)", "would_delete": "\(toDelete.count)", "live_rows": "\(live.count)",
+            ])
+            return
+        }
+        result.deleted += try await pages.commitDeletions(DeletionWrite(
+            integrationId: connection.id, entity: entity, cursorKey: key, cursor: next, externalIds: toDelete,
+            now: currentMicros()))
+        logger.info("deletes applied", metadata: ["stream": "\(name)", "deleted": "\(result.deleted)"])
+    }
+}
