@@ -2,7 +2,7 @@ import TradeSyncCore
 
 /// `contractor_monthly_revenue`: per connection and calendar month, what was invoiced
 /// (invoices' `total` by `invoice_date`) and what was paid (payments' `amount` by
-/// `payment_date`), computed in the store. A plain view on both stores, so it is never stale;
+/// `payment_date`), computed in the store; soft-deleted documents are left out. A plain view on both stores, so it is never stale;
 /// it is created only when the model declares both entities with those fields, and recreated
 /// by every migration (it holds no data). The month is the document's own calendar date
 /// (QuickBooks TxnDate), not an instant, so no time zone enters.
@@ -28,6 +28,8 @@ enum RevenueRollup {
             money = { "ROUND(CAST(\($0) AS REAL) * 100)" }
             sum = { "SUM(\($0)) / 100.0" }
         }
+        // A soft-deleted document (QuickBooks CDC) is no longer revenue.
+        let live: (EntityModel) -> String = { e in e.fields.contains { $0.name == "deleted_at" } ? " AND deleted_at IS NULL" : "" }
         let body = """
             SELECT integration_id, demo_id, month,
                    \(sum("invoiced")) AS invoiced_total, \(sum("paid")) AS paid_total,
@@ -35,10 +37,10 @@ enum RevenueRollup {
             FROM (
                 SELECT integration_id, demo_id, \(month("invoice_date")) AS month,
                        \(money("total")) AS invoiced, 0 AS paid, 1 AS invoices, 0 AS payments
-                FROM \(Schema.quote(invoices.table)) WHERE invoice_date IS NOT NULL AND total IS NOT NULL
+                FROM \(Schema.quote(invoices.table)) WHERE invoice_date IS NOT NULL AND total IS NOT NULL\(live(invoices))
                 UNION ALL
                 SELECT integration_id, demo_id, \(month("payment_date")), 0, \(money("amount")), 0, 1
-                FROM \(Schema.quote(payments.table)) WHERE payment_date IS NOT NULL AND amount IS NOT NULL
+                FROM \(Schema.quote(payments.table)) WHERE payment_date IS NOT NULL AND amount IS NOT NULL\(live(payments))
             ) AS entries
             GROUP BY integration_id, demo_id, month
             """

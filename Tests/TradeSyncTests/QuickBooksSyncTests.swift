@@ -107,11 +107,15 @@ import TradeSyncStore
     static func expectedRollup(_ h: SyncHarness, _ qb: ConnectionRecord) async throws -> [MonthlyRevenue] {
         var invoiced: [String: Decimal] = [:], paid: [String: Decimal] = [:]
         for row in try await h.store.rows(entity: try #require(h.project.dataModel.entity("invoices")), integrationId: qb.id).values {
-            guard let date = row.values["invoice_date"] ?? nil, let total = row.values["total"] ?? nil else { continue }
+            guard (row.values["deleted_at"] ?? nil) == nil, let date = row.values["invoice_date"] ?? nil,
+                let total = row.values["total"] ?? nil
+            else { continue }
             invoiced[String(date.prefix(7)), default: 0] += try #require(Decimal(string: total))
         }
         for row in try await h.store.rows(entity: try #require(h.project.dataModel.entity("payments")), integrationId: qb.id).values {
-            guard let date = row.values["payment_date"] ?? nil, let amount = row.values["amount"] ?? nil else { continue }
+            guard (row.values["deleted_at"] ?? nil) == nil, let date = row.values["payment_date"] ?? nil,
+                let amount = row.values["amount"] ?? nil
+            else { continue }
             paid[String(date.prefix(7)), default: 0] += try #require(Decimal(string: amount))
         }
         func text(_ d: Decimal?) -> String {

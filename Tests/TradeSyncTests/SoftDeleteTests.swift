@@ -81,4 +81,32 @@ import TradeSyncStore
             #expect(Self.deleted(end) == gone.union(most))
         }
     }
+
+    /// A deleted invoice and a deleted payment are kept as rows but are no longer revenue: the
+    /// monthly roll-up equals the one recomputed from the live rows, and its counts drop by one.
+    @Test(arguments: StoreSuite.backends)
+    func aDeletedInvoiceOrPaymentLeavesTheMonthlyRevenue(backend: Backend) async throws {
+        try await SyncHarness.with(backend, sandbox: QuickBooksSyncTests.configuration()) { h in
+            let qb = try await QuickBooksSyncTests.connection(h)
+            let runner = QuickBooksSyncTests.runner(h)
+            let first = try await runner.run(qb)
+            #expect(first.status == .success, "\(first.error ?? "")")
+            let before = try await QuickBooksSyncTests.rollup(h, qb)
+            #expect(before == (try await QuickBooksSyncTests.expectedRollup(h, qb)))
+
+            let invoice = h.sandbox.deleteQuickBooks("Invoice", count: 1)
+            let payment = h.sandbox.deleteQuickBooks("Payment", count: 1)
+            #expect(invoice.count == 1 && payment.count == 1)
+            let second = try await runner.run(qb)
+            #expect(second.status == .success, "\(second.error ?? "")")
+            #expect(second.deleted == 2, "\(second.error ?? "")")
+            for (entity, ids) in [("invoices", invoice), ("payments", payment)] {
+                let rows = try await h.store.rows(entity: try #require(h.project.dataModel.entity(entity)), integrationId: qb.id)
+                #expect(Self.deleted(rows) == Set(ids), "\(entity)")
+            }
+            let after = try await QuickBooksSyncTests.rollup(h, qb)
+            #expect(after == (try await QuickBooksSyncTests.expectedRollup(h, qb)), "the view leaves deleted rows out")
+            #expect(after != before, "the deleted invoice and payment were revenue")
+        }
+    }
 }
