@@ -59,14 +59,15 @@ extension StreamRun {
         let batch = DeletionBatch(answer: answer, deletes: deletes, primaryKey: stream.primaryKey)
 
         // Weighed against live rows only: ids already deleted, or never synced, delete nothing.
-        let rows = try await pages.records.rows(entity: entity, integrationId: connection.id)
-        let live = rows.filter { ($0.value.values[DeletionWrite.field] ?? nil) == nil }
-        let toDelete = batch.externalIds.filter { live[$0] != nil }
-        let check = DeleteGuard(wouldDelete: toDelete.count, storedRows: live.count, maxRatio: deletes.maxDeleteRatio)
+        let records = pages.records
+        let liveRows = try await records.liveCount(integrationId: connection.id, entity: entity)
+        let liveIds = try await records.liveExternalIds(integrationId: connection.id, entity: entity, among: batch.externalIds)
+        let toDelete = batch.externalIds.filter { liveIds.contains($0) }
+        let check = DeleteGuard(wouldDelete: toDelete.count, storedRows: liveRows, maxRatio: deletes.maxDeleteRatio)
         guard check.allows else {
             result.deletesHeldBack = check.heldBackReason
             logger.warning("deletes held back", metadata: [
-                "stream": "\(name)", "would_delete": "\(toDelete.count)", "live_rows": "\(live.count)",
+                "stream": "\(name)", "would_delete": "\(toDelete.count)", "live_rows": "\(liveRows)",
             ])
             return
         }

@@ -15,6 +15,8 @@ public protocol RecordReader: Sendable {
     /// The rows of an entity for one integration not soft-deleted: what a delete guard weighs
     /// a stream's deletions against.
     func liveCount(integrationId: String, entity: EntityModel) async throws -> Int
+    /// Which of `externalIds` name a live row: the deletions a guard weighs, without reading rows.
+    func liveExternalIds(integrationId: String, entity: EntityModel, among externalIds: [String]) async throws -> Set<String>
 }
 
 /// Writes pages: the only role that changes synced records.

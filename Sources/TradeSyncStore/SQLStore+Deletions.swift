@@ -39,6 +39,27 @@ extension SQLStore {
             [.text(integrationId)]).first?.int(0) ?? 0)
     }
 
+    /// Which of `externalIds` name a live row (mapped, not soft-deleted): one statement per 500
+    /// ids, instead of reading the entity's rows back.
+    public func liveExternalIds(integrationId: String, entity: EntityModel, among externalIds: [String]) async throws
+        -> Set<String>
+    {
+        let live = entity.field(DeletionWrite.field) != nil ? " AND t.\(DeletionWrite.field) IS NULL" : ""
+        var found = Set<String>()
+        let ids = Array(Set(externalIds))
+        for start in stride(from: 0, to: ids.count, by: 500) {
+            let chunk = ids[start..<min(start + 500, ids.count)]
+            let list = (0..<chunk.count).map { "?\($0 + 3)" }.joined(separator: ", ")
+            let rows = try await sql.query("""
+                SELECT m.external_id FROM contractor_data_mappings m
+                JOIN \(Schema.quote(entity.table)) t ON t.id = m.internal_id
+                WHERE m.integration_id = ?1 AND m.entity_type = ?2\(live) AND m.external_id IN (\(list))
+                """, [.text(integrationId), .text(entity.name)] + chunk.map { .text($0) })
+            for row in rows { if let id = row.text(0) { found.insert(id) } }
+        }
+        return found
+    }
+
     /// Extends the lease if `fence.holder` still holds it, inside the caller's transaction: on
     /// PostgreSQL the row lock holds off a takeover until the commit; SQLite has one writer.
     static func extendLease(_ db: any SQLExecutor, integrationId: String, _ fence: LeaseFence) async throws {

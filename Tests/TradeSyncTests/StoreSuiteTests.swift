@@ -557,6 +557,8 @@ func page(_ c: ConnectionRecord, _ records: [MappedRecord], cursor: String?, ent
             let stamp = try #require(rows["2"]?.values[DeletionWrite.field] ?? nil)
             #expect(Timestamp.parse(stamp) == at, "deleted_at is the write's time: \(stamp)")
             #expect(try await store.liveCount(integrationId: c.id, entity: customers) == 3)
+            #expect(try await store.liveExternalIds(integrationId: c.id, entity: customers, among: ["1", "2", "5", "9"])
+                == ["1", "5"], "deleted and never-synced ids are not live")
             #expect(try await store.cursor(integrationId: c.id, stream: "customers#deletes") == "d1")
             #expect(try await store.cursor(integrationId: c.id, stream: "jobs") == "t1", "the stream's cursor is its own")
 
