@@ -13,50 +13,17 @@ import TradeSyncSandbox
 struct ProviderSandboxTests {
     // MARK: helpers
 
-    struct Answer {
-        var status: Int
-        var headers: HTTPHeaders
-        var text: String
-        var json: JSONValue? { try? JSONValue.parse(text) }
-    }
+    // The same request helper and sandbox lifetime as SandboxTests.
+    typealias Answer = SandboxTests.Reply
 
     static func send(
         _ url: String, method: HTTPMethod = .GET, headers: [(String, String)] = [], form: [(String, String)]? = nil, body: String? = nil
     ) async throws -> Answer {
-        var request = HTTPClientRequest(url: url)
-        request.method = method
-        for (k, v) in headers { request.headers.add(name: k, value: v) }
-        if let form {
-            request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
-            request.body = .bytes(ByteBuffer(string: encode(form)))
-        } else if let body {
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(string: body))
-        }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
-        let collected = try await response.body.collect(upTo: 64 << 20)
-        return Answer(status: Int(response.status.code), headers: response.headers, text: String(buffer: collected))
-    }
-
-    static func encode(_ pairs: [(String, String)]) -> String {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~")
-        return pairs.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed) ?? $0.1)" }.joined(separator: "&")
+        try await SandboxTests.send(url, method: method, headers: headers, form: form, body: body)
     }
 
     static func withSandbox<T>(_ configure: (inout SandboxConfiguration) -> Void = { _ in }, _ body: (ProviderSandbox) async throws -> T) async throws -> T {
-        var configuration = SandboxConfiguration()
-        configure(&configuration)
-        let sandbox = ProviderSandbox(configuration: configuration)
-        try await sandbox.start()
-        do {
-            let result = try await body(sandbox)
-            await sandbox.stop()
-            return result
-        } catch {
-            await sandbox.stop()
-            throw error
-        }
+        try await SandboxTests.withSandbox(configure, body)
     }
 
     static func int(_ v: JSONValue?) -> Int? {
@@ -572,7 +539,7 @@ struct ProviderSandboxTests {
     // MARK: SerpApi
 
     static func serp(_ sandbox: ProviderSandbox, _ params: [(String, String)]) async throws -> Answer {
-        try await send("\(sandbox.baseURL)/serpapi/search.json?" + encode(params))
+        try await send("\(sandbox.baseURL)/serpapi/search.json?" + SandboxTests.encode(params))
     }
 
     @Test func serpApiRanksPagesAndSpendsSearches() async throws {

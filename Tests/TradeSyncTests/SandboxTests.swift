@@ -25,21 +25,29 @@ struct SandboxTests {
 
     static func send(
         _ url: String, method: HTTPMethod = .GET, headers: [(String, String)] = [], form: [(String, String)]? = nil,
-        client: HTTPClient = .shared
+        body json: String? = nil, client: HTTPClient = .shared
     ) async throws -> Reply {
         var request = HTTPClientRequest(url: url)
         request.method = method
         for (k, v) in headers { request.headers.add(name: k, value: v) }
         if let form {
-            var allowed = CharacterSet.alphanumerics
-            allowed.insert(charactersIn: "-._~")
-            let body = form.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed) ?? $0.1)" }.joined(separator: "&")
+            let body = encode(form)
             request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
             request.body = .bytes(ByteBuffer(string: body))
+        } else if let json {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: json))
         }
         let response = try await client.execute(request, timeout: .seconds(30))
         let body = try await response.body.collect(upTo: 64 << 20)
         return Reply(status: Int(response.status.code), headers: response.headers, text: String(buffer: body))
+    }
+
+    /// Form or query text: unreserved characters as is, the rest percent-encoded.
+    static func encode(_ pairs: [(String, String)]) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return pairs.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed) ?? $0.1)" }.joined(separator: "&")
     }
 
     static func withSandbox<T>(_ configure: (inout SandboxConfiguration) -> Void = { _ in }, _ body: (ProviderSandbox) async throws -> T) async throws -> T {
