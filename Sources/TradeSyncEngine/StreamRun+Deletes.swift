@@ -39,21 +39,9 @@ extension StreamRun {
         // clock: reading a deletion twice marks nothing twice; a cursor past one would skip it.
         let next = Timestamp.iso8601(micros: currentMicros() - Self.clockMargin)
 
-        var params: [(name: String, value: String)] = []
-        for p in deletes.request.params.entries {
-            params.append((p.name, try runtime.render(p.value, parent: [:], cursor: since)))
-        }
-        if let sinceParam = deletes.sinceParam { params.append((sinceParam, since)) }
-        var headers: [(name: String, value: String)] = []
-        for h in integration.auth.headers.entries + deletes.request.headers.entries {
-            headers.append((h.name, try runtime.render(h.value, parent: [:], cursor: since)))
-        }
-        var url = runtime.url(forPath: try runtime.renderPath(deletes.request.path.value, parent: [:], cursor: since))
-        if !params.isEmpty {
-            url += (url.contains("?") ? "&" : "?")
-                + params.map { URLEncoding.encode($0.name) + "=" + URLEncoding.queryValue($0.value) }.joined(separator: "&")
-        }
-        var request = HTTPRequestData(method: deletes.request.method.rawValue, url: url, headers: headers)
+        var spec = try requestSpec(deletes.request, parent: [:], cursor: since)
+        if let sinceParam = deletes.sinceParam { spec.params.append((sinceParam, since)) }
+        var request = HTTPRequestData(method: spec.method, url: RequestSpec.url(spec.url, with: spec.params), headers: spec.headers)
         request.setHeader("Accept", "application/json")
         let answer = try await requester.fetchJSON(request)
         let batch = DeletionBatch(answer: answer, deletes: deletes, primaryKey: stream.primaryKey)

@@ -22,6 +22,13 @@ public struct RequestSpec: Sendable {
         self.headers = headers
         self.body = body
     }
+
+    /// `url` with `params` appended as a query string.
+    public static func url(_ url: String, with params: [(name: String, value: String)]) -> String {
+        guard !params.isEmpty else { return url }
+        let query = params.map { URLEncoding.encode($0.name) + "=" + URLEncoding.queryValue($0.value) }.joined(separator: "&")
+        return url + (url.contains("?") ? "&" : "?") + query
+    }
 }
 
 public struct Page: Sendable {

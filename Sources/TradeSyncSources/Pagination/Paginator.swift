@@ -49,16 +49,11 @@ public struct Paginator: Sendable {
     func buildRequest() -> HTTPRequestData {
         var page = PageRequest(baseParams: request.params)
         strategy.prepare(&page)
-        var url: String
+        let url: String
         if let given = page.url {
             url = given
         } else {
-            url = request.url
-            let params = page.baseParams + page.params
-            if !params.isEmpty {
-                let query = params.map { URLEncoding.encode($0.name) + "=" + URLEncoding.queryValue($0.value) }.joined(separator: "&")
-                url += (url.contains("?") ? "&" : "?") + query
-            }
+            url = RequestSpec.url(request.url, with: page.baseParams + page.params)
         }
         var r = HTTPRequestData(method: request.method, url: url, headers: request.headers)
         r.setHeader("Accept", "application/json")
