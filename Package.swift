@@ -31,6 +31,12 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         // AES-256-GCM for tokens at rest. 3.12.3 or newer; 4.x is what the other packages resolve.
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        // `serve`: metrics in Prometheus text, and the HTTP server, scheduler and workers as one service group.
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // The browser test drives headless Chromium over the DevTools protocol (a WebSocket).
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
     ],
     targets: [
         // Values only: JSON, records, model types, diagnostics. No I/O.
@@ -84,6 +90,26 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 // The loopback listener that receives the OAuth redirect (`connect`).
                 .product(name: "Hummingbird", package: "hummingbird"),
+                // Runs, records, provider responses and token refreshes are counted where they happen.
+                .product(name: "Metrics", package: "swift-metrics"),
+                // Scheduler and workers are services in `serve` / `worker`.
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        // `serve`: the seed's HTTP API, the integrations page, webhooks, /metrics. Reaches the rest
+        // only through Engine's `Workspace`, as the CLI does.
+        .target(
+            name: "TradeSyncServer",
+            dependencies: [
+                "TradeSyncCore", "TradeSyncEngine",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                // HMAC-SHA1 of webhook bodies, SHA-256 of API tokens.
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict
         ),
@@ -108,9 +134,10 @@ let package = Package(
             name: "TradeSyncCLI",
             dependencies: [
                 // Never Store or Sources: the commands reach them through the Engine's `Workspace`.
-                "TradeSyncCore", "TradeSyncConfig", "TradeSyncEngine", "TradeSyncSandbox",
+                "TradeSyncCore", "TradeSyncConfig", "TradeSyncEngine", "TradeSyncSandbox", "TradeSyncServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),
@@ -128,13 +155,18 @@ let package = Package(
             name: "TradeSyncTests",
             dependencies: [
                 "TradeSyncCore", "TradeSyncConfig", "TradeSyncMapping", "TradeSyncSources", "TradeSyncStore",
-                "TradeSyncEngine", "TradeSyncSandbox", "TradeSyncCLI",
+                "TradeSyncEngine", "TradeSyncSandbox", "TradeSyncCLI", "TradeSyncServer",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 // Scratch databases and direct checks of what a run left in PostgreSQL.
                 .product(name: "PostgresNIO", package: "postgres-nio"),
-                // A second, independently written Google-shaped server in the override tests.
-                .product(name: "Hummingbird", package: "hummingbird"),
             ],
             exclude: ["Fixtures"],
             swiftSettings: strict

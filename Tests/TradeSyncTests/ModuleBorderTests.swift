@@ -9,7 +9,7 @@ import Testing
 @Suite struct ModuleBorderTests {
     static let projectModules: Set<String> = [
         "TradeSyncCore", "TradeSyncConfig", "TradeSyncMapping", "TradeSyncSources", "TradeSyncStore", "TradeSyncEngine",
-        "TradeSyncSandbox", "TradeSyncCLI", "CSQLite",
+        "TradeSyncSandbox", "TradeSyncCLI", "TradeSyncServer", "CSQLite",
     ]
 
     /// Target folder → the project modules it may import.
@@ -23,8 +23,9 @@ import Testing
         "Sources/TradeSyncStore": ["TradeSyncCore", "CSQLite"],
         "Sources/TradeSyncEngine": ["TradeSyncCore", "TradeSyncConfig", "TradeSyncMapping", "TradeSyncSources", "TradeSyncStore"],
         "Sources/TradeSyncSandbox": ["TradeSyncCore"],
-        // The CLI (and the coming server) reach Store and Sources only through Engine's Workspace.
-        "Sources/TradeSyncCLI": ["TradeSyncCore", "TradeSyncConfig", "TradeSyncEngine", "TradeSyncSandbox"],
+        // The CLI and the server reach Store and Sources only through Engine's Workspace.
+        "Sources/TradeSyncCLI": ["TradeSyncCore", "TradeSyncConfig", "TradeSyncEngine", "TradeSyncSandbox", "TradeSyncServer"],
+        "Sources/TradeSyncServer": ["TradeSyncCore", "TradeSyncEngine"],
         "Sources/tradesync": ["TradeSyncCLI"],
     ]
 

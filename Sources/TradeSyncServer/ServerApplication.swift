@@ -1,0 +1,40 @@
+public import Hummingbird
+public import Logging
+public import TradeSyncEngine
+
+/// What the server needs besides the workspace.
+public struct ServerSettings: Sendable {
+    public var host: String
+    public var port: Int
+    /// The largest request body read (webhooks, API requests); a larger one answers 413.
+    public var maxBodyBytes: Int
+
+    public init(host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 1 << 20) {
+        self.host = host
+        self.port = port
+        self.maxBodyBytes = maxBodyBytes
+    }
+}
+
+/// The HTTP side of `tradesync serve`: one router, its routes registered by the file that owns them
+/// (API, page, webhooks, operations). The scheduler and workers run beside it in the same service group.
+public enum ServerApplication {
+    public static func router(workspace: Workspace, settings: ServerSettings, logger: Logger) -> Router<ServerRequestContext> {
+        let router = Router(context: ServerRequestContext.self)
+        OperationsRoutes(workspace: workspace, logger: logger).register(on: router)
+        APIRoutes(workspace: workspace, settings: settings, logger: logger).register(on: router)
+        WebhookRoutes(workspace: workspace, settings: settings, logger: logger).register(on: router)
+        PageRoutes(workspace: workspace, logger: logger).register(on: router)
+        return router
+    }
+
+    public static func application(workspace: Workspace, settings: ServerSettings, logger: Logger)
+        -> some ApplicationProtocol & Sendable
+    {
+        Application(
+            router: router(workspace: workspace, settings: settings, logger: logger),
+            configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "tradesync"),
+            logger: logger
+        )
+    }
+}
