@@ -228,7 +228,8 @@ extension IntegrationsPanel {
         actions.append(el('button', { type: 'button', 'data-action': 'sync', 'aria-describedby': headId,
           text: 'Sync now', onclick: (e) => syncNow(c, e.currentTarget) }));
       }
-      if (status !== 'disconnected') {
+      // A connection declared in a deployment file is changed in git (the API answers 409).
+      if (status !== 'disconnected' && !c.managed_in) {
         actions.append(el('button', { type: 'button', className: 'danger', 'data-action': 'disconnect',
           'aria-describedby': headId, text: 'Disconnect', onclick: () => disconnect(c) }));
       }
@@ -243,6 +244,8 @@ extension IntegrationsPanel {
       c.next_sync_at ? fact('Next sync', timeNode(c.next_sync_at)) : null,
     ]);
     const parts = [el('div', { className: 'head' }, [el('h3', { id: headId, text: name }), badge(status), actions]), facts];
+    if (c.managed_in) parts.push(el('p', { className: 'note', text: 'Managed in git: ' + str(c.managed_in) +
+      ' (disconnect with tradesync disconnect ' + name + ').' }));
     if (c.last_error) parts.push(el('p', { className: 'last-error', text: 'Last error: ' + str(c.last_error) }));
     parts.push(el('div', { className: 'body' }, [chart(logs, name), logTable(logs, name)]));
     return el('article', { className: 'connection', 'aria-labelledby': headId, 'data-connection-id': id,
@@ -376,13 +379,13 @@ extension IntegrationsPanel {
   }
 
   // ---- start ----
-  // The OAuth callback redirects back here with the outcome in the query.
+  // The OAuth callback redirects back here with `connected=<key>` or `connect_error=<why>`.
   const params = new URLSearchParams(location.search);
-  const outcomeIsError = params.has('error');
+  const outcomeIsError = params.has('connect_error');
   const outcome = params.get('connected') ? params.get('connected') + ' connected.'
-    : params.get('error') ? 'Connecting failed: ' + params.get('error') : '';
-  if (params.has('connected') || params.has('error')) {
-    params.delete('connected'); params.delete('error');
+    : outcomeIsError ? 'Connecting failed: ' + params.get('connect_error') : '';
+  if (params.has('connected') || outcomeIsError) {
+    params.delete('connected'); params.delete('connect_error');
     const rest = params.toString();
     history.replaceState(null, '', location.pathname + (rest ? '?' + rest : ''));
   }
