@@ -181,6 +181,7 @@ enum Schema {
                 """,
             ]
         },
+        apiTokensMigration,
     ]
 
     static func columnType(_ type: FieldType, _ d: SQLDialect) -> String {
