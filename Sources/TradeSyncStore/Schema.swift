@@ -181,6 +181,7 @@ enum Schema {
                 """,
             ]
         },
+        runQueueMigration,
         apiTokensMigration,
     ]
 
