@@ -22,6 +22,9 @@ public struct ConnectionSettings: Codable, Sendable, Equatable {
     public var revokeURL: String?
     /// The schedule as written (`every 15m`, a cron line).
     public var schedule: String?
+    /// Who made the connection when no deployment file declares it: `api` for one created
+    /// through `POST /api/contractor/integrations` (`plan` shows it as drift); nil for the deployer's.
+    public var createdBy: String?
 
     enum CodingKeys: String, CodingKey {
         case fields, streams, environment, hosts, schedule
@@ -29,11 +32,12 @@ public struct ConnectionSettings: Codable, Sendable, Equatable {
         case tokenURL = "token_url"
         case authorizeURL = "authorize_url"
         case revokeURL = "revoke_url"
+        case createdBy = "created_by"
     }
 
     public init(fields: [String: JSONValue] = [:], streams: [String]? = nil, environment: String? = nil,
                 baseURL: String? = nil, hosts: [String: String]? = nil, tokenURL: String? = nil,
-                authorizeURL: String? = nil, revokeURL: String? = nil, schedule: String? = nil) {
+                authorizeURL: String? = nil, revokeURL: String? = nil, schedule: String? = nil, createdBy: String? = nil) {
         self.fields = fields
         self.streams = streams
         self.environment = environment
@@ -43,6 +47,7 @@ public struct ConnectionSettings: Codable, Sendable, Equatable {
         self.authorizeURL = authorizeURL
         self.revokeURL = revokeURL
         self.schedule = schedule
+        self.createdBy = createdBy
     }
 
     /// Every key may be missing (a connection registered by hand holds only what it needs).
@@ -57,6 +62,7 @@ public struct ConnectionSettings: Codable, Sendable, Equatable {
         authorizeURL = try c.decodeIfPresent(String.self, forKey: .authorizeURL)
         revokeURL = try c.decodeIfPresent(String.self, forKey: .revokeURL)
         schedule = try c.decodeIfPresent(String.self, forKey: .schedule)
+        createdBy = try c.decodeIfPresent(String.self, forKey: .createdBy)
     }
 
     /// The stored text: keys sorted, so the same settings are always the same text.

@@ -151,6 +151,14 @@ public struct OAuthConnector: Sendable {
         guard let pending, pending.state == request.state, pending.integrationId == connection.id else {
             throw ConnectError.stateMismatch
         }
+        return try await exchange(pending, connection: connection, callback: query)
+    }
+
+    /// The callback's second half, once its state matched a pending authorization: expiry,
+    /// code exchange, tokens sealed, status `connected`.
+    func exchange(_ pending: OAuthStateRecord, connection: ConnectionRecord, callback query: [String: String]) async throws
+        -> ConnectionRecord
+    {
         guard pending.expiresAtMicros > currentMicros() else { throw ConnectError.stateExpired }
         guard let code = query["code"], !code.isEmpty else { throw ConnectError.missingCode }
         let runtime = try runtime(connection)

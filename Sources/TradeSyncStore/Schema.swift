@@ -181,6 +181,8 @@ enum Schema {
                 """,
             ]
         },
+        runQueueMigration,
+        apiTokensMigration,
     ]
 
     static func columnType(_ type: FieldType, _ d: SQLDialect) -> String {

@@ -1,0 +1,28 @@
+import TradeSyncCore
+
+extension Schema {
+    /// The scheduler's queue: one row per scheduled connection (not per stream: a run syncs the
+    /// connection's streams together, and the run lease is per connection too). Times are µs
+    /// since the epoch, compared as numbers on both stores, like the leases'.
+    static let runQueueMigration = Migration(version: 5, name: "run queue: schedule, requests and claims") { d in
+        [
+            """
+            CREATE TABLE IF NOT EXISTS tradesync_schedule (
+                integration_id \(key(d)) PRIMARY KEY REFERENCES contractor_integrations(id) ON DELETE CASCADE,
+                provider \(key(d)) NOT NULL,
+                frequency TEXT NOT NULL,
+                next_due_at_micros \(bigint(d)),
+                requested_at_micros \(bigint(d)),
+                attempts INTEGER NOT NULL DEFAULT 0,
+                last_outcome TEXT,
+                last_finished_at_micros \(bigint(d)),
+                claimed_by TEXT,
+                claimed_at_micros \(bigint(d)),
+                claim_expires_at_micros \(bigint(d))
+            )
+            """,
+            "CREATE INDEX IF NOT EXISTS tradesync_schedule_due ON tradesync_schedule (next_due_at_micros)",
+            "CREATE INDEX IF NOT EXISTS tradesync_schedule_claims ON tradesync_schedule (provider, claim_expires_at_micros)",
+        ]
+    }
+}
