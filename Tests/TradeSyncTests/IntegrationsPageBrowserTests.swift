@@ -141,4 +141,120 @@ func header(_ response: JSONValue?, _ name: String) -> String? {
             }
         }
     }
+
+    /// The whole page as a contractor uses it: a refused token, sign-in, connect through the
+    /// provider's consent (the sandbox's Google), sync now, the new run in the logs and the chart.
+    @Test func signInConnectSyncNowAndSeeTheRunInTheLogsAndTheChart() async throws {
+        try await ServedDeployment.with { served in
+            let google = try served.connection("austin-google")
+            // A name the page must show as text, never as markup.
+            let hostile = "<img src=x onerror=window.__pwned=1>"
+            _ = try await served.workspace.register(ConnectionRecord(
+                demoId: "demo-123", connectionKey: hostile, integrationType: "yelp", syncFrequency: "daily", autoSync: false))
+            let (_, token) = try await served.workspace.createAPIToken(contractor: "demo-123", admin: false, label: "browser test")
+            let googleCard = "document.querySelector('article[data-connection-key=\"austin-google\"]')"
+
+            try await Chromium.with { _, page in
+                try await Self.enable(page)
+                try await page.navigate(served.baseURL + "/")
+                try await page.waitUntil("!document.getElementById('signin').hidden", "the sign-in form")
+
+                // A token the server refuses (401) leads back to the form, with a message.
+                _ = try await page.evaluate("""
+                    document.getElementById('token').value = 'tsk_0000000000000000_wrong';
+                    document.getElementById('signin-form').requestSubmit(); true
+                    """)
+                try await page.waitUntil("!document.getElementById('signin-error').hidden", "the refused-token message")
+                #expect(try await page.evaluate("document.getElementById('signin').hidden") == false)
+                #expect(try await page.evaluate("sessionStorage.length") == .integer(0))
+
+                // Sign in.
+                _ = try await page.evaluate("""
+                    document.getElementById('token').value = \(JSONValue.string(token).jsonText);
+                    document.getElementById('signin-form').requestSubmit(); true
+                    """)
+                try await page.waitUntil("\(googleCard) !== null", "the Google Business Profile connection",
+                                         show: "document.getElementById('status').textContent")
+                #expect(try await page.evaluate("document.getElementById('signin').hidden") == true)
+                // Every template has a card; Facebook Jobs is retired.
+                #expect(try await page.evaluate("document.querySelectorAll('section.template').length") == .integer(8))
+                #expect(try await page.evaluate(
+                    "document.querySelector('section[data-integration-type=\"facebook-jobs\"] .badge').textContent") == "retired")
+                #expect(try await page.evaluate("\(googleCard).querySelector('.badge').dataset.status") == "pending")
+                // The hostile name is text: no element made of it, no script run.
+                #expect(try await page.evaluate("document.querySelectorAll('#panel img').length") == .integer(0))
+                #expect(try await page.evaluate("window.__pwned === undefined") == true)
+                #expect(try await page.evaluate(
+                    "[...document.querySelectorAll('#panel h3')].some(h => h.textContent === \(JSONValue.string(hostile).jsonText))") == true)
+                // Declared in git: no Disconnect, a note instead.
+                #expect(try await page.evaluate("\(googleCard).querySelector('button[data-action=disconnect]') === null") == true)
+                #expect(try await page.evaluate("\(googleCard).querySelector('.note').textContent.startsWith('Managed in git')") == true)
+
+                // Connect: the page asks the API for the consent URL, the browser goes to the
+                // provider (the sandbox consents at once), which redirects to /oauth/callback,
+                // which exchanges the code and redirects back to the page.
+                _ = try await page.evaluate("\(googleCard).querySelector('button[data-action=connect]').click(); true")
+                try await page.waitUntil(
+                    "location.href.startsWith(\(JSONValue.string(served.baseURL + "/").jsonText)) && \(googleCard) !== null"
+                        + " && \(googleCard).querySelector('.badge').dataset.status === 'connected'",
+                    "the connection to come back connected", show: "[location.href, document.getElementById('status').textContent]")
+                #expect(try await page.evaluate("document.getElementById('status').textContent") == "austin-google connected.")
+                #expect(try await page.evaluate("location.search") == "")
+                let documents = await page.events("Network.requestWillBeSent").filter { $0.params["type"]?.stringValue == "Document" }
+                    .compactMap { $0.params["request"]?["url"]?.stringValue }
+                #expect(documents.contains { $0.hasPrefix(served.sandbox.baseURL + "/google/o/oauth2/v2/auth?") }, "\(documents)")
+                #expect(documents.contains { $0.hasPrefix(served.baseURL + "/oauth/callback?") }, "\(documents)")
+                let stored = try #require(try await served.workspace.connections().first { $0.id == google.id })
+                #expect(stored.status == .connected)
+                #expect(try await page.evaluate("\(googleCard).querySelectorAll('tbody tr').length") == .integer(0))
+                #expect(try await page.evaluate("\(googleCard).querySelectorAll('svg.chart circle.pt-records').length") == .integer(0))
+
+                // Sync now, twice: each press queues a run; each run appears as a row and a point.
+                for n in 1...2 {
+                    _ = try await page.evaluate("\(googleCard).querySelector('button[data-action=sync]').click(); true")
+                    try await runQueuedSync(served, google)
+                    try await page.waitUntil("\(googleCard).querySelectorAll('tbody tr').length === \(n)", "run \(n) in the logs",
+                                             timeout: .seconds(60), show: "document.getElementById('status').textContent")
+                    try await page.waitUntil("document.getElementById('status').textContent.startsWith('Sync of austin-google finished')",
+                                             "the finished message", show: "document.getElementById('status').textContent")
+                }
+                let runs = try await served.workspace.runs(connectionId: google.id, limit: 30)
+                #expect(runs.count == 2)
+                #expect(runs.allSatisfy { $0.status == .success }, "\(runs.map { "\($0.status) \($0.errorMessage ?? "")" })")
+                // The newest run is the table's first row, with its counts.
+                #expect(try await page.evaluate("\(googleCard).querySelector('tbody tr').dataset.runId") == .string(runs[0].id))
+                #expect(try await page.evaluate("\(googleCard).querySelector('tbody tr td:nth-child(4)').textContent")
+                    == .string(String(runs[0].fetched)))
+                // The chart: one point per run and series, oldest on the left.
+                #expect(try await page.evaluate("\(googleCard).querySelector('svg.chart').dataset.runs") == "2")
+                #expect(try await page.evaluate("\(googleCard).querySelectorAll('svg.chart circle.pt-records').length") == .integer(2))
+                #expect(try await page.evaluate("\(googleCard).querySelectorAll('svg.chart circle.pt-duration').length") == .integer(2))
+                #expect(try await page.evaluate("[...\(googleCard).querySelectorAll('svg.chart circle.pt-records')].map(c => c.dataset.runId)")
+                    == .array([.string(runs[1].id), .string(runs[0].id)]))
+                #expect(try await page.evaluate("\(googleCard).querySelector('svg.chart polyline.line-records').points.length") == .integer(2))
+                let recordsSynced = runs.reduce(0) { $0 + $1.inserted + $1.updated }
+                #expect(try await page.evaluate("Number(\(googleCard).querySelector('.facts div:nth-child(2) dd').textContent.replace(/\\D/g, ''))")
+                    == .integer(Int64(recordsSynced)))
+
+                // Nothing left the server but the consent page the test itself went to; no errors,
+                // except the refused token's 401, which the browser reports as a failed resource.
+                let problems = await pageMisbehaviour(page, origin: served.baseURL,
+                                                      allowedDocuments: [served.sandbox.baseURL + "/google/o/oauth2/v2/auth?"])
+                    .filter { !($0.hasPrefix("log: Failed to load resource: the server responded with a status of 401")) }
+                #expect(problems.isEmpty, "\(problems.joined(separator: "\n"))")
+                // Exactly the refused sign-in's two requests (templates and connections, in parallel).
+                let refused = await page.events("Log.entryAdded").filter { $0.params["entry"]?["level"]?.stringValue == "error" }
+                    .compactMap { $0.params["entry"]?["url"]?.stringValue }
+                #expect(refused.sorted() == [served.baseURL + "/api/contractor/integrations",
+                                             served.baseURL + "/api/contractor/integrations/templates"], "\(refused)")
+            }
+        }
+    }
+
+    /// Runs what "sync now" queued. The scheduler's workers are not part of this branch yet, so
+    /// the test runs the queued sync itself through the Workspace, as a worker would.
+    func runQueuedSync(_ served: ServedDeployment, _ connection: ConnectionRecord) async throws {
+        let run = try await served.workspace.sync(connection, options: SyncOptions(syncType: "manual"))
+        #expect(run.status == .success, "\(run.error ?? "")")
+    }
 }
