@@ -211,12 +211,16 @@ func header(_ response: JSONValue?, _ name: String) -> String? {
 
                 // Sync now, twice: each press queues a run; each run appears as a row and a point.
                 for n in 1...2 {
-                    _ = try await page.evaluate("\(googleCard).querySelector('button[data-action=sync]').click(); true")
+                    _ = try await page.evaluate("(() => { const b = \(googleCard).querySelector('button[data-action=sync]'); b.focus(); b.click(); return true })()")
+                    // Pending: the button says so and keeps the focus through the redraws.
+                    #expect(try await page.evaluate("\(googleCard).querySelector('button[data-action=sync]').getAttribute('aria-disabled')") == "true")
                     try await runQueuedSync(served, google)
                     try await page.waitUntil("\(googleCard).querySelectorAll('tbody tr').length === \(n)", "run \(n) in the logs",
                                              timeout: .seconds(60), show: "document.getElementById('status').textContent")
                     try await page.waitUntil("document.getElementById('status').textContent.startsWith('Sync of austin-google finished')",
                                              "the finished message", show: "document.getElementById('status').textContent")
+                    #expect(try await page.evaluate("document.activeElement.dataset.action") == "sync")
+                    #expect(try await page.evaluate("\(googleCard).querySelector('button[data-action=sync]').hasAttribute('aria-disabled')") == false)
                 }
                 let runs = try await served.workspace.runs(connectionId: google.id, limit: 30)
                 #expect(runs.count == 2)
@@ -235,6 +239,18 @@ func header(_ response: JSONValue?, _ name: String) -> String? {
                 let recordsSynced = runs.reduce(0) { $0 + $1.inserted + $1.updated }
                 #expect(try await page.evaluate("Number(\(googleCard).querySelector('.facts div:nth-child(2) dd').textContent.replace(/\\D/g, ''))")
                     == .integer(Int64(recordsSynced)))
+
+                // Disconnect (a connection made through the API), confirmed in a dialog.
+                let hostileCard = "[...document.querySelectorAll('#panel article')].find(a => a.dataset.connectionKey === \(JSONValue.string(hostile).jsonText))"
+                _ = try await page.evaluate("\(hostileCard).querySelector('button[data-action=disconnect]').click(); true")
+                #expect(try await page.evaluate("document.getElementById('confirm').open") == true)
+                _ = try await page.evaluate("document.querySelector('#confirm button[value=cancel]').click(); true")
+                try await page.waitUntil("document.getElementById('status').textContent === 'Nothing was disconnected.'", "the cancel")
+                _ = try await page.evaluate("\(hostileCard).querySelector('button[data-action=disconnect]').click(); true")
+                _ = try await page.evaluate("document.getElementById('confirm-ok').click(); true")
+                try await page.waitUntil("\(hostileCard).querySelector('.badge').dataset.status === 'disconnected'", "the disconnect",
+                                         show: "document.getElementById('status').textContent")
+                #expect(try await page.evaluate("\(hostileCard).querySelector('button[data-action=disconnect]') === null") == true)
 
                 // Nothing left the server but the consent page the test itself went to; no errors,
                 // except the refused token's 401, which the browser reports as a failed resource.

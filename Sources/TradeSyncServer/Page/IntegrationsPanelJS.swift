@@ -150,6 +150,8 @@ extension IntegrationsPanel {
 
   // ---- loading and drawing ----
   let state = { templates: [], connections: [], logs: new Map() };
+  // Connections whose "sync now" is waiting for its run: their button stays disabled across redraws.
+  const syncing = new Set();
 
   async function load() {
     const [templates, connections] = await Promise.all([api('GET', API + '/templates'), api('GET', listPath())]);
@@ -183,7 +185,15 @@ extension IntegrationsPanel {
     // Connections whose integration has no template row still show.
     for (const [k, cs] of byType) if (!seen.has(k)) sections.push(templateSection({ integration_type: k, display_name: k }, cs));
     if (sections.length === 0) sections.push(el('p', { className: 'empty', text: 'No integrations yet.' }));
+    // A redraw replaces the buttons: keep the keyboard focus on the same action of the same connection.
+    const active = document.activeElement;
+    const card = active && panel.contains(active) && active.dataset.action ? active.closest('article') : null;
     panel.replaceChildren(...sections);
+    if (card) {
+      const again = panel.querySelector('article[data-connection-id="' + CSS.escape(card.dataset.connectionId) +
+        '"] button[data-action="' + CSS.escape(active.dataset.action) + '"]');
+      if (again) again.focus();
+    }
   }
 
   function templateSection(t, connections) {
@@ -226,7 +236,9 @@ extension IntegrationsPanel {
       }
       if (str(t.auth_type) !== 'webhook_signature') {
         actions.append(el('button', { type: 'button', 'data-action': 'sync', 'aria-describedby': headId,
-          text: 'Sync now', onclick: (e) => syncNow(c, e.currentTarget) }));
+          // aria-disabled, not disabled: the button keeps the keyboard focus while the run is pending.
+          'aria-disabled': syncing.has(id) ? 'true' : null,
+          text: 'Sync now', onclick: () => { if (!syncing.has(id)) syncNow(c); } }));
       }
       // A connection declared in a deployment file is changed in git (the API answers 409).
       if (status !== 'disconnected' && !c.managed_in) {
@@ -330,10 +342,11 @@ extension IntegrationsPanel {
     location.assign(parsed.href);
   }
 
-  async function syncNow(c, button) {
+  async function syncNow(c) {
     const name = str(c.connection_key || c.id);
     const before = (state.logs.get(c.id) || []).map((r) => str(r.id));
-    button.disabled = true;
+    syncing.add(str(c.id));
+    render();
     try {
       await api('POST', API + '/sync', { integrationId: c.id });
       say('Sync of ' + name + ' queued.');
@@ -341,8 +354,8 @@ extension IntegrationsPanel {
     } catch (e) {
       failed(e);
     } finally {
-      const again = document.querySelector('article[data-connection-id="' + CSS.escape(str(c.id)) + '"] button[data-action="sync"]');
-      if (again) again.disabled = false;
+      syncing.delete(str(c.id));
+      if (!panel.hidden) render();
     }
   }
 
@@ -377,6 +390,12 @@ extension IntegrationsPanel {
     };
     confirmDialog.showModal();
   }
+
+  // Runs the scheduler starts show up without a click: a quiet refresh while the tab is visible.
+  setInterval(() => {
+    if (document.visibilityState !== 'visible' || panel.hidden || confirmDialog.open || syncing.size) return;
+    load().catch(failed);
+  }, 30000);
 
   // ---- start ----
   // The OAuth callback redirects back here with `connected=<key>` or `connect_error=<why>`.

@@ -30,7 +30,12 @@ final class Chromium: Sendable {
     /// a browser test that passes without a browser would prove nothing.
     static func executable() throws -> String {
         let env = ProcessInfo.processInfo.environment
-        if let given = env["TRADESYNC_CHROMIUM"], !given.isEmpty { return given }
+        if let given = env["TRADESYNC_CHROMIUM"], !given.isEmpty {
+            guard FileManager.default.isExecutableFile(atPath: given) else {
+                throw ChromiumError("TRADESYNC_CHROMIUM=\(given) is not an executable file")
+            }
+            return given
+        }
         let path = (env["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
         for name in ["chromium", "chromium-browser", "google-chrome"] {
             for dir in path where FileManager.default.isExecutableFile(atPath: "\(dir)/\(name)") { return "\(dir)/\(name)" }
