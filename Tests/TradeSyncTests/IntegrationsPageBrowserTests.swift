@@ -240,6 +240,16 @@ func header(_ response: JSONValue?, _ name: String) -> String? {
                 #expect(try await page.evaluate("Number(\(googleCard).querySelector('.facts div:nth-child(2) dd').textContent.replace(/\\D/g, ''))")
                     == .integer(Int64(recordsSynced)))
 
+                // TRADESYNC_PAGE_SCREENSHOT=file.png: what the page looks like at this point.
+                if let path = ProcessInfo.processInfo.environment["TRADESYNC_PAGE_SCREENSHOT"], !path.isEmpty {
+                    _ = try await page.send("Emulation.setDeviceMetricsOverride", .object(JSONObject([
+                        ("width", .integer(1280)), ("height", .integer(900)), ("deviceScaleFactor", .integer(1)), ("mobile", .bool(false)),
+                    ])))
+                    let shot = try await page.send("Page.captureScreenshot", .object(JSONObject([("captureBeyondViewport", .bool(true))])))
+                    let data = try #require(Data(base64Encoded: shot["data"]?.stringValue ?? ""))
+                    try data.write(to: URL(fileURLWithPath: path))
+                }
+
                 // Disconnect (a connection made through the API), confirmed in a dialog.
                 let hostileCard = "[...document.querySelectorAll('#panel article')].find(a => a.dataset.connectionKey === \(JSONValue.string(hostile).jsonText))"
                 _ = try await page.evaluate("\(hostileCard).querySelector('button[data-action=disconnect]').click(); true")

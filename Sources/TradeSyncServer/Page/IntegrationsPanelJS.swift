@@ -255,11 +255,16 @@ extension IntegrationsPanel {
       fact('Frequency', str(c.sync_frequency) || '—'),
       c.next_sync_at ? fact('Next sync', timeNode(c.next_sync_at)) : null,
     ]);
-    const parts = [el('div', { className: 'head' }, [el('h3', { id: headId, text: name }), badge(status), actions]), facts];
+    const parts = [el('div', { className: 'head' }, [el('h3', { id: headId, text: name }), badge(status), actions])];
+    // A retired integration syncs nothing: its name and badge say all there is.
+    if (retired) return el('article', { className: 'connection', 'aria-labelledby': headId, 'data-connection-id': id,
+      'data-connection-key': name }, parts);
+    parts.push(facts);
     if (c.managed_in) parts.push(el('p', { className: 'note', text: 'Managed in git: ' + str(c.managed_in) +
       ' (disconnect with tradesync disconnect ' + name + ').' }));
     if (c.last_error) parts.push(el('p', { className: 'last-error', text: 'Last error: ' + str(c.last_error) }));
-    parts.push(el('div', { className: 'body' }, [chart(logs, name), logTable(logs, name)]));
+    parts.push(logs.length ? el('div', { className: 'body' }, [chart(logs, name), logTable(logs, name)])
+      : el('p', { className: 'empty', text: 'No sync runs yet.' }));
     return el('article', { className: 'connection', 'aria-labelledby': headId, 'data-connection-id': id,
       'data-connection-key': name }, parts);
   }
@@ -303,7 +308,7 @@ extension IntegrationsPanel {
       });
     }
     return el('figure', {}, [chartNode, el('figcaption', {}, [
-      el('span', { className: 'legend-records', text: '● records per run' }), document.createTextNode('  '),
+      el('span', { className: 'legend-records', text: '● records fetched per run' }), document.createTextNode('  '),
       el('span', { className: 'legend-duration', text: '- - run duration' }),
       document.createTextNode(' (last ' + RUNS_IN_CHART + ' runs)')])]);
   }
