@@ -27,6 +27,12 @@ public struct IntegrationConfig: Sendable, ConfigDecodable {
     public var capabilities: [Located<String>] = []
     /// `manual | realtime | hourly | daily | cron:<expr>`.
     public var defaultFrequency = SyncFrequency.daily
+    /// Scheduled runs in a row that may fail (each retried with backoff) before the connection
+    /// waits for its next scheduled time and shows `error`.
+    public var maxAttempts = IntegrationConfig.defaultMaxAttempts
+    public static let defaultMaxAttempts = 3
+    /// Runs of this provider at once across every worker of the store; nil for no cap.
+    public var maxConcurrentRuns: Int?
     /// The real production API host. Connections may override it (sandbox, test hosts).
     public var baseURL: String?
     /// Named alternatives to `base_url` and `auth.token_url` (ServiceTitan integration, QuickBooks sandbox).
@@ -52,6 +58,8 @@ public struct IntegrationConfig: Sendable, ConfigDecodable {
         c.docsURL = o.optional("docs_url")
         c.capabilities = o.optional("capabilities") ?? []
         if let f = o.optional("default_frequency", as: FrequencyValue.self) { c.defaultFrequency = f.value }
+        c.maxAttempts = IntegrationConfig.atLeastOne(o, "max_attempts") ?? IntegrationConfig.defaultMaxAttempts
+        c.maxConcurrentRuns = IntegrationConfig.atLeastOne(o, "max_concurrent_runs")
         c.baseURL = o.optional("base_url")
         c.environments = o.optional("environments") ?? NamedMap()
         c.auth = o.required("auth") ?? AuthConfig()
@@ -69,6 +77,18 @@ public struct IntegrationConfig: Sendable, ConfigDecodable {
     }
 }
 
+extension IntegrationConfig {
+    /// A scheduling count: a whole number, 1 or more.
+    static func atLeastOne(_ o: ConfigObject, _ key: String) -> Int? {
+        guard let n: Located<Int> = o.optional(key) else { return nil }
+        guard n.value >= 1 else {
+            o.node.sink.add(Diagnostic(.error, n.location, keyPath: n.keyPath, "must be at least 1"))
+            return nil
+        }
+        return n.value
+    }
+}
+
 /// A wrapper that reads `SyncFrequency` from its YAML string form.
 public struct FrequencyValue: ConfigDecodable, Sendable {
     public var value: SyncFrequency
@@ -78,14 +98,14 @@ public struct FrequencyValue: ConfigDecodable, Sendable {
         do {
             if let f = try SyncFrequency(parsing: text) { return FrequencyValue(value: f) }
         } catch {
-            node.error("invalid cron expression: \(error.description)")
+            node.error(error.description)
             return nil
         }
         let names = ["manual", "realtime", "hourly", "daily"]
         if let s = closestMatch(to: text, in: names) {
             node.error("unknown frequency '\(text)'; did you mean '\(s)'?")
         } else {
-            node.error("unknown frequency '\(text)' (expected manual, realtime, hourly, daily or cron:<5 fields>)")
+            node.error("unknown frequency '\(text)' (expected manual, realtime, hourly, daily, every 15m, cron:<5 fields> or cron \"<5 fields>\")")
         }
         return nil
     }

@@ -1,6 +1,9 @@
-/// How often a connection syncs: `manual`, `realtime`, `hourly`, `daily` or `cron:<5 fields>`.
+/// How often a connection syncs: `manual`, `realtime`, `hourly`, `daily`, `every <n><s|m|h|d>`
+/// (`every 15m`) or a cron line, written `cron:<5 fields>` or `cron "<5 fields>"`.
 public enum SyncFrequency: Sendable, Hashable, CustomStringConvertible {
     case manual, realtime, hourly, daily
+    /// A fixed interval, in seconds.
+    case every(seconds: Int)
     case cron(CronSchedule)
 
     public init?(parsing text: String) throws(CronSchedule.ParseError) {
@@ -10,9 +13,40 @@ public enum SyncFrequency: Sendable, Hashable, CustomStringConvertible {
         case "hourly": self = .hourly
         case "daily": self = .daily
         default:
-            guard text.hasPrefix("cron:") else { return nil }
-            self = .cron(try CronSchedule(String(text.dropFirst(5)).trimmingSpaces))
+            if text.hasPrefix("every ") {
+                self = .every(seconds: try SyncFrequency.interval(String(text.dropFirst(6)).trimmingSpaces))
+            } else if text.hasPrefix("cron:") {
+                self = .cron(try SyncFrequency.cron(String(text.dropFirst(5)).trimmingSpaces))
+            } else if text.hasPrefix("cron ") {
+                // `cron "*/5 * * * *"`: the quotes keep YAML from reading the line as anything else.
+                let quoted = String(text.dropFirst(5)).trimmingSpaces
+                guard quoted.count >= 2, quoted.hasPrefix("\""), quoted.hasSuffix("\"") else {
+                    throw CronSchedule.ParseError(description: "write the cron line in double quotes: cron \"*/15 * * * *\"")
+                }
+                self = .cron(try SyncFrequency.cron(String(quoted.dropFirst().dropLast())))
+            } else {
+                return nil
+            }
         }
+    }
+
+    static func cron(_ text: String) throws(CronSchedule.ParseError) -> CronSchedule {
+        do {
+            return try CronSchedule(text)
+        } catch {
+            throw CronSchedule.ParseError(description: "invalid cron expression: \(error.description)")
+        }
+    }
+
+    /// `15m`, `30s`, `2h`, `1d` → seconds.
+    static func interval(_ text: String) throws(CronSchedule.ParseError) -> Int {
+        let units: [Character: Int] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
+        guard let unit = text.last, let scale = units[unit], let n = Int(text.dropLast()), n > 0, n <= 366 * 86_400 / scale
+        else {
+            throw CronSchedule.ParseError(
+                description: "invalid interval 'every \(text)' (expected a positive number and a unit s, m, h or d: every 15m)")
+        }
+        return n * scale
     }
 
     public var description: String {
@@ -21,8 +55,16 @@ public enum SyncFrequency: Sendable, Hashable, CustomStringConvertible {
         case .realtime: return "realtime"
         case .hourly: return "hourly"
         case .daily: return "daily"
+        case .every(let seconds): return "every " + SyncFrequency.intervalText(seconds)
         case .cron(let c): return "cron:\(c.expression)"
         }
+    }
+
+    static func intervalText(_ seconds: Int) -> String {
+        for (unit, scale) in [("d", 86_400), ("h", 3600), ("m", 60)] where seconds % scale == 0 {
+            return "\(seconds / scale)\(unit)"
+        }
+        return "\(seconds)s"
     }
 
     /// The seed's `sync_frequency` column value.
@@ -30,6 +72,30 @@ public enum SyncFrequency: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .cron: return "cron"
         default: return description
+        }
+    }
+
+    /// When the next scheduled run is due after `epochSeconds`; nil for a connection the
+    /// scheduler does not run (`manual`; `realtime`, fed by webhooks).
+    public func nextRun(after epochSeconds: Int64) -> Int64? {
+        switch self {
+        case .manual, .realtime: return nil
+        case .hourly: return epochSeconds + 3600
+        case .daily: return epochSeconds + 86_400
+        case .every(let seconds): return epochSeconds + Int64(seconds)
+        case .cron(let c): return c.next(after: epochSeconds)
+        }
+    }
+
+    /// The most a due time is spread by jitter: a tenth of the interval, at most five minutes,
+    /// so that connections declared together do not all call their providers in the same second.
+    public var maxJitterSeconds: Int {
+        switch self {
+        case .manual, .realtime: return 0
+        case .hourly: return 300
+        case .daily: return 300
+        case .every(let seconds): return min(300, seconds / 10)
+        case .cron: return 30
         }
     }
 }

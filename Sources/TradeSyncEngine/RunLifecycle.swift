@@ -116,6 +116,17 @@ struct AppliedRun: RunLifecycle {
     }
 
     func abandon(_ connection: ConnectionRecord, runId: String?, result: RunResult, error: any Error) async {
+        if error is CancellationError {
+            // A worker stopping: the connection is not in error, and the lease goes back now.
+            // Unstructured, so that the store calls are not cancelled with the run.
+            let store = self.store
+            let holder = self.holder
+            await Task {
+                if let runId { try? await finish(runId: runId, result: result) }
+                try? await store.releaseLease(integrationId: connection.id, holder: holder)
+            }.value
+            return
+        }
         if let runId { try? await finish(runId: runId, result: result) }
         // A lost lease belongs to the process that took it: its status and lease are not ours.
         if !(error is LeaseLostError) {

@@ -194,7 +194,12 @@ struct StreamRun {
             }
             var pending: Task<PreparedPage?, any Error>? = Task { try await source.next() }
             defer { pending?.cancel() }
-            while let task = pending, let prepared = try await task.value {
+            // A cancelled run (a worker shutting down) stops at a page boundary: the page being
+            // fetched is dropped, the committed ones stay, and the cursor is where they left it.
+            while let task = pending,
+                let prepared = try await withTaskCancellationHandler(operation: { try await task.value },
+                                                                     onCancel: { task.cancel() })
+            {
                 // A newest-first listing that reached the stored cursor ends here: the next page is
                 // not even requested.
                 let ends = prepared.isLast || prepared.reachedCursor
@@ -246,6 +251,7 @@ struct StreamRun {
                 result.unchanged += outcome.unchanged
                 options.progress?(SyncProgress(stream: name, pages: result.pages, fetched: result.fetched,
                                                elapsedSeconds: Double(currentMicros() - started) / 1e6))
+                try Task.checkCancellation()
             }
         }
         try await syncDeletions(name, stream: stream, entity: entity, streamCursorBefore: storedCursor,

@@ -204,7 +204,9 @@ struct SyncRunner: Sendable {
             try await lifecycle.close(connection, runId: runId, result: result,
                                       reauthError: outcome.reauth.map { [redactor] in redactor.redact("invalid_grant: \($0)") })
         } catch {
-            let message = redactor.redact(String(describing: error))
+            let message = error is CancellationError
+                ? "interrupted: the worker stopped at a page boundary; the next run resumes from the last committed page"
+                : redactor.redact(String(describing: error))
             result.status = .failed
             result.error = message
             result.durationMs = (currentMicros() - started) / 1000
