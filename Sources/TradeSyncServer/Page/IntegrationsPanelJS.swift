@@ -86,6 +86,8 @@ extension IntegrationsPanel {
     pending: ['pending', 'not synced yet'],
     retired: ['retired', 'retired'],
   };
+  // A run's status in the log, in the connection badges' colours.
+  const RUN_BADGES = { success: 'connected', failed: 'error', partial: 'needs-reauth', deferred: 'needs-reauth', running: 'pending' };
   function badge(status) {
     const [cls, label] = BADGES[status] || ['disconnected', str(status) || 'unknown'];
     return el('span', { className: 'badge ' + cls, 'data-status': status, text: label });
@@ -319,8 +321,7 @@ extension IntegrationsPanel {
       .map((h) => el('th', { scope: 'col', text: h })));
     const rows = logs.slice(0, ROWS_IN_TABLE).map((r) => el('tr', { className: str(r.status), 'data-run-id': str(r.id) }, [
       el('td', {}, [timeNode(r.started_at)]),
-      el('td', {}, [el('span', { className: 'badge ' + (r.status === 'success' ? 'connected' : r.status === 'failed' ? 'error' : 'pending'),
-        text: str(r.status) })]),
+      el('td', {}, [el('span', { className: 'badge ' + (RUN_BADGES[r.status] || 'pending'), text: str(r.status) })]),
       el('td', { text: str(r.entity_type) }),
       el('td', { className: 'num', text: num(r.records_fetched) }),
       el('td', { className: 'num', text: num(r.records_inserted) }),
