@@ -347,9 +347,11 @@ import TradeSyncStore
             }
             // The disconnect went through: status disconnected, data kept.
             #expect(answers.last?.json?["status"] == "disconnected")
-            // The store holds only hashes of the API tokens.
+            // The store holds only hashes of the API tokens, and when each was last used.
             let rows = try await h.workspace.apiTokens()
             #expect(rows.count == 4)
+            #expect(rows.first { $0.admin }?.lastUsedAt != nil)
+            #expect(rows.first { $0.contractorId == "demo-b" }?.lastUsedAt == nil, "demo-b's token was not used here")
             for row in rows {
                 #expect(row.hash.count == 64)
                 for token in [f.tokenA, f.tokenB, f.admin, f.revokedA] { #expect(!row.hash.contains(token) && row.hash != token) }
