@@ -38,6 +38,9 @@ struct APIErrorMiddleware: RouterMiddleware {
             return try await next(request, context)
         } catch let e as APIRequestError {
             return APIResponse.error(HTTPResponse.Status(code: e.status), e.message, fieldErrors: e.fieldErrors)
+        } catch let e as SealError {
+            // No usable secrets_key: the deployment's to fix, and the message says how.
+            return APIResponse.error(.serviceUnavailable, e.description)
         } catch let e as any HTTPResponseError {
             if e.status == .notFound {
                 let allowed = APIRoutes.table.filter { $0.path == request.uri.path }.map(\.method.rawValue)

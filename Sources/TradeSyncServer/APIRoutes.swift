@@ -16,6 +16,8 @@ struct APIRoute: Sendable {
     let path: String
     /// Needs `Authorization: Bearer …`.
     let auth: Bool
+
+    var methodName: String { method.rawValue }
 }
 
 /// The seed's /api/contractor/integrations routes, behind per-contractor bearer tokens, and the
