@@ -155,7 +155,7 @@ func header(_ response: JSONValue?, _ name: String) -> String? {
             let hostile = "<img src=x onerror=window.__pwned=1>"
             _ = try await served.workspace.register(ConnectionRecord(
                 demoId: "demo-123", connectionKey: hostile, integrationType: "yelp", syncFrequency: "daily", autoSync: false))
-            let (_, token) = try await served.workspace.createAPIToken(contractor: "demo-123", admin: false, label: "browser test")
+            let (tokenRecord, token) = try await served.workspace.createAPIToken(contractor: "demo-123", admin: false, label: "browser test")
             let googleCard = "document.querySelector('article[data-connection-key=\"austin-google\"]')"
 
             try await Chromium.with { _, page in
@@ -273,10 +273,25 @@ func header(_ response: JSONValue?, _ name: String) -> String? {
                     .filter { !($0.hasPrefix("log: Failed to load resource: the server responded with a status of 401")) }
                 #expect(problems.isEmpty, "\(problems.joined(separator: "\n"))")
                 // Exactly the refused sign-in's two requests (templates and connections, in parallel).
-                let refused = await page.events("Log.entryAdded").filter { $0.params["entry"]?["level"]?.stringValue == "error" }
-                    .compactMap { $0.params["entry"]?["url"]?.stringValue }
-                #expect(refused.sorted() == [served.baseURL + "/api/contractor/integrations",
-                                             served.baseURL + "/api/contractor/integrations/templates"], "\(refused)")
+                func refused() async -> [String] {
+                    await page.events("Log.entryAdded").filter { $0.params["entry"]?["level"]?.stringValue == "error" }
+                        .compactMap { $0.params["entry"]?["url"]?.stringValue }.sorted()
+                }
+                let api = served.baseURL + "/api/contractor/integrations"
+                #expect(await refused() == [api, api + "/templates"])
+
+                // The token is revoked while the page is open: the next call's 401 leads back to the
+                // sign-in form, and the token is forgotten.
+                #expect(try await served.workspace.revokeAPIToken(id: tokenRecord.id))
+                _ = try await page.evaluate("document.getElementById('refresh').click(); true")
+                try await page.waitUntil("!document.getElementById('signin').hidden", "the sign-in form after the revocation")
+                #expect(try await page.evaluate("document.getElementById('signin-error').textContent") == "The token was refused. Sign in again.")
+                #expect(try await page.evaluate("document.getElementById('panel').hidden && document.getElementById('panel').children.length === 0") == true)
+                #expect(try await page.evaluate("sessionStorage.length") == .integer(0))
+                // Both parallel requests were refused; the second one's report may trail the first.
+                let deadline = ContinuousClock.now + .seconds(5)
+                while await refused().count < 4 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+                #expect(await refused() == [api, api, api + "/templates", api + "/templates"])
             }
         }
     }
