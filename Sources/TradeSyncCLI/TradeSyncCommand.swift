@@ -17,7 +17,7 @@ public struct TradeSyncCommand: AsyncParsableCommand {
         subcommands: [
             Validate.self, Migrate.self, Sync.self, Runs.self, Failures.self, Connections.self, Connect.self, Disconnect.self, Refresh.self, RotateKey.self,
             Token.self,
-            Demo.self,
+            Demo.self, Serve.self, Worker.self,
             Sandbox.self,
         ]
     )

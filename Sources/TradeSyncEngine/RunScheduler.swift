@@ -23,6 +23,11 @@ public struct RunScheduler: Service {
     }
 
     public func run() async throws {
+        // Graceful shutdown cancels the loop; ending that way is a clean stop, not an error.
+        do { try await loop() } catch is CancellationError {}
+    }
+
+    func loop() async throws {
         try await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {

@@ -39,6 +39,11 @@ public struct RunWorker: Service {
     }
 
     public func run() async throws {
+        // Graceful shutdown cancels the loop; ending that way is a clean stop, not an error.
+        do { try await loop() } catch is CancellationError {}
+    }
+
+    func loop() async throws {
         try await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 let step: WorkerStep?
