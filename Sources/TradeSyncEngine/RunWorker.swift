@@ -142,6 +142,20 @@ public struct RunWorker: Service {
                           runId: runId, takenOverFrom: claim.takenOverFrom)
     }
 
+    /// The benchmark's claim-only step: claims a due run and completes it at once, on schedule,
+    /// without syncing. Measures the queue alone; false when nothing is due.
+    public func claimAndComplete() async throws -> Bool {
+        let policy = SchedulePolicy(project: workspace.project, settings: settings)
+        let now = settings.clock.now()
+        guard let claim = try await workspace.store.claimNextRun(worker: name, now: now, claimSeconds: settings.claimSeconds,
+                                                                 caps: policy.caps)
+        else { return false }
+        let frequency = (try? SyncFrequency(parsing: claim.frequency)) ?? nil
+        try await complete(claim, RunCompletion(nextDueAtMicros: frequency.flatMap { policy.nextDue($0, after: now) },
+                                                attempts: 0, outcome: "claimed"))
+        return true
+    }
+
     func complete(_ claim: RunClaim, _ completion: RunCompletion) async throws {
         try await workspace.store.completeRun(integrationId: claim.integrationId, worker: name, completion: completion,
                                               now: settings.clock.now())
