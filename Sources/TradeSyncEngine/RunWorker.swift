@@ -122,6 +122,10 @@ public struct RunWorker: Service {
             completion = RunCompletion(nextDueAtMicros: now + Int64(settings.busyRetrySeconds) * SchedulePolicy.micros,
                                        attempts: claim.attempts, outcome: "busy")
         case .failure(let error):
+            // The run threw after opening its log row, or before: its id, if any, for the log line.
+            runId = try? await store.runs(integrationId: connection.id, limit: 1).first.flatMap {
+                $0.startedAt >= claim.claimedAtMicros - 60 * SchedulePolicy.micros ? $0.id : nil
+            }
             logger.error("run failed", metadata: ["error": "\(error)"])
             var failed = RunResult(runId: nil, connectionKey: connection.connectionKey, integration: connection.integrationType,
                                    status: .failed, streams: [], failures: [], durationMs: 0, error: "\(error)", dryRun: false)
