@@ -14,6 +14,8 @@ struct Arguments {
     var store = "sqlite:/tmp/tradesync-bench.sqlite"
     var project = "."
     var label = ""
+    /// `claims-setup`: how many due connections to queue.
+    var connections = 10_000
 
     init() {
         var it = CommandLine.arguments.dropFirst().makeIterator()
@@ -24,6 +26,7 @@ struct Arguments {
             case "--store": store = it.next() ?? store
             case "--project": project = it.next() ?? project
             case "--label": label = it.next() ?? label
+            case "--connections": connections = Int(it.next() ?? "") ?? connections
             default: FileHandle.standardError.write(Data("unknown argument \(a)\n".utf8)); exit(2)
             }
         }
@@ -48,6 +51,11 @@ let environment: @Sendable (String) -> String? = { name in
      "BENCH_ST_APP_KEY": "sandbox-st-app-key"][name]
 }
 let transport = AsyncHTTPTransport()
+
+if args.mode == "claims-setup" || args.mode == "claims" {
+    try await claimsBenchmark(args)
+    exit(0)
+}
 
 let exportURL = args.sandbox + "/servicetitan/jpm/v2/tenant/1234567/export/jobs?includeRecentChanges=true"
 

@@ -122,6 +122,10 @@ public struct RunWorker: Service {
             completion = RunCompletion(nextDueAtMicros: now + Int64(settings.busyRetrySeconds) * SchedulePolicy.micros,
                                        attempts: claim.attempts, outcome: "busy")
         case .failure(let error):
+            // The run threw after opening its log row, or before: its id, if any, for the log line.
+            runId = try? await store.runs(integrationId: connection.id, limit: 1).first.flatMap {
+                $0.startedAt >= claim.claimedAtMicros - 60 * SchedulePolicy.micros ? $0.id : nil
+            }
             logger.error("run failed", metadata: ["error": "\(error)"])
             var failed = RunResult(runId: nil, connectionKey: connection.connectionKey, integration: connection.integrationType,
                                    status: .failed, streams: [], failures: [], durationMs: 0, error: "\(error)", dryRun: false)
@@ -140,6 +144,20 @@ public struct RunWorker: Service {
         ])
         return WorkerStep(connectionId: connection.id, connectionKey: connection.connectionKey, outcome: completion.outcome,
                           runId: runId, takenOverFrom: claim.takenOverFrom)
+    }
+
+    /// The benchmark's claim-only step: claims a due run and completes it at once, on schedule,
+    /// without syncing. Measures the queue alone; false when nothing is due.
+    public func claimAndComplete() async throws -> Bool {
+        let policy = SchedulePolicy(project: workspace.project, settings: settings)
+        let now = settings.clock.now()
+        guard let claim = try await workspace.store.claimNextRun(worker: name, now: now, claimSeconds: settings.claimSeconds,
+                                                                 caps: policy.caps)
+        else { return false }
+        let frequency = (try? SyncFrequency(parsing: claim.frequency)) ?? nil
+        try await complete(claim, RunCompletion(nextDueAtMicros: frequency.flatMap { policy.nextDue($0, after: now) },
+                                                attempts: 0, outcome: "claimed"))
+        return true
     }
 
     func complete(_ claim: RunClaim, _ completion: RunCompletion) async throws {

@@ -1,9 +1,10 @@
 public import TradeSyncCore
 
 extension SQLStore: RunQueue {
-    /// Due at `?1` and free: never claimed, or claimed by a worker that stopped renewing.
+    /// Due at `?1` and free: never claimed, or claimed by a worker that stopped renewing. A
+    /// request is due from when it was made (written as one expression, so the index serves it).
     static let dueAndFree = """
-        (requested_at_micros IS NOT NULL OR next_due_at_micros <= ?1)
+        COALESCE(requested_at_micros, next_due_at_micros) <= ?1
         AND (claimed_by IS NULL OR claim_expires_at_micros < ?1)
         """
 
@@ -66,7 +67,7 @@ extension SQLStore: RunQueue {
             guard let row = try await db.query("""
                 SELECT integration_id, provider, frequency, attempts, requested_at_micros, claimed_by
                 FROM tradesync_schedule WHERE \(SQLStore.dueAndFree)\(excluded)
-                ORDER BY COALESCE(requested_at_micros, next_due_at_micros), integration_id LIMIT 1\(d.claimLocking)
+                ORDER BY COALESCE(requested_at_micros, next_due_at_micros) LIMIT 1\(d.claimLocking)
                 """, binds).first, let id = row.text(0), let provider = row.text(1)
             else { return nil }
             if let cap = caps[provider] {

@@ -21,7 +21,12 @@ extension Schema {
                 claim_expires_at_micros \(bigint(d))
             )
             """,
-            "CREATE INDEX IF NOT EXISTS tradesync_schedule_due ON tradesync_schedule (next_due_at_micros)",
+            // When a row is due: a request's time, else the schedule's. Claims walk this index in
+            // order and stop at the first free row, instead of sorting the whole queue.
+            """
+            CREATE INDEX IF NOT EXISTS tradesync_schedule_due
+            ON tradesync_schedule ((COALESCE(requested_at_micros, next_due_at_micros)))
+            """,
             "CREATE INDEX IF NOT EXISTS tradesync_schedule_claims ON tradesync_schedule (provider, claim_expires_at_micros)",
         ]
     }

@@ -179,4 +179,52 @@ import TradeSyncSandbox
         try? FileManager.default.removeItem(atPath: dir)
         if let failure { throw failure }
     }
+
+    @Test(.enabled(if: postgresEnabled))
+    func sigtermStopsARunAtAPageBoundaryAndLeavesItDue() async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "build the executable first")
+        var config = SandboxConfiguration()
+        config.serviceTitan.jobs = 12_000
+        let sandbox = ProviderSandbox(configuration: config)
+        try await sandbox.start(port: 0)
+        sandbox.inject(FaultRule(pathContains: "/export/jobs", afterMatching: 0, times: 1_000, fault: .slow(milliseconds: 150)))
+        let scratch = try await ScratchDatabase.create()
+        let dir = try makeProject(port: sandbox.port, store: scratch.url, count: 1)
+        var processes: [Process] = []
+        var failure: (any Error)?
+        do {
+            let worker = try launchWorker(dir, config: config, workers: 1, log: dir + "/worker.log")
+            processes.append(worker)
+            let store = try await PostgresStore.connect(url: scratch.url)
+            let deadline = Date().addingTimeInterval(60)
+            var started = false
+            while Date() < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+                if ((try? await store.rowCount(table: "contractor_jobs")) ?? 0) >= 1_500 { started = true; break }
+            }
+            try #require(started, "the worker never committed a page")
+            let seconds = try await terminate(worker)
+            #expect(seconds != nil, "the worker did not exit within 30 s of SIGTERM")
+            #expect(worker.terminationStatus == 0)
+            let run = try #require(try await store.runs(integrationId: nil, limit: 5).first)
+            #expect(run.status == .failed)
+            #expect(run.errorMessage?.hasPrefix("interrupted: the worker stopped at a page boundary") == true)
+            // The claim and the lease are back, the run is still due, the connection is not in error.
+            let entry = try #require(try await store.scheduleEntries().first)
+            #expect(entry.claimedBy == nil)
+            #expect((entry.nextDueAtMicros ?? .max) <= currentMicros())
+            #expect(try await store.leaseHolder(integrationId: entry.integrationId) == nil)
+            #expect(try await store.connection(id: entry.integrationId)?.status != .error)
+            // Every committed page is whole: its records and the run's counts agree.
+            #expect(try await store.rowCount(table: "contractor_jobs") == run.inserted)
+            try await store.close()
+        } catch {
+            failure = error
+        }
+        for p in processes where p.isRunning { kill(p.processIdentifier, SIGKILL) }
+        await scratch.drop()
+        await sandbox.stop()
+        try? FileManager.default.removeItem(atPath: dir)
+        if let failure { throw failure }
+    }
 }
