@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import Metrics
 import NIOCore
 import NIOHTTP1
 import Testing
@@ -23,6 +24,7 @@ enum ServerFixture {
     }()
 
     static func withWorkspace<T: Sendable>(environment: [String: String], movedTo sandbox: String? = nil,
+                                           migrated: Bool = true, logger: Logger = quiet,
                                            _ body: (Workspace) async throws -> T) async throws -> T {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -31,22 +33,27 @@ enum ServerFixture {
         let inputs = WorkspaceInputs(
             storeOverride: .sqlite(path: dir + "/tradesync.sqlite"), environment: { environment[$0] },
             movedOrigins: sandbox.map { OriginMoves([(from: "http://127.0.0.1:8099", to: $0)]) } ?? OriginMoves(),
-            logger: quiet)
+            logger: logger)
         return try await Workspace.with(project: project, deployment: deployment, inputs: inputs) { workspace in
-            _ = try await workspace.migrate()
+            if migrated { _ = try await workspace.migrate() }
             return try await body(workspace)
         }
     }
 
-    /// Serves the router over real HTTP on a loopback port; `body` gets the base URL.
+    /// Serves the router over real HTTP on a loopback port; `body` gets the base URL. With
+    /// `metrics`, the server's tasks record into it (a task-local factory: no process-wide
+    /// bootstrap, so parallel tests keep their own counts) and `/metrics` shows it.
     static func serve<T: Sendable>(_ workspace: Workspace, settings: ServerSettings = ServerSettings(),
                                    metrics: ServerMetrics? = nil,
                                    _ body: @escaping @Sendable (String) async throws -> T) async throws -> T {
         let app = Application(router: ServerApplication.router(workspace: workspace, settings: settings, logger: quiet,
                                                                metrics: metrics),
                               logger: quiet)
-        return try await app.test(.live) { client in
-            try await body("http://localhost:\(try #require(client.port))")
+        guard let metrics else {
+            return try await app.test(.live) { client in try await body("http://localhost:\(try #require(client.port))") }
+        }
+        return try await withMetricsFactory(metrics.factory) {
+            try await app.test(.live) { client in try await body("http://localhost:\(try #require(client.port))") }
         }
     }
 
