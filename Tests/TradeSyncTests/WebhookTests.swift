@@ -1,3 +1,4 @@
+import ArgumentParser
 import AsyncHTTPClient
 import Foundation
 import Hummingbird
@@ -11,6 +12,7 @@ import TradeSyncConfig
 import TradeSyncCore
 import TradeSyncEngine
 import TradeSyncSandbox
+@testable import TradeSyncCLI
 import TradeSyncServer
 import TradeSyncSources
 
@@ -240,6 +242,25 @@ extension Array where Element: Sendable {
             let rows = try await workspace.storedRows(entity: "applicants", connection: connection)
             #expect(rows.count == 1)
             #expect(try await workspace.runs(connectionId: connection.id, limit: 100).count == 1)
+        }
+    }
+
+    /// `tradesync sandbox --send-indeed-to URL --indeed-secret S` plays Indeed against a server.
+    @Test func theSandboxCommandSendsSignedApplications() async throws {
+        try await ServerFixture.withWorkspace(environment: Self.environment) { workspace in
+            let connection = try await indeed(workspace)
+            try await ServerFixture.serve(workspace) { base in
+                var command = try TradeSyncCommand.parseAsRoot([
+                    "sandbox", "--send-indeed-to", base + "/webhooks/indeed/austin-indeed", "--indeed-secret", Self.secret,
+                    "--applications", "4",
+                ])
+                var sandbox = try #require(command as? any AsyncParsableCommand)
+                try await sandbox.run()
+                command = try TradeSyncCommand.parseAsRoot(["sandbox", "--send-indeed-to", base + "/webhooks/indeed/austin-indeed"])
+                var noSecret = try #require(command as? any AsyncParsableCommand)
+                await #expect(throws: (any Error).self) { try await noSecret.run() }
+            }
+            #expect(try await workspace.storedRows(entity: "applicants", connection: connection).count == 4)
         }
     }
 
