@@ -42,6 +42,22 @@ enum ServerFixture {
         }
     }
 
+    /// The same on a backend's fresh store (PostgreSQL: a scratch database; skipped outside CI
+    /// when no server is configured, as the store suites are).
+    static func withWorkspace(_ backend: Backend, environment: [String: String],
+                              _ body: (Workspace) async throws -> Void) async throws {
+        try await withStoreLocation(backend) { text in
+            let location = try #require(StoreLocation(parsing: text, relativeTo: ""))
+            let project = ProjectLoader.load(root: Repo.root, environment: { _ in "set" })
+            let deployment = try #require(project.deployments.first { $0.file.hasSuffix("austin-hvac/tradesync.yaml") })
+            let inputs = WorkspaceInputs(storeOverride: location, environment: { environment[$0] }, logger: quiet)
+            try await Workspace.with(project: project, deployment: deployment, inputs: inputs) { workspace in
+                _ = try await workspace.migrate()
+                try await body(workspace)
+            }
+        }
+    }
+
     /// Serves the router over real HTTP on a loopback port; `body` gets the base URL. With
     /// `metrics`, the server's tasks record into it (a task-local factory: no process-wide
     /// bootstrap, so parallel tests keep their own counts) and `/metrics` shows it.
@@ -118,8 +134,9 @@ extension Array where Element: Sendable {
         #expect(!algorithm.verify(body, signature: "", secret: "key"))
     }
 
-    @Test func signedApplicationsAreStoredOnceAndAReplayChangesNothing() async throws {
-        try await ServerFixture.withWorkspace(environment: Self.environment) { workspace in
+    @Test(arguments: Backend.allCases)
+    func signedApplicationsAreStoredOnceAndAReplayChangesNothing(backend: Backend) async throws {
+        try await ServerFixture.withWorkspace(backend, environment: Self.environment) { workspace in
             let connection = try await indeed(workspace)
             try await ServerFixture.serve(workspace) { base in
                 let url = base + "/webhooks/indeed/austin-indeed"
@@ -242,6 +259,32 @@ extension Array where Element: Sendable {
             let rows = try await workspace.storedRows(entity: "applicants", connection: connection)
             #expect(rows.count == 1)
             #expect(try await workspace.runs(connectionId: connection.id, limit: 100).count == 1)
+        }
+    }
+
+    /// Indeed retrying while the first delivery is still being written: the same application
+    /// arrives several times at once. One row whatever happens; a delivery that lost a race may
+    /// answer 500 (Indeed sends it again), never a second row.
+    @Test(arguments: Backend.allCases)
+    func concurrentDuplicatesLeaveOneRow(backend: Backend) async throws {
+        try await ServerFixture.withWorkspace(backend, environment: Self.environment) { workspace in
+            let connection = try await indeed(workspace)
+            try await ServerFixture.serve(workspace) { base in
+                let body = Array(IndeedApplySender.application(5).jsonText.utf8)
+                let headers = [("X-Indeed-Signature", IndeedApplySender.signature(body, secret: Self.secret))]
+                let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                    for _ in 0..<6 {
+                        group.addTask { try await ServerFixture.post(base + "/webhooks/indeed/austin-indeed", body: body, headers: headers).status }
+                    }
+                    return try await group.reduce(into: [Int]()) { $0.append($1) }
+                }
+                #expect(statuses.contains(200))
+                #expect(statuses.allSatisfy { $0 == 200 || $0 == 500 }, "\(statuses)")
+                // A later retry is answered 200, unchanged.
+                let again = try await ServerFixture.post(base + "/webhooks/indeed/austin-indeed", body: body, headers: headers)
+                #expect(again.status == 200 && again.body.contains("\"unchanged\":1"), "\(again.body)")
+            }
+            #expect(try await workspace.storedRows(entity: "applicants", connection: connection).count == 1)
         }
     }
 
