@@ -45,6 +45,12 @@ struct WebhookReceiver: Sendable {
     /// The payload field that identifies a delivery (Indeed Apply's application `id`).
     static let primaryKey = "id"
 
+    /// The `provider` label of a delivery: the URL's provider when the project declares it, else
+    /// `unknown` (a label taken from any URL a stranger sends would grow without bound).
+    static func providerLabel(_ provider: String, in project: Project) -> String {
+        project.integration(provider) != nil ? provider : "unknown"
+    }
+
     /// Finds the connection and its signature rule; nil when the route should answer 404.
     func signedConnection(provider: String, connectionKey: String) async throws
         -> (ConnectionRecord, IntegrationConfig, WebhookSignatureAuth.Signature)?
@@ -81,7 +87,7 @@ struct WebhookReceiver: Sendable {
         guard let (connection, integration, signature) = try await signedConnection(provider: provider,
                                                                                    connectionKey: connectionKey)
         else {
-            EngineMetrics.webhook(provider: provider, outcome: "unknown_connection")
+            EngineMetrics.webhook(provider: Self.providerLabel(provider, in: project), outcome: "unknown_connection")
             return .unknownConnection
         }
         // The secret is resolved per delivery, at the last moment, like a run's credentials.

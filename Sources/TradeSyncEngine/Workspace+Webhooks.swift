@@ -11,4 +11,9 @@ extension Workspace {
         try await WebhookReceiver(project: project, store: store, resolver: resolver, logger: inputs.logger)
             .receive(provider: provider, connectionKey: connection, body: body, header: header)
     }
+
+    /// A delivery the route refused by its size before reading it (413): counted with the others.
+    public func webhookTooLarge(provider: String) {
+        EngineMetrics.webhook(provider: WebhookReceiver.providerLabel(provider, in: project), outcome: "too_large")
+    }
 }

@@ -30,7 +30,7 @@ struct WebhookRoutes: Sendable {
 
     func receive(_ request: Request, provider: String, connection: String) async -> Response {
         if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > settings.maxBodyBytes {
-            return Self.tooLarge(settings.maxBodyBytes)
+            return tooLarge(settings.maxBodyBytes, provider: provider)
         }
         let body: [UInt8]
         do {
@@ -38,7 +38,7 @@ struct WebhookRoutes: Sendable {
             body = Array(buffer.readableBytesView)
         } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
             // A chunked body that grew past the limit.
-            return Self.tooLarge(settings.maxBodyBytes)
+            return tooLarge(settings.maxBodyBytes, provider: provider)
         } catch {
             return Self.json(.badRequest, ["error": "the body could not be read"])
         }
@@ -74,8 +74,11 @@ struct WebhookRoutes: Sendable {
         }
     }
 
-    static func tooLarge(_ limit: Int) -> Response {
-        json(.contentTooLarge, ["error": .string("the body is larger than \(limit) bytes")])
+    /// Refused before the engine sees it, so counted here, as the engine counts the others.
+    func tooLarge(_ limit: Int, provider: String) -> Response {
+        workspace.webhookTooLarge(provider: provider)
+        logger.warning("webhook refused: body too large", metadata: ["provider": "\(provider)", "limit": "\(limit)"])
+        return Self.json(.contentTooLarge, ["error": .string("the body is larger than \(limit) bytes")])
     }
 
     static func json(_ status: HTTPResponse.Status, _ value: JSONValue) -> Response {

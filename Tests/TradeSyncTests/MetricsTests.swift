@@ -8,6 +8,7 @@ import TradeSyncCore
 import TradeSyncEngine
 import TradeSyncSandbox
 import TradeSyncServer
+import TradeSyncSources
 
 /// One sample line of the Prometheus text format: `name{label="value",…} number`.
 struct PromSample: Sendable, Equatable {
@@ -199,6 +200,41 @@ struct ScrapedSync: Sendable {
         }
         let scrape = try String(contentsOfFile: Repo.root + "/examples/monitoring/prometheus.yml", encoding: .utf8)
         #expect(scrape.contains("metrics_path: /metrics"))
+    }
+
+    /// Token requests by grant and outcome, against the sandbox's Google token endpoint over HTTP:
+    /// a working refresh token, then the same token revoked (`invalid_grant`: `refused`).
+    @Test func tokenRefreshesAreCountedByOutcome() async throws {
+        let sandbox = ProviderSandbox(configuration: SandboxConfiguration())
+        try await sandbox.start(port: 0)
+        let transport = AsyncHTTPTransport()
+        let metrics = ServerMetrics()
+        do {
+            let google = sandbox.configuration.google
+            let client = OAuthClient(tokenURL: sandbox.baseURL + "/google/token", clientId: google.clientId,
+                                     clientSecret: google.clientSecret, style: .form)
+            let token = sandbox.issueGoogleRefreshToken()
+            var retry = RetryPolicy()
+            retry.baseDelay = .milliseconds(1)
+            retry.maxDelay = .milliseconds(5)
+            try await withMetricsFactory(metrics.factory) {
+                let grant = [("grant_type", "refresh_token"), ("refresh_token", token)]
+                _ = try await client.requestToken(grant, transport: transport, retry: retry)
+                _ = try await client.requestToken(grant, transport: transport, retry: retry)
+                sandbox.revokeGoogleRefreshToken(token)
+                await #expect(throws: AuthError.self) { try await client.requestToken(grant, transport: transport, retry: retry) }
+            }
+            let samples = PromSample.parse(metrics.text())
+            #expect(samples.total("tradesync_token_refreshes_total", ["grant_type": "refresh_token", "outcome": "success"]) == 2)
+            #expect(samples.total("tradesync_token_refreshes_total", ["grant_type": "refresh_token", "outcome": "refused"]) == 1)
+            #expect(samples.total("tradesync_token_refreshes_total") == 3)
+        } catch {
+            await transport.shutdown()
+            await sandbox.stop()
+            throw error
+        }
+        await transport.shutdown()
+        await sandbox.stop()
     }
 
     @Test func healthAnswersAndReadyNeedsAMigratedStore() async throws {

@@ -222,7 +222,8 @@ extension Array where Element: Sendable {
         try await ServerFixture.withWorkspace(environment: Self.environment) { workspace in
             let connection = try await indeed(workspace)
             let limit = 64 * 1024
-            try await ServerFixture.serve(workspace, settings: ServerSettings(maxBodyBytes: limit)) { base in
+            let metrics = ServerMetrics()
+            try await ServerFixture.serve(workspace, settings: ServerSettings(maxBodyBytes: limit), metrics: metrics) { base in
                 let url = base + "/webhooks/indeed/austin-indeed"
                 let small = Array(IndeedApplySender.application(1).jsonText.utf8)
                 let signed = [("X-Indeed-Signature", IndeedApplySender.signature(small, secret: Self.secret))]
@@ -230,6 +231,7 @@ extension Array where Element: Sendable {
                 // A connection whose integration takes no webhooks, and a provider/connection mismatch.
                 #expect(try await ServerFixture.post(base + "/webhooks/yelp/austin-yelp", body: small, headers: signed).status == 404)
                 #expect(try await ServerFixture.post(base + "/webhooks/yelp/austin-indeed", body: small, headers: signed).status == 404)
+                #expect(try await ServerFixture.post(base + "/webhooks/x-\(UUID().uuidString)/c", body: small, headers: signed).status == 404)
 
                 // Over the limit, properly signed: refused by size before anything else.
                 var big = IndeedApplySender.application(3)
@@ -256,6 +258,16 @@ extension Array where Element: Sendable {
                 // The server still answers after all that, and the small one goes in.
                 #expect(try await ServerFixture.post(url, body: small, headers: signed).status == 200)
             }
+            // Every refusal is counted; a provider no integration declares is labelled `unknown`.
+            let samples = PromSample.parse(metrics.text())
+            let deliveries = "tradesync_webhook_deliveries_total"
+            #expect(samples.total(deliveries, ["provider": "indeed", "outcome": "unknown_connection"]) == 1)
+            #expect(samples.total(deliveries, ["provider": "yelp", "outcome": "unknown_connection"]) == 2)
+            #expect(samples.total(deliveries, ["provider": "unknown", "outcome": "unknown_connection"]) == 1)
+            #expect(samples.total(deliveries, ["provider": "indeed", "outcome": "too_large"]) == 2)
+            #expect(samples.total(deliveries, ["provider": "indeed", "outcome": "malformed"]) == 2)
+            #expect(samples.total(deliveries, ["provider": "indeed", "outcome": "stored"]) == 1)
+            #expect(Set(samples.filter { $0.name == deliveries }.compactMap { $0.labels["provider"] }) == ["indeed", "yelp", "unknown"])
             let rows = try await workspace.storedRows(entity: "applicants", connection: connection)
             #expect(rows.count == 1)
             #expect(try await workspace.runs(connectionId: connection.id, limit: 100).count == 1)
