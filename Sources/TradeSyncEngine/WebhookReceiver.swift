@@ -113,7 +113,7 @@ struct WebhookReceiver: Sendable {
         guard let (stream, mapping, entity) = mapping(for: integration) else {
             throw RunnerError.configuration("\(provider): no mapping under mappings/\(provider)/ targets one of its capabilities")
         }
-        return .accepted(try await store(payload, connection: connection, stream: stream, mapping: mapping,
+        return .accepted(try await write(payload, connection: connection, stream: stream, mapping: mapping,
                                          entity: entity, logger: logger))
     }
 
@@ -126,7 +126,7 @@ struct WebhookReceiver: Sendable {
     }
 
     /// Maps and writes the payload as a one-record page of a run of its own.
-    func store(_ payload: JSONValue, connection: ConnectionRecord, stream: String, mapping: MappingConfig,
+    func write(_ payload: JSONValue, connection: ConnectionRecord, stream: String, mapping: MappingConfig,
                entity: EntityModel, logger: Logger) async throws -> WebhookReceipt {
         var logger = logger
         let started = currentMicros()
