@@ -63,6 +63,10 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 // The response decompression limit (`.ratio`).
                 .product(name: "NIOHTTPCompression", package: "swift-nio-extras"),
+                // Provider responses and token requests are counted where they happen.
+                .product(name: "Metrics", package: "swift-metrics"),
+                // HMAC of signed webhook bodies (WebhookSignatureAuth).
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict
         ),

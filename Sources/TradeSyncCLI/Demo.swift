@@ -250,7 +250,28 @@ struct Sandbox: AsyncParsableCommand {
     @Option(help: "Records per ServiceTitan export page.")
     var exportPageSize = 500
 
+    @Option(help: ArgumentHelp(
+        "Play Indeed Apply instead of serving: POST signed sample applications to this webhook URL, then one signed with the wrong secret, and exit.",
+        valueName: "url"))
+    var sendIndeedTo: String?
+
+    @Option(help: "The Indeed Apply secret the applications are signed with (--send-indeed-to).")
+    var indeedSecret: String?
+
+    @Option(help: "Applications to send (--send-indeed-to).")
+    var applications = 3
+
     func run() async throws {
+        if let url = sendIndeedTo {
+            guard let secret = indeedSecret, !secret.isEmpty else {
+                throw ValidationError("--send-indeed-to needs --indeed-secret (the connection's apply_secret)")
+            }
+            // The receiver should answer 200 to each signed one and 401 to the last.
+            for d in try await IndeedApplySender.send(to: url, secret: secret, count: max(0, applications)) {
+                print("\(d.signedCorrectly ? "signed   " : "bad sig  ") \(d.applicationId.prefix(16))…  HTTP \(d.status)  \(d.responseBody)")
+            }
+            return
+        }
         var config = SandboxConfiguration()
         config.serviceTitan.jobs = jobs
         config.serviceTitan.exportPageSize = exportPageSize

@@ -230,7 +230,8 @@ struct ProjectValidator {
             error(m.location, "", "no integration '\(parts[0])' in integrations.d/\(suggest(parts[0], project.integrations.map(\.config.provider)))")
         }
         let stream = integration.flatMap { i in i.streams.entries.first { $0.value.mapping?.value == file.name } }
-        if integration != nil, stream == nil {
+        // A webhook-only integration has no streams: its deliveries go through its mapping.
+        if let integration, stream == nil, integration.status != .webhookOnly {
             warning(m.location, "", "no stream of '\(parts[0])' uses this mapping")
         }
         guard let target = m.target, project.model != nil else { return }

@@ -173,7 +173,8 @@ struct SyncRunner: Sendable {
                 store: store, vault: sealer.map { TokenVault(store: store, sealer: $0) },
                 keyProblem: keyProblem ?? SealError.noKey(deploymentFile: deploymentFile),
                 holder: holder, transport: transport, retry: retry, logger: logger)
-            let requester = Requester(transport: transport, authenticator: authenticator, retry: retry, logger: logger)
+            let requester = Requester(transport: transport, authenticator: authenticator, retry: retry, logger: logger,
+                                      provider: connection.integrationType)
             let pages = lifecycle.pages
             let outcome = try await lifecycle.during(connection, logger: logger) { [runId, logger, redactor] in
                 try await self.syncStreams(selected, runtime: runtime, requester: requester, runId: runId, pages: pages,
@@ -212,10 +213,16 @@ struct SyncRunner: Sendable {
             result.durationMs = (currentMicros() - started) / 1000
             logger.error("run failed", metadata: ["error": "\(message)"])
             await lifecycle.abandon(connection, runId: runId, result: result, error: error)
+            if lifecycle.applies { EngineMetrics.run(result, syncType: options.syncType) }
             if error is CancellationError || error is LeaseLostError { throw error }
             throw RunnerError.runFailed(message)
         }
         try await lifecycle.release(connection)
+        if lifecycle.applies { EngineMetrics.run(result, syncType: options.syncType) }
+        logger.debug("run finished", metadata: [
+            "status": "\(result.status.rawValue)", "inserted": "\(result.inserted)", "updated": "\(result.updated)",
+            "unchanged": "\(result.unchanged)", "failed": "\(result.failed)", "duration_ms": "\(result.durationMs)",
+        ])
         return result
     }
 
@@ -252,6 +259,7 @@ struct SyncRunner: Sendable {
             if let e = streamResult.error {
                 logger.error("stream failed", metadata: ["stream": "\(name)", "error": "\(redactor.redact(e))"])
             }
+            if !options.dryRun { EngineMetrics.records(streamResult, provider: runtime.integration.provider) }
             out.streams.append(streamResult)
             if out.reauth != nil || out.deferred || out.fatal != nil { break }
         }

@@ -19,20 +19,23 @@ public struct ServerSettings: Sendable {
 /// The HTTP side of `tradesync serve`: one router, its routes registered by the file that owns them
 /// (API, page, webhooks, operations). The scheduler and workers run beside it in the same service group.
 public enum ServerApplication {
-    public static func router(workspace: Workspace, settings: ServerSettings, logger: Logger) -> Router<ServerRequestContext> {
+    /// `metrics`: the registry `/metrics` shows; nil = the one `ServerMetrics.bootstrap()` installed.
+    public static func router(workspace: Workspace, settings: ServerSettings, logger: Logger,
+                              metrics: ServerMetrics? = nil) -> Router<ServerRequestContext> {
         let router = Router(context: ServerRequestContext.self)
-        OperationsRoutes(workspace: workspace, logger: logger).register(on: router)
+        OperationsRoutes(workspace: workspace, logger: logger, metrics: metrics).register(on: router)
         APIRoutes(workspace: workspace, settings: settings, logger: logger).register(on: router)
         WebhookRoutes(workspace: workspace, settings: settings, logger: logger).register(on: router)
         PageRoutes(workspace: workspace, logger: logger).register(on: router)
         return router
     }
 
-    public static func application(workspace: Workspace, settings: ServerSettings, logger: Logger)
+    public static func application(workspace: Workspace, settings: ServerSettings, logger: Logger,
+                                   metrics: ServerMetrics? = nil)
         -> some ApplicationProtocol & Sendable
     {
         Application(
-            router: router(workspace: workspace, settings: settings, logger: logger),
+            router: router(workspace: workspace, settings: settings, logger: logger, metrics: metrics),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "tradesync"),
             logger: logger
         )

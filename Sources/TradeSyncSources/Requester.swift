@@ -1,4 +1,5 @@
 public import Logging
+import Metrics
 public import TradeSyncCore
 
 /// Sends requests with authentication, retries and backoff. What a response means is decided
@@ -8,13 +9,22 @@ public struct Requester: Sendable {
     public let authenticator: any Authenticator
     public let retry: RetryPolicy
     public let logger: Logger
+    /// The integration the requests go to: the `provider` label of the response counter.
+    public let provider: String
 
     public init(transport: any HTTPTransport, authenticator: any Authenticator, retry: RetryPolicy = RetryPolicy(),
-                logger: Logger = Logger(label: "tradesync.sources")) {
+                logger: Logger = Logger(label: "tradesync.sources"), provider: String = "") {
         self.transport = transport
         self.authenticator = authenticator
         self.retry = retry
         self.logger = logger
+        self.provider = provider
+    }
+
+    /// Counts one answer (or a failure to get one: status `error`) from the provider's API, every
+    /// attempt, so retries and throttling show.
+    func count(status: String) {
+        Counter(label: SourceMetrics.providerResponses, dimensions: [("provider", provider), ("status", status)]).increment()
     }
 
     /// Sends a request and returns its parsed JSON body, retrying what can be retried.
@@ -41,6 +51,7 @@ public struct Requester: Sendable {
             } catch let error as CancellationError {
                 throw error
             } catch {
+                count(status: "error")
                 let cause = TransportCause(error)
                 guard let wait = retry.afterTransportFailure(cause, attempt: attempt) else {
                     throw FetchError.transport(url: url, reason: cause.words)
@@ -49,6 +60,7 @@ public struct Requester: Sendable {
                 try await Task.sleep(for: wait)
                 continue
             }
+            count(status: String(response.status))
             switch classifier.classify(response, url: url, attempt: attempt, reauthorized: reauthorized,
                                        nowSeconds: nowMicros() / 1_000_000) {
             case .ok(let json):

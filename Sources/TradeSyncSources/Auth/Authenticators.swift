@@ -1,4 +1,5 @@
 import Foundation
+import Metrics
 public import TradeSyncCore
 
 /// Adds credentials to API requests. One implementation per auth kind.
@@ -67,8 +68,33 @@ public struct OAuthClient: Sendable {
         self.defaultLifetimeSeconds = defaultLifetimeSeconds
     }
 
-    /// Posts a grant to the token endpoint and reads the token response.
+    /// Posts a grant to the token endpoint and reads the token response. Every request is counted
+    /// by grant type and outcome (`tradesync_token_refreshes_total`): a refresh token that stops
+    /// working shows as `refused` before any run fails for it.
     public func requestToken(_ grant: [(String, String)], transport: any HTTPTransport, retry: RetryPolicy) async throws
+        -> TokenResponse
+    {
+        let grantType = grant.first { $0.0 == "grant_type" }?.1 ?? "unknown"
+        do {
+            let response = try await sendTokenRequest(grant, transport: transport, retry: retry)
+            SourceMetrics.tokenRequest(grantType: grantType, outcome: "success")
+            return response
+        } catch let error as CancellationError {
+            throw error
+        } catch let error as AuthError {
+            switch error {
+            case .unreachable: SourceMetrics.tokenRequest(grantType: grantType, outcome: "unreachable")
+            case .needsReauthorization: SourceMetrics.tokenRequest(grantType: grantType, outcome: "refused")
+            default: SourceMetrics.tokenRequest(grantType: grantType, outcome: "error")
+            }
+            throw error
+        } catch {
+            SourceMetrics.tokenRequest(grantType: grantType, outcome: "error")
+            throw error
+        }
+    }
+
+    func sendTokenRequest(_ grant: [(String, String)], transport: any HTTPTransport, retry: RetryPolicy) async throws
         -> TokenResponse
     {
         var form = grant
