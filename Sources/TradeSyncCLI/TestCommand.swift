@@ -18,7 +18,7 @@ struct TestFixtures: AsyncParsableCommand {
             """
     )
 
-    @Argument(help: "A project folder, a mappings folder, or one .test.yaml file (default: the current folder).")
+    @Argument(help: "A project folder, a mappings folder, or one .test.yaml file.")
     var path: String = "."
 
     @Flag(name: .shortAndLong, help: "List passing cases too.")
