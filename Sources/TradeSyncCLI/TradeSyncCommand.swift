@@ -19,6 +19,7 @@ public struct TradeSyncCommand: AsyncParsableCommand {
             Token.self,
             Demo.self, Serve.self, Worker.self,
             Sandbox.self,
+            TestFixtures.self,
         ]
     )
 
@@ -105,8 +106,11 @@ struct Validate: AsyncParsableCommand {
             let project = ProjectLoader.load(
                 root: root, deploymentFiles: file.map { [$0] }, displayPrefix: displayPrefix(for: root))
             diagnostics.append(contentsOf: project.diagnostics)
+            // Mapping fixtures (*.test.yaml) must parse too; `tradesync test` runs them.
+            let fixtures = MappingFixtureLoader.loadAll(project: project, displayPrefix: displayPrefix(for: root))
+            diagnostics.append(contentsOf: fixtures.diagnostics)
             files += project.integrations.count + project.mappings.count + project.deployments.count
-                + (project.model == nil ? 0 : 1)
+                + (project.model == nil ? 0 : 1) + MappingFixtureLoader.fixturePaths(root: root).count
         }
         diagnostics = Array(Set(diagnostics)).sortedForOutput()
         let errors = diagnostics.filter { $0.severity == .error }.count

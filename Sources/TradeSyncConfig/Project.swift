@@ -84,7 +84,9 @@ public enum ProjectLoader {
             sink.add(Diagnostic(.error, SourceLocation(file: display(modelPath), line: 1, column: 1), keyPath: "",
                                 "file not found: the internal model is declared in mappings/model.yaml"))
         }
-        for file in FileManagerShim.yamlFiles(under: full("mappings"), recursive: true) where file != "model.yaml" {
+        // Fixture files (`jobs.test.yaml`) sit beside the mappings; `tradesync test` reads them.
+        for file in FileManagerShim.yamlFiles(under: full("mappings"), recursive: true)
+        where file != "model.yaml" && !MappingFixtureLoader.isFixture(file) {
             let relative = "mappings/" + file
             var name = file
             for ext in [".yaml", ".yml"] where name.hasSuffix(ext) { name = String(name.dropLast(ext.count)) }

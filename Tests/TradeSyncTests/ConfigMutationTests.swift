@@ -35,7 +35,8 @@ enum MutationCorpus {
 
     static func shippedFiles(_ folder: String) -> [String] {
         let items = FileManager.default.enumerator(atPath: Repo.root + "/" + folder)?.allObjects as? [String] ?? []
-        return items.filter { $0.hasSuffix(".yaml") }.map { folder + "/" + $0 }.sorted()
+        // Mapping fixtures (*.test.yaml) are `tradesync test`'s input, not configuration the loader reads.
+        return items.filter { $0.hasSuffix(".yaml") && !$0.hasSuffix(".test.yaml") }.map { folder + "/" + $0 }.sorted()
     }
 
     /// A copy of the shipped project (integrations, model, mappings, the example deployment).
