@@ -181,6 +181,7 @@ enum Schema {
                 """,
             ]
         },
+        rawAndAppliedState,
     ]
 
     static func columnType(_ type: FieldType, _ d: SQLDialect) -> String {

@@ -217,7 +217,7 @@ func fakeEnvironment(_ name: String) -> String? { name.hasPrefix("SET_") ? "valu
     static let commands: [String: any ParsableCommand.Type] = [
         "validate": Validate.self, "migrate": Migrate.self, "sync": Sync.self, "runs": Runs.self, "demo": Demo.self,
         "sandbox": Sandbox.self, "failures": Failures.self, "refresh": Refresh.self, "connections": Connections.self, "rotate-key": RotateKey.self,
-        "connect": Connect.self, "disconnect": Disconnect.self,
+        "connect": Connect.self, "disconnect": Disconnect.self, "plan": Plan.self, "apply": Apply.self,
     ]
 
     @Test(arguments: ["tradesync"] + commands.keys.sorted())
