@@ -7,7 +7,7 @@ import TradeSyncCore
 @testable import TradeSyncEngine
 import TradeSyncSandbox
 import TradeSyncSources
-import TradeSyncStore
+@testable import TradeSyncStore
 
 /// A project copy for `plan` / `apply`: ServiceTitan's integration file and mappings, the model,
 /// and a deployment with one connection (customers only) pointed at a sandbox on a free port.
@@ -16,10 +16,33 @@ struct PlanProject {
     let dir: String
     let sandbox: ProviderSandbox
     let config: SandboxConfiguration
+    /// `--store`: a fresh PostgreSQL database, or nil for the deployment's SQLite file.
+    var storeURL: String?
 
     static let secretKeys = ["SERVICETITAN_CLIENT_ID", "SERVICETITAN_CLIENT_SECRET", "SERVICETITAN_APP_KEY"]
 
-    static func with(_ body: (PlanProject) async throws -> Void) async throws {
+    /// The project on `backend`: PostgreSQL gets a database of its own, dropped afterwards.
+    static func with(_ backend: Backend, _ body: (PlanProject) async throws -> Void) async throws {
+        guard backend == .postgres else { return try await with(body) }
+        guard let admin = postgresAdminURL else { return }
+        let name = "tradesync_plan_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        let adminStore = try await PostgresStore.connect(url: admin)
+        _ = try await adminStore.query("CREATE DATABASE \(name)")
+        var components = try #require(URLComponents(string: admin))
+        components.path = "/" + name
+        let url = try #require(components.string)
+        var failure: (any Error)?
+        do {
+            try await with(storeURL: url, body)
+        } catch {
+            failure = error
+        }
+        _ = try? await adminStore.query("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+        try await adminStore.close()
+        if let failure { throw failure }
+    }
+
+    static func with(storeURL: String? = nil, _ body: (PlanProject) async throws -> Void) async throws {
         var config = SandboxConfiguration()
         config.serviceTitan.customers = 40
         config.serviceTitan.jobs = 10
@@ -37,7 +60,7 @@ struct PlanProject {
         where file.hasSuffix(".yaml") && !file.hasSuffix(".test.yaml") {
             try fm.copyItem(atPath: Repo.root + "/mappings/servicetitan/" + file, toPath: dir + "/mappings/servicetitan/" + file)
         }
-        let project = PlanProject(dir: dir, sandbox: sandbox, config: config)
+        let project = PlanProject(dir: dir, sandbox: sandbox, config: config, storeURL: storeURL)
         try project.write("tradesync.yaml", project.deploymentText())
         do {
             try await body(project)
@@ -81,6 +104,11 @@ struct PlanProject {
         return { values[$0] }
     }
 
+    /// `plan` / `apply` command lines for this project.
+    func arguments(_ command: String, _ more: [String] = []) -> [String] {
+        [command, "-d", dir + "/tradesync.yaml"] + (storeURL.map { ["--store", $0] } ?? []) + more
+    }
+
     var secrets: [String] { [config.serviceTitan.clientSecret, config.serviceTitan.appKey] }
 
     func write(_ file: String, _ text: String) throws {
@@ -105,7 +133,8 @@ struct PlanProject {
     func workspace<T: Sendable>(_ body: (Workspace) async throws -> T) async throws -> T {
         let (project, deployment) = try load()
         return try await Workspace.with(project: project, deployment: deployment,
-                                        inputs: WorkspaceInputs(environment: environment), body)
+                                        inputs: WorkspaceInputs(storeOverride: storeURL.flatMap { StoreLocation(parsing: $0, relativeTo: "") },
+                                                                environment: environment), body)
     }
 
     /// Output without what changes from run to run: the sandbox's port and the hashes.
@@ -144,8 +173,9 @@ struct PlanProject {
 @Suite(.serialized) struct PlanApplyTests {
     /// The mapping-change workflow end to end: apply, sync, edit a value map, plan (exit 2, the
     /// rows and examples), apply, the rows; then plan with no changes.
-    @Test func aValueMapEditIsPlannedWithItsDataEffectAndApplied() async throws {
-        try await PlanProject.with { p in
+    @Test(arguments: StoreSuite.backends)
+    func aValueMapEditIsPlannedWithItsDataEffectAndApplied(backend: Backend) async throws {
+        try await PlanProject.with(backend) { p in
             let first = try await p.workspace { try await $0.plan() }
             try p.expectGolden(first, "fresh")
             let deployed = try await p.workspace { try await $0.apply(expected: first) }
@@ -168,7 +198,7 @@ struct PlanProject {
             print("raw payloads, ServiceTitan customers: \(inflated / 40) bytes/record as JSON, \(deflated / 40) kept")
 
             // No change yet: `plan` exits 0.
-            let none = try TradeSyncCommand.parseAsRoot(["plan", "-d", p.dir + "/tradesync.yaml"]) as? Plan
+            let none = try TradeSyncCommand.parseAsRoot(p.arguments("plan")) as? Plan
             let unchanged = try await #require(none).perform()
             #expect(!unchanged.plan.hasChanges)
             try await #require(none).run()  // exit 0: returns without ExitCode
@@ -177,7 +207,7 @@ struct PlanProject {
             try p.edit("mappings/servicetitan/customers.yaml") {
                 $0.replacingOccurrences(of: "Commercial: commercial", with: "Commercial: residential")
             }
-            let command = try #require(try TradeSyncCommand.parseAsRoot(["plan", "-d", p.dir + "/tradesync.yaml"]) as? Plan)
+            let command = try #require(try TradeSyncCommand.parseAsRoot(p.arguments("plan")) as? Plan)
             let (cliPlan, text) = try await command.perform()
             #expect(cliPlan.hasChanges)
             // The command line's plan, with the process environment (its credentials unresolved: drift).
@@ -255,12 +285,12 @@ struct PlanProject {
                 $0.replacingOccurrences(of: "Commercial: commercial", with: "Commercial: residential")
             }
             let file = p.dir + "/plan.json"
-            let save = try #require(try TradeSyncCommand.parseAsRoot(["plan", "-d", p.dir + "/tradesync.yaml", "--out", file]) as? Plan)
+            let save = try #require(try TradeSyncCommand.parseAsRoot(p.arguments("plan", ["--out", file])) as? Plan)
             _ = try await save.perform()
             // A sync since: the rows the plan compared may have changed.
             _ = try await p.sync()
             let apply = try #require(try TradeSyncCommand.parseAsRoot(
-                ["apply", "-d", p.dir + "/tradesync.yaml", "--plan", file, "--auto-approve"]) as? Apply)
+                p.arguments("apply", ["--plan", file, "--auto-approve"])) as? Apply)
             await #expect { try await apply.perform() } throws: { "\($0)".contains("stale: the store changed") }
 
             _ = try await save.perform()
