@@ -276,6 +276,39 @@ struct PlanProject {
         }
     }
 
+    /// An apply that stopped after rewriting rows but before recording the applied state (a crash)
+    /// is resumed by running it again: the plan still shows the mapping, its rows are already
+    /// rewritten (0 to change), and the second apply records it.
+    @Test func anInterruptedApplyIsResumedByApplyingAgain() async throws {
+        try await PlanProject.with { p in
+            _ = try await p.workspace { try await $0.apply() }
+            _ = try await p.sync()
+            try p.edit("mappings/servicetitan/customers.yaml") {
+                $0.replacingOccurrences(of: "Commercial: commercial", with: "Commercial: residential")
+            }
+            // The re-map alone, as far as a crash before the applied state would leave it.
+            let plan = try await p.workspace { w in
+                let planner = Planner(project: w.project, deployment: w.deployment, resolver: w.resolver)
+                let (plan, desired) = try await planner.plan(try await PlanStoreView.read(w.store))
+                let applier = Applier(project: w.project, deployment: w.deployment, store: w.store, planner: planner,
+                                      movedOrigins: OriginMoves())
+                var report = ApplyReport(plan: plan)
+                let effect = try #require(plan.mappings.first?.effects.first)
+                try await applier.remap(effect, desired: desired, view: try await PlanStoreView.read(w.store), into: &report)
+                #expect(report.rowsRewritten == effect.changedRows && report.rowsRewritten > 0)
+                return plan
+            }
+            #expect(try await p.customers().values.allSatisfy { $0.values["customer_type"] == "residential" })
+            let again = try await p.workspace { try await $0.plan() }
+            #expect(again.mappings.map(\.mapping) == ["servicetitan/customers"])
+            #expect(again.mappings.first?.effects.first?.changedRows == 0)
+            #expect(again.configHash == plan.configHash)
+            let resumed = try await p.workspace { try await $0.apply(expected: again) }
+            #expect(resumed.applied && resumed.rowsRewritten == 0)
+            #expect(try await p.workspace { try await $0.plan() }.hasChanges == false)
+        }
+    }
+
     /// A saved plan is refused once the configuration or the store moved on.
     @Test func aStaleSavedPlanIsRefused() async throws {
         try await PlanProject.with { p in
