@@ -309,6 +309,31 @@ struct PlanProject {
         }
     }
 
+    /// `keep_raw: false` keeps no payload; `plan` says why the stream is not re-mapped.
+    @Test func keepRawOffKeepsNothingAndPlanSaysSo() async throws {
+        try await PlanProject.with { p in
+            try p.edit("integrations.d/servicetitan.yaml") {
+                $0.replacingOccurrences(of: "\n  customers:\n", with: "\n  customers:\n    keep_raw: false\n")
+            }
+            _ = try await p.workspace { try await $0.apply() }
+            _ = try await p.sync()
+            let kept = try await p.workspace { w in
+                let c = try #require(try await w.connections().first { $0.connectionKey == "st" })
+                return try await w.store.rawPayloads(integrationId: c.id, stream: "customers", after: nil, limit: 10)
+            }
+            #expect(kept.isEmpty)
+            try p.edit("mappings/servicetitan/customers.yaml") {
+                $0.replacingOccurrences(of: "Commercial: commercial", with: "Commercial: residential")
+            }
+            let plan = try await p.workspace { try await $0.plan() }
+            #expect(plan.mappings.first?.effects.first?.notRemapped?.contains("keep_raw is off") == true)
+            // A value that is not a boolean is reported where it is written.
+            try p.edit("integrations.d/servicetitan.yaml") { $0.replacingOccurrences(of: "keep_raw: false", with: "keep_raw: sometimes") }
+            let project = ProjectLoader.load(root: p.dir, deploymentFiles: ["tradesync.yaml"], environment: p.environment)
+            #expect(project.diagnostics.contains { $0.severity == .error && $0.description.contains("keep_raw") })
+        }
+    }
+
     /// A saved plan is refused once the configuration or the store moved on.
     @Test func aStaleSavedPlanIsRefused() async throws {
         try await PlanProject.with { p in
