@@ -94,8 +94,9 @@ struct Applier: Sendable {
         guard let c = desired.connections.first(where: { $0.name == effect.connection }),
             let stored = view.connection(demoId: c.demoId, key: c.key)
         else { return }
+        // Reasons of records that now fail are kept: free of credential values, as a sync keeps them.
         let (remapper, _) = RawPayloadRemapper.make(project: project, integration: c.integration, stream: effect.stream,
-                                                    redactor: SecretRedactor())
+                                                    redactor: planner.secrets(desired).0)
         guard let remapper else { return }
         // One writer per connection: a sync running now would interleave its pages with these.
         guard try await store.acquireLease(integrationId: stored.id, holder: holder, ttlSeconds: 60, takeOverFrom: nil) else {
@@ -122,10 +123,9 @@ struct Applier: Sendable {
                         failures.append(FailedRecord(externalId: raw.externalId, reason: reason, rawJSON: text ?? "null"))
                     }
                 }
-                var write = PageWrite(integrationId: stored.id, demoId: stored.demoId, entity: remapper.entity,
+                let write = PageWrite(integrationId: stored.id, demoId: stored.demoId, entity: remapper.entity,
                                       stream: effect.stream, records: records, cursor: nil, now: currentMicros(),
                                       fence: fence, failures: failures)
-                write.raws = []
                 let outcome = try await store.applyPage(write)
                 report.rowsRewritten += outcome.updated + outcome.inserted
                 report.newlyFailed += failures.count

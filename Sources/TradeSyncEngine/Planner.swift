@@ -46,18 +46,10 @@ struct Planner: Sendable {
                                   storeHash: storeHash(view, applied: applied, columns: columns))
 
         // Connections, and the secrets to keep out of every reason and example.
-        var redactor = SecretRedactor()
+        let (redactor, unresolved) = secrets(desired)
+        plan.drift += unresolved
         let desiredNames = Set(desired.connections.map(\.name))
         for c in desired.connections {
-            for e in c.config.credentials.entries {
-                guard let ref = e.value.reference else { continue }
-                do {
-                    redactor.add([try resolver.resolve(slot: e.name, ref)])
-                } catch {
-                    plan.drift.append(.init(kind: .unresolvedCredential, connection: c.name,
-                                            detail: "credential '\(e.name)' (\(ref.description)) cannot be resolved: \(reason(error))"))
-                }
-            }
             let old = appliedBy["connection\t\(c.name)"].map { PlanDesiredState.detail(fromJSON: $0.detailJSON) }
             guard let old else {
                 plan.connections.append(.init(action: .add, connection: c.name, integration: c.integration.provider,
@@ -217,6 +209,25 @@ struct Planner: Sendable {
         default: break
         }
         return true
+    }
+
+    /// A redactor holding every resolvable credential of the configuration, and the credentials
+    /// that cannot be resolved (drift). Values never leave this function except into the redactor.
+    func secrets(_ desired: PlanDesiredState) -> (SecretRedactor, [DeploymentPlan.DriftItem]) {
+        var redactor = SecretRedactor()
+        var unresolved: [DeploymentPlan.DriftItem] = []
+        for c in desired.connections {
+            for e in c.config.credentials.entries {
+                guard let ref = e.value.reference else { continue }
+                do {
+                    redactor.add([try resolver.resolve(slot: e.name, ref)])
+                } catch {
+                    unresolved.append(.init(kind: .unresolvedCredential, connection: c.name,
+                                            detail: "credential '\(e.name)' (\(ref.description)) cannot be resolved: \(reason(error))"))
+                }
+            }
+        }
+        return (redactor, unresolved)
     }
 
     func reason(_ error: any Error) -> String {

@@ -357,6 +357,13 @@ struct PlanProject {
             }
             await #expect { try await apply.perform() } throws: { "\($0)".contains("stale: the configuration changed") }
 
+            // Without --auto-approve: the plan is shown and a refusal changes nothing.
+            let asking = try #require(try TradeSyncCommand.parseAsRoot(p.arguments("apply")) as? Apply)
+            var shown: DeploymentPlan?
+            await #expect { try await asking.perform { shown = $0; return false } } throws: { "\($0)".contains("apply cancelled") }
+            #expect(shown?.mappings.count == 1)
+            #expect(try await p.workspace { try await $0.plan() }.hasChanges)
+
             // Made again, it applies.
             _ = try await save.perform()
             let (report, text) = try await apply.perform()
@@ -455,6 +462,13 @@ struct PlanProject {
             print("raw payloads (\(backend)): \(plain / 300) bytes/record as JSON, \(stored / 300) bytes/record kept")
             #expect(stored < plain)
             #expect(RawCompression.inflate([1, 2, 3]) == nil)
+            // The cost a sync pays per record (in the page preparer, one page ahead of the writer).
+            let sample = String(repeating: raws[7], count: 3)
+            let started = ContinuousClock.now
+            var total = 0
+            for _ in 0..<5_000 { total += RawCompression.deflate(sample).count }
+            let micros = (ContinuousClock.now - started) / 5_000
+            print("deflate: \(sample.utf8.count) bytes → \(total / 5_000) bytes in \(micros) per record")
         }
     }
 }
