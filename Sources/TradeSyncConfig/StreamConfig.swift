@@ -81,10 +81,6 @@ public struct StreamConfig: Sendable, ConfigDecodable {
         c.transform = o.optional("transform")
         let keepRaw: Located<Bool>? = o.optional("keep_raw")
         c.keepRaw = keepRaw?.value ?? true
-        if let keepRaw, c.lookupOnly {
-            node.sink.add(Diagnostic(.warning, keepRaw.location, keyPath: keepRaw.keyPath,
-                                     "has no effect: a lookup_only stream stores no records"))
-        }
         if let cursor = c.cursor, cursor.kind == .continuationToken, paginateKnown,
            c.paginate.kind != "continuation_token" {
             node.sink.add(Diagnostic(.error, cursor.location, keyPath: ConfigNode.render(node.path + ["cursor", "kind"]),

@@ -95,8 +95,9 @@ struct Applier: Sendable {
             let stored = view.connection(demoId: c.demoId, key: c.key)
         else { return }
         // Reasons of records that now fail are kept: free of credential values, as a sync keeps them.
-        let (remapper, _) = RawPayloadRemapper.make(project: project, integration: c.integration, stream: effect.stream,
-                                                    redactor: planner.secrets(desired).0)
+        let (remapper, _) = try await RawPayloadRemapper.make(
+            project: project, integration: c.integration, stream: effect.stream, redactor: planner.secrets(desired).0,
+            connectionId: stored.id, reader: store)
         guard let remapper else { return }
         // One writer per connection: a sync running now would interleave its pages with these.
         guard try await store.acquireLease(integrationId: stored.id, holder: holder, ttlSeconds: 60, takeOverFrom: nil) else {

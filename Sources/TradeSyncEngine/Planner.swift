@@ -130,8 +130,9 @@ struct Planner: Sendable {
         var effect = DeploymentPlan.DataEffect(
             connection: c.name, stream: stream, entity: entityName, remapped: 0, changedRows: 0, fields: [],
             newlyFailing: [], newlyFailingCount: 0, fixed: [], fixedCount: 0, notRemapped: nil)
-        let (remapper, why) = RawPayloadRemapper.make(project: project, integration: c.integration, stream: stream,
-                                                      redactor: redactor)
+        let (remapper, why) = try await RawPayloadRemapper.make(
+            project: project, integration: c.integration, stream: stream, redactor: redactor, connectionId: stored.id,
+            reader: view.reader)
         guard let remapper else {
             guard let entity = project.dataModel.entity(entityName),
                 try await view.reader.mappingCount(integrationId: stored.id, entity: entity.name) > 0

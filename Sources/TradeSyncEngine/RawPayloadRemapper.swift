@@ -15,34 +15,52 @@ struct RawPayloadRemapper: Sendable {
     static let pageSize = 500
 
     /// Nil with the reason when the stream's rows cannot be re-mapped from what is kept.
-    static func make(project: Project, integration: IntegrationConfig, stream name: String, redactor: SecretRedactor)
-        -> (RawPayloadRemapper?, String?)
+    static func make(project: Project, integration: IntegrationConfig, stream name: String, redactor: SecretRedactor,
+                     connectionId: String, reader: any AppliedStateReader) async throws -> (RawPayloadRemapper?, String?)
     {
         guard let stream = integration.streams[name], let entityName = stream.entity?.value,
             let entity = project.dataModel.entity(entityName), let mappingName = stream.mapping?.value,
             let mapping = project.mapping(mappingName)
         else { return (nil, "the stream has no entity or mapping") }
         let rules = MappingCompiler.rules(mapping)
-        if let lookup = lookupStream(rules) {
-            // Lookup streams are fetched per run and not kept: re-mapping without them would
-            // empty the looked-up fields. The next sync maps what it fetches.
-            return (nil, "the mapping looks up stream '\(lookup)', which is not kept; the next sync re-maps what it fetches")
-        }
         if !stream.keepRaw {
             return (nil, "keep_raw is off for this stream; the next sync re-maps what it fetches")
         }
+        // Looked-up streams come from their kept payloads, as the last sync fetched them; without
+        // them the looked-up fields would come out empty, so the stream is left to the next sync.
+        var tables = LookupTables()
+        for lookup in lookups(rules) {
+            var records: [JSONValue] = []
+            var after: String?
+            while true {
+                let page = try await reader.rawPayloads(integrationId: connectionId, stream: lookup.stream, after: after,
+                                                        limit: pageSize)
+                guard let last = page.last else { break }
+                after = last.externalId
+                for raw in page {
+                    if let text = RawCompression.inflate(raw.compressed), let json = try? JSONValue.parse(Array(text.utf8)) {
+                        records.append(json)
+                    }
+                }
+            }
+            if records.isEmpty {
+                return (nil, "the mapping looks up stream '\(lookup.stream)', of which nothing is kept yet; the next sync re-maps what it fetches")
+            }
+            tables.add(stream: lookup.stream, records: records, key: lookup.key)
+        }
         let preparer = RecordPreparer(
             stream: name, primaryKey: JSONPath(stream.primaryKey), primaryKeyText: stream.primaryKey,
-            mapper: RecordMapper(entity: entity, rules: rules), lookups: LookupTables(), redactor: redactor)
+            mapper: RecordMapper(entity: entity, rules: rules), lookups: tables, redactor: redactor)
         return (RawPayloadRemapper(stream: name, entity: entity, preparer: preparer), nil)
     }
 
-    static func lookupStream(_ rules: [FieldRule]) -> String? {
+    static func lookups(_ rules: [FieldRule]) -> [Lookup] {
+        var out: [Lookup] = []
         for r in rules {
-            if let l = r.lookup { return l.stream }
-            if let e = r.each, let s = lookupStream(e) { return s }
+            if let l = r.lookup, !out.contains(where: { $0.stream == l.stream }) { out.append(l) }
+            if let e = r.each { out += lookups(e).filter { l in !out.contains { $0.stream == l.stream } } }
         }
-        return nil
+        return out
     }
 
     enum Outcome {

@@ -113,6 +113,21 @@ struct StreamRun {
         return out
     }
 
+    /// A lookup stream's records are kept like any stream's (`keep_raw`), under their lookup key,
+    /// so `plan` and `apply` can re-map a stream that looks them up. No rows: an empty page.
+    func keepLookupPayloads(_ stream: String, records: [JSONValue], key: JSONPath) async throws {
+        guard integration.streams[stream]?.keepRaw ?? true, !records.isEmpty else { return }
+        var raws: [RawPayload] = []
+        for r in records {
+            guard let k = r.value(at: key)?.scalarText else { continue }
+            raws.append(RawPayload(externalId: k, compressed: RawCompression.deflate(r.jsonText)))
+        }
+        var write = pageWrite(entity: EntityModel(name: "", table: "", fields: []), stream: stream, records: [], cursor: nil,
+                              fetched: 0, failures: [], resolved: [], raws: raws)
+        write.run = nil
+        _ = try await pages.commit(write)
+    }
+
     mutating func prepareLookups(_ rules: [FieldRule]) async throws {
         var needed: [(String, JSONPath)] = []
         func collect(_ rs: [FieldRule]) {
@@ -127,6 +142,7 @@ struct StreamRun {
             var records: [JSONValue] = []
             for ctx in try await contexts(stream) { records += try await fetchAll(stream, parent: ctx) }
             lookups.add(stream: stream, records: records, key: key)
+            try await keepLookupPayloads(stream, records: records, key: key)
             logger.debug("lookup fetched", metadata: ["stream": "\(stream)", "records": "\(records.count)"])
         }
     }

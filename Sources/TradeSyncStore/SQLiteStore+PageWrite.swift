@@ -29,6 +29,8 @@ extension SQLiteStore {
     private func existing(_ db: SQLiteConnection, integrationId: String, entity: EntityModel, externalIds: [String]) throws
         -> [String: StoredIdentity]
     {
+        // A page without records (a lookup stream's kept payloads) names no entity table.
+        guard !externalIds.isEmpty else { return [:] }
         let lookup = try db.prepare("""
             SELECT m.external_id, m.internal_id, t.source_hash
             FROM json_each(?3) AS x

@@ -78,7 +78,7 @@ struct PlanProject {
 
     /// One ServiceTitan connection; `extra` is inserted as written (8 spaces of indentation).
     func connection(key: String = "st", tenant: String = "1234567", appKey: String = "env:SERVICETITAN_APP_KEY",
-                    extra: String = "") -> String {
+                    extra: String = "", streams: String = "customers") -> String {
         [
             "      - id: \(key)",
             "        integration: servicetitan",
@@ -86,7 +86,7 @@ struct PlanProject {
             "        base_url: \(sandbox.baseURL)/servicetitan",
             "        token_url: \(sandbox.baseURL)/servicetitan/connect/token",
             "        fields: { tenant_id: \"\(tenant)\" }",
-            "        streams: [customers]",
+            "        streams: [\(streams)]",
         ].joined(separator: "\n") + "\n" + extra + [
             "        credentials:",
             "          client_id: env:SERVICETITAN_CLIENT_ID",
@@ -331,6 +331,41 @@ struct PlanProject {
             try p.edit("integrations.d/servicetitan.yaml") { $0.replacingOccurrences(of: "keep_raw: false", with: "keep_raw: sometimes") }
             let project = ProjectLoader.load(root: p.dir, deploymentFiles: ["tradesync.yaml"], environment: p.environment)
             #expect(project.diagnostics.contains { $0.severity == .error && $0.description.contains("keep_raw") })
+        }
+    }
+
+    /// A stream whose mapping looks up another (ServiceTitan jobs → job_types) is re-mapped with
+    /// the lookup stream's kept payloads: the looked-up field keeps its values.
+    @Test func aMappingThatLooksUpAnotherStreamIsRemappedWithItsKeptPayloads() async throws {
+        try await PlanProject.with { p in
+            try p.write("tradesync.yaml", p.deploymentText(connections: p.connection(streams: "jobs")))
+            _ = try await p.workspace { try await $0.apply() }
+            let run = try await p.sync()
+            #expect(run.status == .success, "\(run.error ?? "")")
+            let jobs = { try await p.workspace { w in
+                let c = try #require(try await w.connections().first { $0.connectionKey == "st" })
+                return try await w.storedRows(entity: "jobs", connection: c)
+            } }
+            let before = try await jobs()
+            let repairs = before.filter { $0.value.values["job_type"] == "repair" }
+            #expect(before.count == 10 && !repairs.isEmpty)
+            try p.edit("mappings/servicetitan/jobs.yaml") {
+                $0.replacingOccurrences(of: "      Repair: repair\n      Service Repair: repair\n",
+                                        with: "      Repair: maintenance\n      Service Repair: maintenance\n")
+            }
+            let plan = try await p.workspace { try await $0.plan() }
+            let effect = try #require(plan.mappings.first?.effects.first)
+            #expect(effect.notRemapped == nil)
+            #expect(effect.changedRows == repairs.count)
+            #expect(effect.fields.map(\.field) == ["job_type"])
+            #expect(effect.fields.first?.examples.allSatisfy { $0.old == "repair" && $0.new == "maintenance" } == true)
+            _ = try await p.workspace { try await $0.apply(expected: plan) }
+            let after = try await jobs()
+            for (id, row) in before {
+                let expected = row.values["job_type"] == "repair" ? "maintenance" : row.values["job_type"] ?? nil
+                #expect(after[id]?.values["job_type"] == expected, "\(id)")
+            }
+            #expect(try await p.workspace { try await $0.plan() }.hasChanges == false)
         }
     }
 
