@@ -76,10 +76,13 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        // System zlib: raw payloads are kept deflated (`keep_raw`). Foundation on Linux has no
+        // compressor, and swift-nio-extras' compression is for HTTP bodies only.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(
             name: "TradeSyncStore",
             dependencies: [
-                "TradeSyncCore", "CSQLite",
+                "TradeSyncCore", "CSQLite", "CZlib",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],

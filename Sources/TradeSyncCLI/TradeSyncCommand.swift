@@ -15,7 +15,7 @@ public struct TradeSyncCommand: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            Validate.self, Migrate.self, Sync.self, Runs.self, Failures.self, Connections.self, Connect.self, Disconnect.self, Refresh.self, RotateKey.self,
+            Validate.self, Migrate.self, Plan.self, Apply.self, Sync.self, Runs.self, Failures.self, Connections.self, Connect.self, Disconnect.self, Refresh.self, RotateKey.self,
             Token.self,
             Demo.self, Serve.self, Worker.self,
             Sandbox.self,

@@ -47,6 +47,9 @@ public struct StreamConfig: Sendable, ConfigDecodable {
     public var lookupOnly = false
     /// A provider adapter that turns responses into records (`google_daily_metrics`).
     public var transform: Transform?
+    /// Keep each record's last raw payload, compressed (`keep_raw`, on by default): what lets
+    /// `plan` show a mapping change's effect on the data and `apply` re-map without refetching.
+    public var keepRaw = true
     public var location = SourceLocation(file: "", line: 1, column: 1)
     public var keyPath = ""
 
@@ -76,6 +79,8 @@ public struct StreamConfig: Sendable, ConfigDecodable {
         c.deletes = o.optional("deletes")
         c.enums = o.optional("enums") ?? NamedMap()
         c.transform = o.optional("transform")
+        let keepRaw: Located<Bool>? = o.optional("keep_raw")
+        c.keepRaw = keepRaw?.value ?? true
         if let cursor = c.cursor, cursor.kind == .continuationToken, paginateKnown,
            c.paginate.kind != "continuation_token" {
             node.sink.add(Diagnostic(.error, cursor.location, keyPath: ConfigNode.render(node.path + ["cursor", "kind"]),

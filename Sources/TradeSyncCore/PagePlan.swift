@@ -19,6 +19,9 @@ public struct PageWrite: Sendable, Equatable {
     public var failures: [FailedRecord]
     /// External ids whose kept failure is cleared (they mapped this time).
     public var resolvedFailures: [String]
+    /// The page's records as fetched, compressed (`keep_raw`): each replaces the external id's
+    /// last payload, so `plan` can re-map the stored rows without refetching. Empty: none kept.
+    public var raws: [RawPayload] = []
 
     public init(
         integrationId: String, demoId: String, entity: EntityModel, stream: String, records: [MappedRecord],
@@ -36,6 +39,16 @@ public struct PageWrite: Sendable, Equatable {
         self.run = run
         self.failures = failures
         self.resolvedFailures = resolvedFailures
+    }
+}
+
+/// One record's payload as fetched, deflated where the page was mapped (off the store's lock).
+public struct RawPayload: Sendable, Equatable {
+    public var externalId: String
+    public var compressed: [UInt8]
+    public init(externalId: String, compressed: [UInt8]) {
+        self.externalId = externalId
+        self.compressed = compressed
     }
 }
 

@@ -35,20 +35,22 @@ struct StreamRun {
 
     /// Every page write of this run adds to the run's counts (the sink fences it by the lease).
     func pageWrite(entity: EntityModel, stream: String, records: [MappedRecord], cursor: String?, fetched: Int,
-                   failures: [FailedRecord], resolved: [String]) -> PageWrite {
+                   failures: [FailedRecord], resolved: [String], raws: [RawPayload] = []) -> PageWrite {
         let connection = runtime.record
-        return PageWrite(
+        var write = PageWrite(
             integrationId: connection.id, demoId: connection.demoId, entity: entity, stream: stream, records: records,
             cursor: cursor, now: currentMicros(),
             run: runId.map { RunCounts(runId: $0, fetched: fetched, failed: failures.count) },
             failures: failures, resolvedFailures: resolved)
+        write.raws = raws
+        return write
     }
 
     /// Maps the stream's kept failed records again under today's mapping: those that map now are
     /// written (and their kept failure cleared), the others stay kept with today's reason.
     /// Returns the external ids still kept. A dry run reports what the retry would recover.
-    func retryKeptFailures(_ name: String, entity: EntityModel, preparer: RecordPreparer, into result: inout StreamResult,
-                           failures: inout [RecordFailure]) async throws -> Set<String> {
+    func retryKeptFailures(_ name: String, entity: EntityModel, preparer: RecordPreparer, keepRaw: Bool,
+                           into result: inout StreamResult, failures: inout [RecordFailure]) async throws -> Set<String> {
         let kept = try await pages.records.keptFailures(integrationId: runtime.record.id, stream: name, limit: Int(Int32.max))
         guard !kept.isEmpty else { return [] }
         var stillKept = Set<String>()
@@ -56,12 +58,14 @@ struct StreamRun {
             var records: [MappedRecord] = []
             var resolved: [String] = []
             var failed: [FailedRecord] = []
+            var raws: [RawPayload] = []
             for k in chunk {
                 let raw = (try? JSONValue.parse(Array(k.rawJSON.utf8))) ?? .null
                 switch preparer.prepare(raw) {
                 case .mapped(let record):
                     records.append(record)
                     resolved.append(k.externalId)
+                    if keepRaw { raws.append(RawPayload(externalId: record.externalId, compressed: RawCompression.deflate(k.rawJSON))) }
                 case .failed(let failure, let keep):
                     // Keyed as before, so the kept row is updated rather than doubled.
                     var keep = keep
@@ -72,7 +76,8 @@ struct StreamRun {
                 }
             }
             let outcome = try await pages.commit(pageWrite(
-                entity: entity, stream: name, records: records, cursor: nil, fetched: 0, failures: failed, resolved: resolved))
+                entity: entity, stream: name, records: records, cursor: nil, fetched: 0, failures: failed, resolved: resolved,
+                raws: raws))
             result.retried += chunk.count
             result.recovered += records.count
             result.failed += failed.count
@@ -108,6 +113,21 @@ struct StreamRun {
         return out
     }
 
+    /// A lookup stream's records are kept like any stream's (`keep_raw`), under their lookup key,
+    /// so `plan` and `apply` can re-map a stream that looks them up. No rows: an empty page.
+    func keepLookupPayloads(_ stream: String, records: [JSONValue], key: JSONPath) async throws {
+        guard integration.streams[stream]?.keepRaw ?? true, !records.isEmpty else { return }
+        var raws: [RawPayload] = []
+        for r in records {
+            guard let k = r.value(at: key)?.scalarText else { continue }
+            raws.append(RawPayload(externalId: k, compressed: RawCompression.deflate(r.jsonText)))
+        }
+        var write = pageWrite(entity: EntityModel(name: "", table: "", fields: []), stream: stream, records: [], cursor: nil,
+                              fetched: 0, failures: [], resolved: [], raws: raws)
+        write.run = nil
+        _ = try await pages.commit(write)
+    }
+
     mutating func prepareLookups(_ rules: [FieldRule]) async throws {
         var needed: [(String, JSONPath)] = []
         func collect(_ rs: [FieldRule]) {
@@ -122,6 +142,7 @@ struct StreamRun {
             var records: [JSONValue] = []
             for ctx in try await contexts(stream) { records += try await fetchAll(stream, parent: ctx) }
             lookups.add(stream: stream, records: records, key: key)
+            try await keepLookupPayloads(stream, records: records, key: key)
             logger.debug("lookup fetched", metadata: ["stream": "\(stream)", "records": "\(records.count)"])
         }
     }
@@ -138,7 +159,9 @@ struct StreamRun {
         let preparer = RecordPreparer(
             stream: name, primaryKey: JSONPath(stream.primaryKey), primaryKeyText: stream.primaryKey,
             mapper: RecordMapper(entity: entity, rules: rules), lookups: lookups, redactor: redactor)
-        var stillKept = try await retryKeptFailures(name, entity: entity, preparer: preparer, into: &result, failures: &failures)
+        let keepRaw = stream.keepRaw
+        var stillKept = try await retryKeptFailures(name, entity: entity, preparer: preparer, keepRaw: keepRaw, into: &result,
+                                                    failures: &failures)
         let connection = runtime.record
         let storedCursor = options.fullRefresh ? nil : try await pages.records.cursor(integrationId: connection.id, stream: name)
         let contexts = try await contexts(name)
@@ -180,6 +203,10 @@ struct StreamRun {
                     switch preparer.prepare(record) {
                     case .mapped(let mapped):
                         prepared.records.append(mapped)
+                        if keepRaw {
+                            prepared.raws.append(RawPayload(externalId: mapped.externalId,
+                                                            compressed: RawCompression.deflate(record.jsonText)))
+                        }
                         if let timestampField, let text = record.value(at: timestampField)?.scalarText,
                             let micros = Timestamp.parse(text), micros > (prepared.maxTimestamp?.micros ?? Int64.min)
                         {
@@ -244,7 +271,8 @@ struct StreamRun {
                     }
                 }
                 let write = pageWrite(entity: entity, stream: name, records: prepared.records, cursor: cursor,
-                                      fetched: prepared.fetched, failures: prepared.kept, resolved: resolved)
+                                      fetched: prepared.fetched, failures: prepared.kept, resolved: resolved,
+                                      raws: prepared.raws)
                 let outcome = try await pages.commit(write)
                 result.inserted += outcome.inserted
                 result.updated += outcome.updated

@@ -94,6 +94,7 @@ extension PostgresStore {
             let outcome = plan.outcome
             try await self.writeRecords(on: c, plan, mappingIds: mappingIds)
             try await self.writeFailures(on: c, page)
+            try await self.writeRaws(on: c, page)
             if let run = page.run {
                 _ = try await self.query(on: c, """
                     UPDATE contractor_sync_logs SET records_fetched = records_fetched + $1,
@@ -131,6 +132,28 @@ extension PostgresStore {
                 attempts = tradesync_failed_records.attempts + 1, last_failed_at = excluded.last_failed_at
             """, try PostgresStore.binds([page.integrationId, page.stream, rows.map(\.externalId), rows.map(\.reason),
                                           rows.map(\.rawJSON), now]))
+    }
+
+    /// Each record's last payload as fetched (`keep_raw`), one statement per page.
+    func writeRaws(on c: PostgresConnection, _ page: PageWrite) async throws {
+        guard !page.raws.isEmpty else { return }
+        // One row per external id: a record repeated in a page must not hit its own conflict twice.
+        var latest: [String: [UInt8]] = [:]
+        var order: [String] = []
+        for r in page.raws {
+            if latest[r.externalId] == nil { order.append(r.externalId) }
+            latest[r.externalId] = r.compressed
+        }
+        var binds = PostgresBindings(capacity: 4)
+        try binds.append(page.integrationId)
+        try binds.append(page.stream)
+        try binds.append(order)
+        try binds.append(order.map { ByteBuffer(bytes: latest[$0] ?? []) })
+        _ = try await query(on: c, """
+            INSERT INTO tradesync_raw_records (integration_id, stream, external_id, payload)
+            SELECT $1, $2, e, p FROM unnest($3::text[], $4::bytea[]) AS x(e, p)
+            ON CONFLICT (integration_id, stream, external_id) DO UPDATE SET payload = excluded.payload
+            """, binds)
     }
 
     func writeRecords(on c: PostgresConnection, _ plan: PagePlan, mappingIds: [String: String]) async throws {

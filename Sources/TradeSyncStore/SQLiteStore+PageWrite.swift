@@ -29,6 +29,8 @@ extension SQLiteStore {
     private func existing(_ db: SQLiteConnection, integrationId: String, entity: EntityModel, externalIds: [String]) throws
         -> [String: StoredIdentity]
     {
+        // A page without records (a lookup stream's kept payloads) names no entity table.
+        guard !externalIds.isEmpty else { return [:] }
         let lookup = try db.prepare("""
             SELECT m.external_id, m.internal_id, t.source_hash
             FROM json_each(?3) AS x
@@ -52,6 +54,7 @@ extension SQLiteStore {
         let page = plan.page
         try writeRecords(db, plan)
         try writeFailures(db, page)
+        try writeRaws(db, page)
         if let cursor = page.cursor {
             let s = try db.prepare("""
                 INSERT INTO tradesync_cursors (integration_id, stream, cursor, updated_at) VALUES (?, ?, ?, ?)
@@ -119,6 +122,23 @@ extension SQLiteStore {
             s.bind(5, f.rawJSON)
             s.bind(6, now)
             s.bind(7, now)
+            try s.run()
+            sqlite3_reset(s.handle)
+        }
+    }
+
+    /// Each record's last payload as fetched (`keep_raw`), replacing the one before.
+    private func writeRaws(_ db: SQLiteConnection, _ page: PageWrite) throws {
+        guard !page.raws.isEmpty else { return }
+        let s = try db.prepare("""
+            INSERT INTO tradesync_raw_records (integration_id, stream, external_id, payload) VALUES (?, ?, ?, ?)
+            ON CONFLICT (integration_id, stream, external_id) DO UPDATE SET payload = excluded.payload
+            """)
+        for raw in page.raws {
+            s.bind(1, page.integrationId)
+            s.bind(2, page.stream)
+            s.bind(3, raw.externalId)
+            s.bind(4, bytes: raw.compressed)
             try s.run()
             sqlite3_reset(s.handle)
         }

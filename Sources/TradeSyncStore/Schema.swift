@@ -183,6 +183,7 @@ enum Schema {
         },
         runQueueMigration,
         apiTokensMigration,
+        rawAndAppliedState,
     ]
 
     static func columnType(_ type: FieldType, _ d: SQLDialect) -> String {

@@ -4,7 +4,7 @@ public import TradeSyncCore
 /// run logs live. SQLite (embedded) and PostgreSQL (shared by many workers) implement every
 /// role; code that needs only one role should ask for only that one (see `Roles/`).
 public typealias SyncStore = Migrator & ConnectionCatalog & RunLeases & CredentialStore & RunLog & RecordWriter
-    & StoreLifetime & RunQueue & APITokenStore
+    & AppliedStateWriter & StoreLifetime & RunQueue & APITokenStore
 
 /// Releases the store's connection (SQLite) or pool (PostgreSQL).
 public protocol StoreLifetime: Sendable {

@@ -219,6 +219,7 @@ func fakeEnvironment(_ name: String) -> String? { name.hasPrefix("SET_") ? "valu
         "sandbox": Sandbox.self, "failures": Failures.self, "refresh": Refresh.self, "connections": Connections.self, "rotate-key": RotateKey.self,
         "connect": Connect.self, "disconnect": Disconnect.self, "test": TestFixtures.self,
         "token": Token.self, "token-create": TokenCreate.self,
+        "plan": Plan.self, "apply": Apply.self,
     ]
 
     @Test(arguments: ["tradesync"] + commands.keys.sorted())

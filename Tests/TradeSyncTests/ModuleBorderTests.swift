@@ -9,7 +9,7 @@ import Testing
 @Suite struct ModuleBorderTests {
     static let projectModules: Set<String> = [
         "TradeSyncCore", "TradeSyncConfig", "TradeSyncMapping", "TradeSyncSources", "TradeSyncStore", "TradeSyncEngine",
-        "TradeSyncSandbox", "TradeSyncCLI", "TradeSyncServer", "CSQLite",
+        "TradeSyncSandbox", "TradeSyncCLI", "TradeSyncServer", "CSQLite", "CZlib",
     ]
 
     /// Target folder → the project modules it may import.
@@ -20,7 +20,7 @@ import Testing
         "Sources/TradeSyncConfig": ["TradeSyncCore", "TradeSyncMapping", "TradeSyncSources"],
         "Sources/TradeSyncMapping": ["TradeSyncCore"],
         "Sources/TradeSyncSources": ["TradeSyncCore"],
-        "Sources/TradeSyncStore": ["TradeSyncCore", "CSQLite"],
+        "Sources/TradeSyncStore": ["TradeSyncCore", "CSQLite", "CZlib"],
         "Sources/TradeSyncEngine": ["TradeSyncCore", "TradeSyncConfig", "TradeSyncMapping", "TradeSyncSources", "TradeSyncStore"],
         "Sources/TradeSyncSandbox": ["TradeSyncCore"],
         // The CLI and the server reach Store and Sources only through Engine's Workspace.

@@ -104,11 +104,11 @@ func page(_ c: ConnectionRecord, _ records: [MappedRecord], cursor: String?, ent
     func migrationsAreVersionedAndIdempotent(backend: Backend) async throws {
         try await withFreshStore(backend) { store in
             let first = try await store.migrate(model: testModel)
-            #expect(first.appliedVersions == [1, 2, 3, 4, 5, 6])
+            #expect(first.appliedVersions == [1, 2, 3, 4, 5, 6, 7])
             #expect(Set(first.createdTables) == ["contractor_jobs", "contractor_reviews"])
             let second = try await store.migrate(model: testModel)
             #expect(second.isNoOp)
-            #expect(try await store.appliedMigrations().map(\.version) == [1, 2, 3, 4, 5, 6])
+            #expect(try await store.appliedMigrations().map(\.version) == [1, 2, 3, 4, 5, 6, 7])
             let columns = try await store.columns(of: "contractor_jobs")
             #expect(columns.prefix(7) == ["id", "demo_id", "integration_id", "external_id", "source_hash", "created_at", "updated_at"])
             #expect(columns.dropFirst(7).map { $0 } == jobsEntity.fields.map(\.name))

@@ -73,6 +73,7 @@ struct PostgresExecutor: SQLExecutor {
             case .int(let v): if let v { b.append(v) } else { b.appendNull() }
             case .bool(let v): if let v { b.append(v) } else { b.appendNull() }
             case .timestamp(let v): if let v { b.append(Timestamp.iso8601(micros: v)) } else { b.appendNull() }
+            case .blob(let v): if let v { b.append(ByteBuffer(bytes: v)) } else { b.appendNull() }
             }
         }
         return b
@@ -90,6 +91,9 @@ struct PostgresExecutor: SQLExecutor {
             case .int2: cells.append(.int(Int64(try cell.decode(Int16.self))))
             case .int4: cells.append(.int(Int64(try cell.decode(Int32.self))))
             case .int8: cells.append(.int(try cell.decode(Int64.self)))
+            case .bytea:
+                var buffer = try cell.decode(ByteBuffer.self)
+                cells.append(.blob(buffer.readBytes(length: buffer.readableBytes) ?? []))
             default: cells.append(.text(try cell.decode(String.self)))
             }
         }

@@ -10,6 +10,8 @@ enum SQLValue: Sendable {
     case timestamp(Int64?)
     /// JSON text; `jsonb` on PostgreSQL.
     case json(String?)
+    /// Bytes: `BLOB` on SQLite, `bytea` on PostgreSQL (kept raw payloads).
+    case blob([UInt8]?)
 
     static func int(_ value: Int) -> SQLValue { .int(Int64(value)) }
 
@@ -20,6 +22,7 @@ enum SQLValue: Sendable {
         case .bool: return "::boolean"
         case .timestamp: return "::timestamptz"
         case .json: return "::jsonb"
+        case .blob: return "::bytea"
         }
     }
 }
@@ -30,6 +33,7 @@ enum SQLCell: Sendable, Equatable {
     case int(Int64)
     case bool(Bool)
     case text(String)
+    case blob([UInt8])
 }
 
 /// A row read back, by column position. Readers are lenient in the way both stores need:
@@ -42,8 +46,13 @@ struct SQLRow: Sendable, Equatable {
         case .text(let s): return s
         case .int(let v): return String(v)
         case .bool(let b): return b ? "1" : "0"
-        case .null: return nil
+        case .null, .blob: return nil
         }
+    }
+
+    func bytes(_ i: Int) -> [UInt8]? {
+        if case .blob(let b) = cells[i] { return b }
+        return nil
     }
 
     func int(_ i: Int) -> Int64? {
@@ -51,7 +60,7 @@ struct SQLRow: Sendable, Equatable {
         case .int(let v): return v
         case .text(let s): return Int64(s)
         case .bool(let b): return b ? 1 : 0
-        case .null: return nil
+        case .null, .blob: return nil
         }
     }
 
@@ -62,7 +71,7 @@ struct SQLRow: Sendable, Equatable {
         switch cells[i] {
         case .int(let v): return v
         case .text(let s): return Timestamp.parse(s)
-        case .bool, .null: return nil
+        case .bool, .null, .blob: return nil
         }
     }
 }

@@ -90,6 +90,7 @@ struct SQLiteTransaction: SQLExecutor, @unchecked Sendable {
                 switch sqlite3_column_type(s.handle, i) {
                 case SQLITE_NULL: cells.append(.null)
                 case SQLITE_INTEGER: cells.append(.int(sqlite3_column_int64(s.handle, i)))
+                case SQLITE_BLOB: cells.append(.blob(s.bytes(i)))
                 default: cells.append(s.text(i).map { .text($0) } ?? .null)
                 }
             }
@@ -107,6 +108,7 @@ struct SQLiteTransaction: SQLExecutor, @unchecked Sendable {
             case .int(let v): s.bind(i, v)
             case .bool(let v): s.bind(i, v.map { $0 ? 1 : 0 } as Int64?)
             case .timestamp(let v): s.bind(i, v.map { Timestamp.iso8601(micros: $0) })
+            case .blob(let v): s.bind(i, bytes: v)
             }
         }
         return s
