@@ -40,7 +40,9 @@ struct Serve: AsyncParsableCommand {
         try await DeploymentOptions.withWorkspace(project: project, deployment: config, inputs: inputs) { workspace in
             _ = try await workspace.migrate()
             let settings = ServerSettings(host: host, port: port)
-            let app = ServerApplication.application(workspace: workspace, settings: settings, logger: logger)
+            // Once per process: swift-metrics allows one backend, and /metrics shows its registry.
+            let metrics = ServerMetrics.bootstrap()
+            let app = ServerApplication.application(workspace: workspace, settings: settings, logger: logger, metrics: metrics)
             // Unbuffered: scripts and tests wait for this line.
             FileHandle.standardOutput.write(Data(("tradesync serve: listening on http://\(host):\(port) with \(scheduling.workers) worker\(scheduling.workers == 1 ? "" : "s") on \(workspace.storeLocation)" + "\n").utf8))
             try await SchedulingOptions.runUntilSignalled([app as any Service] + scheduling.services(workspace, logger: logger),
