@@ -14,6 +14,17 @@ for r in rows:
     scenario = {"raw": "raw download (no parse)", "download": "download + parse", "copy": "psql \\copy"}.get(
         mode, f"{r.get('store', '')} {mode}")
     vs_download = vs_copy = ""
+    if mode == "raw_bytes":
+        print(f"{int(r['label']):>9}  {r['store'] + ' kept raw payloads':<24} {r['records']:>9} "
+              f"{r['bytes_per_record']:>8} bytes/record (compressed)")
+        continue
+    if mode == "full-keep_raw-off":
+        on = next((x for x in rows if x["mode"] == "full" and x["label"] == r["label"] and x.get("store") == r.get("store")), None)
+        scenario = f"{r.get('store', '')} full, keep_raw off"
+        cost = f" (keep_raw on = {on['records_per_second'] / r['records_per_second']:.2f}x of off)" if on else ""
+        print(f"{int(r['label']):>9}  {scenario:<24} {r['records']:>9} {float(r['seconds']):>8.3f} "
+              f"{r['records_per_second']:>10}{cost}")
+        continue
     if mode == "full":
         d = base("download", r["label"])
         if d: vs_download = f"{r['records_per_second'] / d['records_per_second']:.2f}x"
