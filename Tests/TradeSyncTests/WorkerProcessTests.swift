@@ -65,22 +65,75 @@ import TradeSyncSandbox
         return Date().timeIntervalSince(started)
     }
 
-    @Test(.enabled(if: postgresEnabled))
-    func threeWorkerProcessesRunTwoHundredDueConnectionsEachExactlyOnce() async throws {
+    /// What a test gets: the sandbox, a scratch PostgreSQL store, a project of `count` connections,
+    /// and the worker processes it starts (SIGKILLed at the end if still running).
+    final class Cluster: @unchecked Sendable {
+        let config: SandboxConfiguration
+        let sandbox: ProviderSandbox
+        let dir: String
+        let store: PostgresStore
+        var processes: [Process] = []
+        init(config: SandboxConfiguration, sandbox: ProviderSandbox, dir: String, store: PostgresStore) {
+            self.config = config
+            self.sandbox = sandbox
+            self.dir = dir
+            self.store = store
+        }
+    }
+
+    func withCluster(jobs: Int, slowPages: Bool = false, count: Int, _ body: (Cluster) async throws -> Void) async throws {
         try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "build the executable first")
         var config = SandboxConfiguration()
-        config.serviceTitan.jobs = 20
+        config.serviceTitan.jobs = jobs
         let sandbox = ProviderSandbox(configuration: config)
         try await sandbox.start(port: 0)
+        // Slow pages, so that a kill or a SIGTERM lands in the middle of the run.
+        if slowPages {
+            sandbox.inject(FaultRule(pathContains: "/export/jobs", afterMatching: 0, times: 1_000, fault: .slow(milliseconds: 150)))
+        }
         let scratch = try await ScratchDatabase.create()
-        let dir = try makeProject(port: sandbox.port, store: scratch.url, count: 200)
-        var processes: [Process] = []
         var failure: (any Error)?
+        var cluster: Cluster?
         do {
-            for i in 0..<3 {
-                processes.append(try launchWorker(dir, config: config, workers: 2, log: dir + "/worker-\(i).log"))
-            }
-            let store = try await PostgresStore.connect(url: scratch.url)
+            let dir = try makeProject(port: sandbox.port, store: scratch.url, count: count)
+            let c = Cluster(config: config, sandbox: sandbox, dir: dir, store: try await PostgresStore.connect(url: scratch.url))
+            cluster = c
+            try await body(c)
+        } catch {
+            failure = error
+        }
+        if let cluster {
+            for p in cluster.processes where p.isRunning { kill(p.processIdentifier, SIGKILL) }
+            try? await cluster.store.close()
+            try? FileManager.default.removeItem(atPath: cluster.dir)
+        }
+        await scratch.drop()
+        await sandbox.stop()
+        if let failure { throw failure }
+    }
+
+    func launchWorker(_ cluster: Cluster, workers: Int, log: String) throws -> Process {
+        let p = try launchWorker(cluster.dir, config: cluster.config, workers: workers, log: cluster.dir + "/" + log)
+        cluster.processes.append(p)
+        return p
+    }
+
+    /// Waits until the store holds at least `rows` jobs; false after `seconds`.
+    func waitForJobs(_ cluster: Cluster, atLeast rows: Int, seconds: Double = 60) async throws -> Int? {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+            let n = (try? await cluster.store.rowCount(table: "contractor_jobs")) ?? 0
+            if n >= rows { return n }
+        }
+        return nil
+    }
+
+    @Test(.enabled(if: postgresEnabled))
+    func threeWorkerProcessesRunTwoHundredDueConnectionsEachExactlyOnce() async throws {
+        try await withCluster(jobs: 20, count: 200) { cluster in
+            for i in 0..<3 { _ = try launchWorker(cluster, workers: 2, log: "worker-\(i).log") }
+            let store = cluster.store
             var finished: [SyncRunRecord] = []
             let deadline = Date().addingTimeInterval(120)
             while Date() < deadline {
@@ -100,59 +153,28 @@ import TradeSyncSandbox
             #expect(entries.allSatisfy { $0.claimedBy == nil && $0.lastOutcome == "success" })
             // Every worker process took part (6 workers, 200 runs).
             for i in 0..<3 {
-                let log = (try? String(contentsOfFile: dir + "/worker-\(i).log", encoding: .utf8)) ?? ""
+                let log = (try? String(contentsOfFile: cluster.dir + "/worker-\(i).log", encoding: .utf8)) ?? ""
                 #expect(log.contains("outcome=success"), "worker process \(i) ran nothing")
             }
-            try await store.close()
-            for p in processes {
+            for p in cluster.processes {
                 let seconds = try await terminate(p)
                 #expect(seconds != nil, "a worker did not exit within 30 s of SIGTERM")
                 #expect(p.terminationStatus == 0)
             }
-        } catch {
-            failure = error
         }
-        for p in processes where p.isRunning { kill(p.processIdentifier, SIGKILL) }
-        await scratch.drop()
-        await sandbox.stop()
-        try? FileManager.default.removeItem(atPath: dir)
-        if let failure { throw failure }
     }
 
     @Test(.enabled(if: postgresEnabled))
     func aWorkerKilledMidRunHasItsRunTakenOver() async throws {
-        try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "build the executable first")
-        var config = SandboxConfiguration()
-        config.serviceTitan.jobs = 12_000
-        let sandbox = ProviderSandbox(configuration: config)
-        try await sandbox.start(port: 0)
-        // Slow pages, so that the kill lands in the middle of the run.
-        sandbox.inject(FaultRule(pathContains: "/export/jobs", afterMatching: 0, times: 1_000, fault: .slow(milliseconds: 150)))
-        let scratch = try await ScratchDatabase.create()
-        let dir = try makeProject(port: sandbox.port, store: scratch.url, count: 1)
-        let total = sandbox.serviceTitanRecordCount("jobs")
-        var processes: [Process] = []
-        var failure: (any Error)?
-        do {
-            let first = try launchWorker(dir, config: config, workers: 1, log: dir + "/first.log")
-            processes.append(first)
-            let store = try await PostgresStore.connect(url: scratch.url)
-            var deadline = Date().addingTimeInterval(60)
-            var atKill = 0
-            while Date() < deadline {
-                try await Task.sleep(for: .milliseconds(50))
-                let n = (try? await store.rowCount(table: "contractor_jobs")) ?? 0
-                if n >= 1_500 {
-                    kill(first.processIdentifier, SIGKILL)
-                    atKill = n
-                    break
-                }
-            }
-            try #require(atKill > 0, "the first worker never committed a page")
+        try await withCluster(jobs: 12_000, slowPages: true, count: 1) { cluster in
+            let store = cluster.store
+            let total = cluster.sandbox.serviceTitanRecordCount("jobs")
+            let first = try launchWorker(cluster, workers: 1, log: "first.log")
+            let atKill = try #require(try await waitForJobs(cluster, atLeast: 1_500), "the first worker never committed a page")
+            kill(first.processIdentifier, SIGKILL)
             #expect(atKill < total, "the run finished before the kill")
-            let second = try launchWorker(dir, config: config, workers: 1, log: dir + "/second.log")
-            processes.append(second)
-            deadline = Date().addingTimeInterval(90)
+            let second = try launchWorker(cluster, workers: 1, log: "second.log")
+            let deadline = Date().addingTimeInterval(90)
             var runs: [SyncRunRecord] = []
             while Date() < deadline {
                 try await Task.sleep(for: .milliseconds(250))
@@ -165,44 +187,19 @@ import TradeSyncSandbox
             #expect(runs.last?.status == .failed)
             #expect(runs.last?.errorMessage?.hasPrefix("interrupted") == true)
             #expect(try await store.rowCount(table: "contractor_jobs") == total)
-            let log = (try? String(contentsOfFile: dir + "/second.log", encoding: .utf8)) ?? ""
+            let log = (try? String(contentsOfFile: cluster.dir + "/second.log", encoding: .utf8)) ?? ""
             #expect(log.contains("took over the expired claim of another worker"))
-            try await store.close()
             let seconds = try await terminate(second)
             #expect(seconds != nil)
-        } catch {
-            failure = error
         }
-        for p in processes where p.isRunning { kill(p.processIdentifier, SIGKILL) }
-        await scratch.drop()
-        await sandbox.stop()
-        try? FileManager.default.removeItem(atPath: dir)
-        if let failure { throw failure }
     }
 
     @Test(.enabled(if: postgresEnabled))
     func sigtermStopsARunAtAPageBoundaryAndLeavesItDue() async throws {
-        try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "build the executable first")
-        var config = SandboxConfiguration()
-        config.serviceTitan.jobs = 12_000
-        let sandbox = ProviderSandbox(configuration: config)
-        try await sandbox.start(port: 0)
-        sandbox.inject(FaultRule(pathContains: "/export/jobs", afterMatching: 0, times: 1_000, fault: .slow(milliseconds: 150)))
-        let scratch = try await ScratchDatabase.create()
-        let dir = try makeProject(port: sandbox.port, store: scratch.url, count: 1)
-        var processes: [Process] = []
-        var failure: (any Error)?
-        do {
-            let worker = try launchWorker(dir, config: config, workers: 1, log: dir + "/worker.log")
-            processes.append(worker)
-            let store = try await PostgresStore.connect(url: scratch.url)
-            let deadline = Date().addingTimeInterval(60)
-            var started = false
-            while Date() < deadline {
-                try await Task.sleep(for: .milliseconds(50))
-                if ((try? await store.rowCount(table: "contractor_jobs")) ?? 0) >= 1_500 { started = true; break }
-            }
-            try #require(started, "the worker never committed a page")
+        try await withCluster(jobs: 12_000, slowPages: true, count: 1) { cluster in
+            let store = cluster.store
+            let worker = try launchWorker(cluster, workers: 1, log: "worker.log")
+            _ = try #require(try await waitForJobs(cluster, atLeast: 1_500), "the worker never committed a page")
             let seconds = try await terminate(worker)
             #expect(seconds != nil, "the worker did not exit within 30 s of SIGTERM")
             #expect(worker.terminationStatus == 0)
@@ -217,14 +214,6 @@ import TradeSyncSandbox
             #expect(try await store.connection(id: entry.integrationId)?.status != .error)
             // Every committed page is whole: its records and the run's counts agree.
             #expect(try await store.rowCount(table: "contractor_jobs") == run.inserted)
-            try await store.close()
-        } catch {
-            failure = error
         }
-        for p in processes where p.isRunning { kill(p.processIdentifier, SIGKILL) }
-        await scratch.drop()
-        await sandbox.stop()
-        try? FileManager.default.removeItem(atPath: dir)
-        if let failure { throw failure }
     }
 }
