@@ -194,6 +194,7 @@ struct StreamRun {
                         raw.value(at: timestampField)?.scalarText.flatMap { Timestamp.parse($0) }.map { $0 < stopBelow } ?? false
                     }
                 }
+                let compressor = keepRaw ? RawCompressor() : nil
                 for raw in page.records {
                     var record = raw
                     if fanOut, case .object(var o) = raw {
@@ -203,9 +204,9 @@ struct StreamRun {
                     switch preparer.prepare(record) {
                     case .mapped(let mapped):
                         prepared.records.append(mapped)
-                        if keepRaw {
+                        if let compressor {
                             prepared.raws.append(RawPayload(externalId: mapped.externalId,
-                                                            compressed: RawCompression.deflate(record.jsonText)))
+                                                            compressed: compressor.deflate(record.jsonText)))
                         }
                         if let timestampField, let text = record.value(at: timestampField)?.scalarText,
                             let micros = Timestamp.parse(text), micros > (prepared.maxTimestamp?.micros ?? Int64.min)

@@ -6,18 +6,7 @@ import CZlib
 /// transaction, and level 1 keeps most of the gain at a fraction of level 6's time on JSON.
 public enum RawCompression {
     public static func deflate(_ text: String) -> [UInt8] {
-        var input = Array(text.utf8)
-        var bound = compressBound(uLong(input.count))
-        var output = [UInt8](repeating: 0, count: Int(bound))
-        let status = input.withUnsafeMutableBufferPointer { src in
-            output.withUnsafeMutableBufferPointer { dst in
-                compress2(dst.baseAddress, &bound, src.baseAddress, uLong(src.count), 1)
-            }
-        }
-        // compressBound is enough by zlib's contract; Z_MEM_ERROR is the only other outcome.
-        guard status == Z_OK else { return [] }
-        output.removeLast(output.count - Int(bound))
-        return output
+        RawCompressor().deflate(text)
     }
 
     /// The payload as text, or nil when it is not a zlib stream of UTF-8 text.
@@ -47,5 +36,42 @@ public enum RawCompression {
         }
         guard status == Z_STREAM_END else { return nil }
         return String(validating: out, as: UTF8.self)
+    }
+}
+
+/// Deflates many payloads with one zlib state, reset between them. `compress2` allocates and
+/// clears about 260 KB of state per call, which cost more than the page write itself; a record
+/// is a few KB at most, so a 4 KB window and a small hash table lose almost nothing. Not
+/// shared across tasks: one per page being prepared.
+public final class RawCompressor {
+    private var stream = z_stream()
+    private let ready: Bool
+
+    public init() {
+        ready = deflateInit2_(&stream, 1, Z_DEFLATED, 12, 4, Z_DEFAULT_STRATEGY, ZLIB_VERSION,
+                              Int32(MemoryLayout<z_stream>.size)) == Z_OK
+    }
+
+    deinit {
+        if ready { deflateEnd(&stream) }
+    }
+
+    public func deflate(_ text: String) -> [UInt8] {
+        guard ready, deflateReset(&stream) == Z_OK else { return [] }
+        var input = Array(text.utf8)
+        var output = [UInt8](repeating: 0, count: Int(deflateBound(&stream, uLong(input.count))))
+        let status = input.withUnsafeMutableBufferPointer { src in
+            output.withUnsafeMutableBufferPointer { dst in
+                stream.next_in = src.baseAddress
+                stream.avail_in = uInt(src.count)
+                stream.next_out = dst.baseAddress
+                stream.avail_out = uInt(dst.count)
+                return CZlib.deflate(&stream, Z_FINISH)
+            }
+        }
+        // deflateBound is enough by zlib's contract, so one call finishes the stream.
+        guard status == Z_STREAM_END else { return [] }
+        output.removeLast(Int(stream.avail_out))
+        return output
     }
 }
