@@ -207,6 +207,41 @@ final class ManualClock: @unchecked Sendable {
         ])
     }
 
+    /// The stored stream schedules: the deployment's `stream_frequencies`, else the stream's
+    /// `frequency` in integrations.d; a stream at the connection's own frequency is left out.
+    @Test(arguments: [
+        (nil, nil, nil), ("every 6h", nil, "every 6h"), ("every 6h", "daily", "daily"), (nil, "hourly", nil),
+    ] as [(String?, String?, String?)])
+    func theDeployerStoresEachStreamsOwnSchedule(integrationDefault: String?, override: String?, stored: String?) throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.removeItem(atPath: dir)
+        try FileManager.default.copyItem(atPath: BrokenConfigurationCorpus.base, toPath: dir)
+        if let integrationDefault {
+            let path = dir + "/integrations.d/acme.yaml"
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            try text.replacingOccurrences(of: "    primary_key: id\n", with: "    primary_key: id\n    frequency: \(integrationDefault)\n")
+                .write(toFile: path, atomically: true, encoding: .utf8)
+        }
+        if let override {
+            let path = dir + "/tradesync.yaml"
+            try (try String(contentsOfFile: path, encoding: .utf8) + "        stream_frequencies: { jobs: \(override) }\n")
+                .write(toFile: path, atomically: true, encoding: .utf8)
+        }
+        let project = ProjectLoader.load(root: dir, environment: { _ in "set" })
+        #expect(!project.diagnostics.hasErrors, "\(project.diagnostics.map(\.description))")
+        let c = try #require(project.deployments.first?.contractors.first?.connections.first)
+        let integration = try #require(project.integration("acme"))
+        let settings = Deployer.settings(c, integration: integration)
+        #expect(settings.schedule == "hourly")
+        #expect(settings.streamSchedules == stored.map { ["jobs": $0] })
+        // Every stream has its own frequency: the main row stays, for "sync now" only.
+        let record = Deployer.connectionRecord(c, contractor: "demo-1", integration: integration)
+        let groups = ScheduledConnection.groups(record, integration: integration)
+        #expect(groups.map(\.key) == (stored == nil ? ["*"] : ["*", "jobs"]))
+        #expect(groups.first?.frequency == (stored == nil ? "hourly" : "manual"))
+    }
+
     @Test func aDeferredRunIsRescheduledAtTheProvidersResetTime() throws {
         let project = ProjectLoader.load(root: Repo.root, environment: { _ in "set" })
         let settings = SchedulerSettings(jitter: { _ in 0 })
