@@ -100,6 +100,9 @@ public struct ConnectionConfig: Sendable, ConfigDecodable {
     public var autoSync = true
     /// Streams to sync; nil = every stream of the integration.
     public var streams: [Located<String>]?
+    /// Stream → frequency, for streams that sync at their own pace (`stream_frequencies`);
+    /// wins over the stream's default in the integration and over `frequency`.
+    public var streamFrequencies = NamedMap<FrequencyValue>()
     public var location = SourceLocation(file: "", line: 1, column: 1)
     public var keyPath = ""
 
@@ -120,6 +123,7 @@ public struct ConnectionConfig: Sendable, ConfigDecodable {
         c.frequency = o.optional("frequency", as: FrequencyValue.self)?.value
         c.autoSync = o.optional("auto_sync") ?? true
         c.streams = o.optional("streams")
+        c.streamFrequencies = o.optional("stream_frequencies") ?? NamedMap()
         o.finish()
         return c
     }

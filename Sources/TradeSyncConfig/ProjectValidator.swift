@@ -76,6 +76,10 @@ struct ProjectValidator {
             error(first.location, first.keyPath,
                   "integration status is '\(c.status.rawValue)': it declares no pull streams")
         }
+        for stream in c.streams.entries where stream.value.lookupOnly && stream.value.frequency != nil {
+            error(stream.value.location, stream.keyPath + ".frequency",
+                  "a lookup-only stream is fetched when needed, not scheduled: it takes no frequency")
+        }
         for stream in c.streams.entries {
             validateStream(stream, in: c, model: model, entityNames: entityNames, fields: fieldNames,
                            credentials: credentialSlots)
@@ -448,6 +452,18 @@ struct ProjectValidator {
                     error(s.location, s.keyPath,
                           "integration '\(integration.provider)' has no stream '\(s.value)'\(suggest(s.value, integration.streams.names))")
                 }
+            }
+        }
+        for entry in c.streamFrequencies.entries {
+            if let stream = integration.streams[entry.name] {
+                if stream.lookupOnly {
+                    error(entry.location, entry.keyPath, "stream '\(entry.name)' is lookup-only: it is fetched when needed, not scheduled")
+                } else if let enabled = c.streams, !enabled.contains(where: { $0.value == entry.name }) {
+                    error(entry.location, entry.keyPath, "stream '\(entry.name)' is not in this connection's streams")
+                }
+            } else {
+                error(entry.location, entry.keyPath,
+                      "integration '\(integration.provider)' has no stream '\(entry.name)'\(suggest(entry.name, integration.streams.names))")
             }
         }
         if integration.status == .retired, c.autoSync {

@@ -50,6 +50,9 @@ public struct StreamConfig: Sendable, ConfigDecodable {
     /// Keep each record's last raw payload, compressed (`keep_raw`, on by default): what lets
     /// `plan` show a mapping change's effect on the data and `apply` re-map without refetching.
     public var keepRaw = true
+    /// How often the stream syncs by default (`frequency`), when not at the connection's
+    /// frequency: the integration's default for this stream; a deployment may override it.
+    public var frequency: SyncFrequency?
     public var location = SourceLocation(file: "", line: 1, column: 1)
     public var keyPath = ""
 
@@ -81,6 +84,7 @@ public struct StreamConfig: Sendable, ConfigDecodable {
         c.transform = o.optional("transform")
         let keepRaw: Located<Bool>? = o.optional("keep_raw")
         c.keepRaw = keepRaw?.value ?? true
+        c.frequency = o.optional("frequency", as: FrequencyValue.self)?.value
         if let cursor = c.cursor, cursor.kind == .continuationToken, paginateKnown,
            c.paginate.kind != "continuation_token" {
             node.sink.add(Diagnostic(.error, cursor.location, keyPath: ConfigNode.render(node.path + ["cursor", "kind"]),

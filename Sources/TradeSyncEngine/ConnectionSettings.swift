@@ -22,6 +22,9 @@ public struct ConnectionSettings: Codable, Sendable, Equatable {
     public var revokeURL: String?
     /// The schedule as written (`every 15m`, a cron line).
     public var schedule: String?
+    /// Stream → its schedule as written, for the streams that do not sync at `schedule`
+    /// (a stream's `frequency`, or the deployment's `stream_frequencies`); nil when none.
+    public var streamSchedules: [String: String]?
     /// Who made the connection when no deployment file declares it: `api` for one created
     /// through `POST /api/contractor/integrations` (`plan` shows it as drift); nil for the deployer's.
     public var createdBy: String?
@@ -33,11 +36,13 @@ public struct ConnectionSettings: Codable, Sendable, Equatable {
         case authorizeURL = "authorize_url"
         case revokeURL = "revoke_url"
         case createdBy = "created_by"
+        case streamSchedules = "stream_schedules"
     }
 
     public init(fields: [String: JSONValue] = [:], streams: [String]? = nil, environment: String? = nil,
                 baseURL: String? = nil, hosts: [String: String]? = nil, tokenURL: String? = nil,
-                authorizeURL: String? = nil, revokeURL: String? = nil, schedule: String? = nil, createdBy: String? = nil) {
+                authorizeURL: String? = nil, revokeURL: String? = nil, schedule: String? = nil, streamSchedules: [String: String]? = nil,
+                createdBy: String? = nil) {
         self.fields = fields
         self.streams = streams
         self.environment = environment
@@ -47,6 +52,7 @@ public struct ConnectionSettings: Codable, Sendable, Equatable {
         self.authorizeURL = authorizeURL
         self.revokeURL = revokeURL
         self.schedule = schedule
+        self.streamSchedules = streamSchedules
         self.createdBy = createdBy
     }
 
@@ -63,6 +69,7 @@ public struct ConnectionSettings: Codable, Sendable, Equatable {
         revokeURL = try c.decodeIfPresent(String.self, forKey: .revokeURL)
         schedule = try c.decodeIfPresent(String.self, forKey: .schedule)
         createdBy = try c.decodeIfPresent(String.self, forKey: .createdBy)
+        streamSchedules = try c.decodeIfPresent([String: String].self, forKey: .streamSchedules)
     }
 
     /// The stored text: keys sorted, so the same settings are always the same text.

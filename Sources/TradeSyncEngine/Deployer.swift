@@ -24,13 +24,22 @@ public enum Deployer {
     public static func settings(_ c: ConnectionConfig, integration: IntegrationConfig) -> ConnectionSettings {
         var fields: [String: JSONValue] = [:]
         for entry in c.fields.entries { fields[entry.name] = entry.value }
+        let streams = c.streams?.map(\.value) ?? integration.streams.entries.filter { !$0.value.lookupOnly }.map(\.name)
+        let schedule = (c.frequency ?? integration.defaultFrequency).description
+        // The deployment's per-stream frequency, else the integration's for the stream; only the
+        // streams whose schedule differs from the connection's are kept.
+        var streamSchedules: [String: String] = [:]
+        for name in streams {
+            let own = c.streamFrequencies[name]?.value ?? integration.streams[name]?.frequency
+            if let own, own.description != schedule { streamSchedules[name] = own.description }
+        }
         return ConnectionSettings(
             fields: fields,
-            streams: c.streams?.map(\.value) ?? integration.streams.entries.filter { !$0.value.lookupOnly }.map(\.name),
+            streams: streams,
             environment: c.environment?.value, baseURL: c.baseURL,
             hosts: c.hosts.entries.isEmpty ? nil : Dictionary(c.hosts.entries.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a }),
             tokenURL: c.tokenURL, authorizeURL: c.authorizeURL,
-            schedule: (c.frequency ?? integration.defaultFrequency).description)
+            schedule: schedule, streamSchedules: streamSchedules.isEmpty ? nil : streamSchedules)
     }
 
     /// The stored form of a configured connection. Credentials stay references.

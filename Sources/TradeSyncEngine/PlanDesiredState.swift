@@ -57,8 +57,12 @@ struct PlanDesiredState: Sendable {
                 for (h, v) in settings.hosts ?? [:] { detail["hosts.\(h)"] = v }
                 if let v = settings.tokenURL { detail["token_url"] = v }
                 if let v = settings.authorizeURL { detail["authorize_url"] = v }
-                let schedule = settings.schedule ?? record.syncFrequency
-                detail["schedule"] = schedule
+                let mainSchedule = settings.schedule ?? record.syncFrequency
+                detail["schedule"] = mainSchedule
+                // Streams at their own frequency belong to the schedule too (unchanged text without them).
+                let own = (settings.streamSchedules ?? [:]).sorted { $0.key < $1.key }
+                for (stream, frequency) in own { detail["schedule.\(stream)"] = frequency }
+                let schedule = own.isEmpty ? mainSchedule : ([mainSchedule] + own.map { "\($0.key): \($0.value)" }).joined(separator: "; ")
                 let name = "\(demoId)/\(key)"
                 let json = detailJSON(detail)
                 state.connections.append(Connection(name: name, demoId: demoId, key: key, integration: integration, config: c,

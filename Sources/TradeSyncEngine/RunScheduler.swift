@@ -6,7 +6,8 @@ import TradeSyncCore
 import TradeSyncStore
 
 /// Puts connections in the store's queue and watches it: every few seconds it adds each
-/// scheduled connection that is not queued yet (or whose frequency changed), then records the
+/// schedule group (a connection's streams that share a frequency) that is not queued yet (or
+/// whose frequency changed), then records the
 /// queue's depth and the age of its oldest due run. The due times themselves live in the store,
 /// so a restart (or another process) picks up where this one stopped.
 public struct RunScheduler: Service {
@@ -55,27 +56,38 @@ public struct RunScheduler: Service {
         return SchedulerTick(added: added, due: stats.due, running: stats.running, oldestDueAgeSeconds: age)
     }
 
-    /// Adds the scheduled connections the queue does not have, with their first due time.
+    /// Adds the schedule groups the queue does not have (each connection's `*` group, and one
+    /// per other frequency its streams declare), with their first due time, and drops the
+    /// groups a connection no longer has.
     func enqueueNew(now: Int64) async throws -> Int {
         let policy = SchedulePolicy(project: workspace.project, settings: settings)
-        let queued = Dictionary(try await workspace.store.scheduleEntries().map { ($0.integrationId, $0.frequency) },
-                                uniquingKeysWith: { a, _ in a })
+        var queued: [String: [String: String]] = [:]
+        for e in try await workspace.store.scheduleEntries() { queued[e.integrationId, default: [:]][e.streams] = e.frequency }
         var entries: [ScheduleEntry] = []
         for c in try await workspace.store.connections(demoId: nil) {
             guard c.autoSync, c.status != .disconnected, let integration = workspace.project.integration(c.integrationType),
                 integration.status == .available
             else { continue }
-            let text = ScheduledConnection.frequencyText(c)
-            guard queued[c.id] != text else { continue }
-            guard let frequency = try? SyncFrequency(parsing: text) else {
-                logger.warning("connection has an unreadable frequency: not scheduled",
-                               metadata: ["connection": "\(c.connectionKey)", "frequency": "\(text)"])
-                continue
+            let groups = ScheduledConnection.groups(c, integration: integration)
+            for (key, _) in queued[c.id] ?? [:] where key != ScheduleGroup.main && !groups.contains(where: { $0.key == key }) {
+                try await workspace.store.unschedule(integrationId: c.id, streams: key)
             }
-            // A manual connection is queued only by requests: no row until one comes.
-            guard frequency.nextRun(after: now / SchedulePolicy.micros) != nil || queued[c.id] != nil else { continue }
-            entries.append(ScheduleEntry(integrationId: c.id, provider: c.integrationType, frequency: text,
-                                         nextDueAtMicros: policy.firstDue(frequency, lastSyncedAt: c.lastSyncedAt, now: now)))
+            for group in groups {
+                let text = group.frequency
+                let current = queued[c.id]?[group.key]
+                guard current != text else { continue }
+                guard let frequency = try? SyncFrequency(parsing: text) else {
+                    logger.warning("connection has an unreadable frequency: not scheduled",
+                                   metadata: ["connection": "\(c.connectionKey)", "streams": "\(group.key)", "frequency": "\(text)"])
+                    continue
+                }
+                // A manual group is queued only by requests: no row until one comes.
+                guard frequency.nextRun(after: now / SchedulePolicy.micros) != nil || current != nil else { continue }
+                // A group's streams last synced no earlier than the connection did; a missed or
+                // first run of a new group runs now, like a new connection's.
+                entries.append(ScheduleEntry(integrationId: c.id, streams: group.key, provider: c.integrationType, frequency: text,
+                                             nextDueAtMicros: policy.firstDue(frequency, lastSyncedAt: c.lastSyncedAt, now: now)))
+            }
         }
         try await workspace.store.schedule(entries)
         if !entries.isEmpty { logger.info("scheduled connections", metadata: ["added": "\(entries.count)"]) }
@@ -85,7 +97,7 @@ public struct RunScheduler: Service {
 
 /// What one scheduler pass saw.
 public struct SchedulerTick: Sendable, Equatable {
-    /// Connections added to the queue (or rescheduled for a new frequency).
+    /// Schedule groups added to the queue (or rescheduled for a new frequency).
     public var added: Int
     /// Runs due and not claimed.
     public var due: Int

@@ -70,6 +70,7 @@ public struct RunWorker: Service {
         else { return nil }
         var logger = self.logger
         logger[metadataKey: "connection_id"] = "\(claim.integrationId)"
+        logger[metadataKey: "streams"] = "\(claim.streams)"
         logger[metadataKey: "integration"] = "\(claim.provider)"
         if let previous = claim.takenOverFrom {
             logger.warning("took over the expired claim of another worker", metadata: ["previous_worker": "\(previous)"])
@@ -83,7 +84,8 @@ public struct RunWorker: Service {
         }
         logger[metadataKey: "connection"] = "\(connection.connectionKey)"
         let frequency = (try? SyncFrequency(parsing: claim.frequency)) ?? nil
-        let options = SyncOptions(syncType: claim.requested ? "manual" : "scheduled")
+        let options = SyncOptions(streams: streams(of: claim, connection: connection),
+                                  syncType: claim.requested ? "manual" : "scheduled")
         let runLogger = logger
         let outcome: Result<RunResult, any Error> = await withTaskGroup(of: Result<RunResult, any Error>?.self) { group in
             group.addTask {
@@ -109,16 +111,18 @@ public struct RunWorker: Service {
         case .failure(let error as CancellationError):
             // Shutting down: the run stopped at a page boundary; it stays due and resumes from
             // its cursor on the next worker. The claim goes back without waiting for expiry.
-            await afterCancellation { try await store.releaseClaim(integrationId: claim.integrationId, worker: name) }
+            await afterCancellation { try await store.releaseClaim(integrationId: claim.integrationId, streams: claim.streams, worker: name) }
             logger.info("stopped: the run stays due and resumes from its last committed page")
             throw error
         case .failure(let error as LeaseLostError):
             // Another process owns the connection now; its outcome is its own to record.
             logger.warning("lost the run lease", metadata: ["error": "\(error)"])
-            try await store.releaseClaim(integrationId: claim.integrationId, worker: name)
+            try await store.releaseClaim(integrationId: claim.integrationId, streams: claim.streams, worker: name)
             return WorkerStep(connectionId: connection.id, connectionKey: connection.connectionKey, outcome: "busy",
                               runId: nil, takenOverFrom: claim.takenOverFrom)
         case .failure(RunnerError.alreadyRunning):
+            // Another process holds the connection's run lease (another group of it, or a
+            // `sync` from the CLI): try again shortly; not a failure, so no attempt is counted.
             completion = RunCompletion(nextDueAtMicros: now + Int64(settings.busyRetrySeconds) * SchedulePolicy.micros,
                                        attempts: claim.attempts, outcome: "busy")
         case .failure(let error):
@@ -160,8 +164,21 @@ public struct RunWorker: Service {
         return true
     }
 
+    /// The streams a claimed run syncs: every stream for "sync now" and for a connection whose
+    /// streams share one frequency; else the group's own streams (the `*` group: the streams
+    /// left at the connection's frequency).
+    func streams(of claim: RunClaim, connection: ConnectionRecord) -> [String]? {
+        if claim.streams == ScheduleGroup.main {
+            if claim.requested { return nil }
+            let integration = workspace.project.integration(connection.integrationType)
+            return ScheduledConnection.groups(connection, integration: integration).first?.streams
+        }
+        return claim.streams.split(separator: ",").map(String.init)
+    }
+
     func complete(_ claim: RunClaim, _ completion: RunCompletion) async throws {
-        try await workspace.store.completeRun(integrationId: claim.integrationId, worker: name, completion: completion,
+        try await workspace.store.completeRun(integrationId: claim.integrationId, streams: claim.streams, worker: name,
+                                              completion: completion,
                                               now: settings.clock.now())
     }
 
@@ -172,7 +189,7 @@ public struct RunWorker: Service {
         while true {
             do {
                 try await Task.sleep(for: interval)
-                if !(try await workspace.store.renewClaim(integrationId: claim.integrationId, worker: name,
+                if !(try await workspace.store.renewClaim(integrationId: claim.integrationId, streams: claim.streams, worker: name,
                                                           now: settings.clock.now(), claimSeconds: settings.claimSeconds)) {
                     logger.warning("the run's claim was taken over by another worker")
                 }

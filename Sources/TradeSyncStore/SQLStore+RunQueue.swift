@@ -13,23 +13,29 @@ extension SQLStore: RunQueue {
         try await sql.transaction { db in
             for e in entries {
                 try await db.execute("""
-                    INSERT INTO tradesync_schedule (integration_id, provider, frequency, next_due_at_micros, attempts)
-                    VALUES (?1, ?2, ?3, ?4, 0)
-                    ON CONFLICT (integration_id) DO UPDATE SET provider = excluded.provider,
+                    INSERT INTO tradesync_schedule (integration_id, streams, provider, frequency, next_due_at_micros, attempts)
+                    VALUES (?1, ?5, ?2, ?3, ?4, 0)
+                    ON CONFLICT (integration_id, streams) DO UPDATE SET provider = excluded.provider,
                         frequency = excluded.frequency, next_due_at_micros = excluded.next_due_at_micros, attempts = 0
                     WHERE tradesync_schedule.frequency <> excluded.frequency
-                    """, [.text(e.integrationId), .text(e.provider), .text(e.frequency), .int(e.nextDueAtMicros)])
+                    """, [.text(e.integrationId), .text(e.provider), .text(e.frequency), .int(e.nextDueAtMicros),
+                      .text(e.streams)])
             }
         }
+    }
+
+    public func unschedule(integrationId: String, streams: String) async throws {
+        try await sql.execute("DELETE FROM tradesync_schedule WHERE integration_id = ?1 AND streams = ?2",
+                              [.text(integrationId), .text(streams)])
     }
 
     public func scheduleEntries() async throws -> [ScheduleEntry] {
         try await sql.query("""
             SELECT integration_id, provider, frequency, next_due_at_micros, requested_at_micros, attempts, last_outcome,
-                   claimed_by, claim_expires_at_micros
-            FROM tradesync_schedule ORDER BY integration_id
+                   claimed_by, claim_expires_at_micros, streams
+            FROM tradesync_schedule ORDER BY integration_id, streams
             """).map { r in
-            ScheduleEntry(integrationId: r.text(0) ?? "", provider: r.text(1) ?? "", frequency: r.text(2) ?? "",
+            ScheduleEntry(integrationId: r.text(0) ?? "", streams: r.text(9) ?? "*", provider: r.text(1) ?? "", frequency: r.text(2) ?? "",
                           nextDueAtMicros: r.int(3), requestedAtMicros: r.int(4), attempts: Int(r.int(5) ?? 0),
                           lastOutcome: r.text(6), claimedBy: r.text(7), claimExpiresAtMicros: r.int(8))
         }
@@ -40,11 +46,11 @@ extension SQLStore: RunQueue {
         // queue one run between them.
         if !(try await sql.query("""
             UPDATE tradesync_schedule SET requested_at_micros = ?1
-            WHERE integration_id = ?2 AND requested_at_micros IS NULL RETURNING 1
+            WHERE integration_id = ?2 AND streams = '*' AND requested_at_micros IS NULL RETURNING 1
             """, [.int(now), .text(integrationId)])).isEmpty { return true }
         return !(try await sql.query("""
             INSERT INTO tradesync_schedule (integration_id, provider, frequency, requested_at_micros, attempts)
-            VALUES (?1, ?2, ?3, ?4, 0) ON CONFLICT (integration_id) DO NOTHING RETURNING 1
+            VALUES (?1, ?2, ?3, ?4, 0) ON CONFLICT (integration_id, streams) DO NOTHING RETURNING 1
             """, [.text(integrationId), .text(provider), .text(frequency), .int(now)])).isEmpty
     }
 
@@ -65,10 +71,13 @@ extension SQLStore: RunQueue {
                 binds += full.map { .text($0) }
             }
             guard let row = try await db.query("""
-                SELECT integration_id, provider, frequency, attempts, requested_at_micros, claimed_by
-                FROM tradesync_schedule WHERE \(SQLStore.dueAndFree)\(excluded)
+                SELECT integration_id, provider, frequency, attempts, requested_at_micros, claimed_by, streams
+                FROM tradesync_schedule q WHERE \(SQLStore.dueAndFree)\(excluded)
+                AND NOT EXISTS (SELECT 1 FROM tradesync_schedule o WHERE o.integration_id = q.integration_id
+                                AND o.streams <> q.streams AND o.claimed_by IS NOT NULL AND o.claim_expires_at_micros >= ?1)
                 ORDER BY COALESCE(requested_at_micros, next_due_at_micros) LIMIT 1\(d.claimLocking)
-                """, binds).first, let id = row.text(0), let provider = row.text(1)
+                """, binds).first, let id = row.text(0), let provider = row.text(1),
+                let streams = row.text(6)
             else { return nil }
             if let cap = caps[provider] {
                 // Claims of one capped provider take turns, so two workers cannot both take its last slot.
@@ -78,9 +87,9 @@ extension SQLStore: RunQueue {
             }
             try await db.execute("""
                 UPDATE tradesync_schedule SET claimed_by = ?1, claimed_at_micros = ?2, claim_expires_at_micros = ?3
-                WHERE integration_id = ?4
-                """, [.text(worker), .int(now), .int(now + Int64(claimSeconds) * 1_000_000), .text(id)])
-            return RunClaim(integrationId: id, provider: provider, frequency: row.text(2) ?? "",
+                WHERE integration_id = ?4 AND streams = ?5
+                """, [.text(worker), .int(now), .int(now + Int64(claimSeconds) * 1_000_000), .text(id), .text(streams)])
+            return RunClaim(integrationId: id, streams: streams, provider: provider, frequency: row.text(2) ?? "",
                             attempts: Int(row.int(3) ?? 0), requested: row.int(4) != nil, claimedAtMicros: now,
                             takenOverFrom: row.text(5))
         }
@@ -95,29 +104,30 @@ extension SQLStore: RunQueue {
             """, [.int(now), .text(provider)]).map { ($0.text(0) ?? "", Int($0.int(1) ?? 0)) }
     }
 
-    public func renewClaim(integrationId: String, worker: String, now: Int64, claimSeconds: Int) async throws -> Bool {
+    public func renewClaim(integrationId: String, streams: String, worker: String, now: Int64,
+                           claimSeconds: Int) async throws -> Bool {
         !(try await sql.query("""
             UPDATE tradesync_schedule SET claim_expires_at_micros = ?1
-            WHERE integration_id = ?2 AND claimed_by = ?3 RETURNING 1
-            """, [.int(now + Int64(claimSeconds) * 1_000_000), .text(integrationId), .text(worker)])).isEmpty
+            WHERE integration_id = ?2 AND streams = ?4 AND claimed_by = ?3 RETURNING 1
+            """, [.int(now + Int64(claimSeconds) * 1_000_000), .text(integrationId), .text(worker), .text(streams)])).isEmpty
     }
 
-    public func completeRun(integrationId: String, worker: String, completion: RunCompletion, now: Int64) async throws {
+    public func completeRun(integrationId: String, streams: String, worker: String, completion: RunCompletion, now: Int64) async throws {
         try await sql.execute("""
             UPDATE tradesync_schedule SET next_due_at_micros = ?1, attempts = ?2, last_outcome = ?3,
                 last_finished_at_micros = ?4,
                 requested_at_micros = CASE WHEN requested_at_micros > claimed_at_micros THEN requested_at_micros END,
                 claimed_by = NULL, claimed_at_micros = NULL, claim_expires_at_micros = NULL
-            WHERE integration_id = ?5 AND claimed_by = ?6
+            WHERE integration_id = ?5 AND streams = ?7 AND claimed_by = ?6
             """, [.int(completion.nextDueAtMicros), .int(completion.attempts), .text(completion.outcome), .int(now),
-                  .text(integrationId), .text(worker)])
+                  .text(integrationId), .text(worker), .text(streams)])
     }
 
-    public func releaseClaim(integrationId: String, worker: String) async throws {
+    public func releaseClaim(integrationId: String, streams: String, worker: String) async throws {
         try await sql.execute("""
             UPDATE tradesync_schedule SET claimed_by = NULL, claimed_at_micros = NULL, claim_expires_at_micros = NULL
-            WHERE integration_id = ?1 AND claimed_by = ?2
-            """, [.text(integrationId), .text(worker)])
+            WHERE integration_id = ?1 AND streams = ?3 AND claimed_by = ?2
+            """, [.text(integrationId), .text(worker), .text(streams)])
     }
 
     public func queueStats(now: Int64) async throws -> QueueStats {

@@ -136,12 +136,118 @@ final class ManualClock: @unchecked Sendable {
         }
     }
 
+    @Test(arguments: backends)
+    func streamsWithTheirOwnFrequencyRunInTheirOwnGroup(backend: Backend) async throws {
+        try await withScheduledServiceTitan(backend) { workspace, st, clock, settings in
+            // invoices daily (as `stream_frequencies: { invoices: daily }` stores it), the rest hourly.
+            var connection = try #require(try await workspace.store.connection(id: st.id))
+            var stored = try ConnectionSettings.decode(connection.configJSON, connection: connection.connectionKey)
+            stored.schedule = "hourly"
+            stored.streamSchedules = ["invoices": "daily"]
+            connection.configJSON = stored.jsonText
+            _ = try await workspace.store.upsertConnection(connection)
+            let hourly = try #require(stored.streams).filter { $0 != "invoices" }
+            let scheduler = RunScheduler(workspace: workspace, settings: settings)
+            let worker = RunWorker(workspace: workspace, settings: settings, name: "w1")
+            let t0 = clock.now
+            #expect(try await scheduler.tick().added == 2)
+            let entries = try await workspace.scheduleEntries()
+            #expect(entries.map(\.streams) == ["*", "invoices"])
+            #expect(entries.map(\.frequency) == ["hourly", "daily"])
+            // A simulated day: every hour the scheduler ticks and the worker runs what is due.
+            var outcomes: [String] = []
+            for hour in 0..<24 {
+                clock.set(t0 + Int64(hour) * 3600 * Self.second)
+                try await scheduler.tick()
+                while let step = try await worker.runNext() { outcomes.append(step.outcome) }
+            }
+            #expect(outcomes.count == 25)
+            #expect(outcomes.allSatisfy { $0 == "success" })
+            // The run log names the streams each run synced.
+            let runs = try await workspace.runs(connectionId: st.id, limit: 100)
+            #expect(runs.filter { $0.entityType == hourly.joined(separator: ",") }.count == 24)
+            #expect(runs.filter { $0.entityType == "invoices" }.count == 1)
+            #expect(runs.count == 25)
+            let after = try await workspace.scheduleEntries()
+            #expect(after.first { $0.streams == "invoices" }?.nextDueAtMicros == t0 + 86_400 * Self.second)
+            // "Sync now" runs every stream, on the connection's main row.
+            #expect(try await workspace.requestSync(connectionId: st.id) == .queued)
+            clock.set(currentMicros() + Self.second)
+            _ = try await worker.runNext()
+            let manual = try #require(try await workspace.runs(connectionId: st.id, limit: 100).first { $0.syncType == "manual" })
+            #expect(manual.entityType == stored.streams?.joined(separator: ","))
+            // Back to one frequency: the invoices group leaves the queue.
+            stored.streamSchedules = nil
+            connection.configJSON = stored.jsonText
+            _ = try await workspace.store.upsertConnection(connection)
+            try await scheduler.tick()
+            #expect(try await workspace.scheduleEntries().map(\.streams) == ["*"])
+        }
+    }
+
+    @Test func scheduleGroupsFollowTheStoredStreamSchedules() throws {
+        func record(_ settings: ConnectionSettings) -> ConnectionRecord {
+            ConnectionRecord(demoId: "d", connectionKey: "k", integrationType: "acme", status: .pending, credentialsJSON: "{}",
+                             configJSON: settings.jsonText, syncFrequency: "hourly", autoSync: true)
+        }
+        let all = ConnectionSettings(streams: ["a", "b", "c"], schedule: "hourly")
+        #expect(ScheduledConnection.groups(record(all), integration: nil)
+                    == [ScheduleGroup(key: "*", frequency: "hourly", streams: nil)])
+        var split = all
+        split.streamSchedules = ["c": "daily", "a": "daily", "b": "hourly"]
+        #expect(ScheduledConnection.groups(record(split), integration: nil) == [
+            ScheduleGroup(key: "*", frequency: "hourly", streams: ["b"]),
+            ScheduleGroup(key: "a,c", frequency: "daily", streams: ["a", "c"]),
+        ])
+        split.streamSchedules = ["a": "daily", "b": "daily", "c": "every 15m"]
+        #expect(ScheduledConnection.groups(record(split), integration: nil) == [
+            ScheduleGroup(key: "*", frequency: "manual", streams: []),
+            ScheduleGroup(key: "a,b", frequency: "daily", streams: ["a", "b"]),
+            ScheduleGroup(key: "c", frequency: "every 15m", streams: ["c"]),
+        ])
+    }
+
+    /// The stored stream schedules: the deployment's `stream_frequencies`, else the stream's
+    /// `frequency` in integrations.d; a stream at the connection's own frequency is left out.
+    @Test(arguments: [
+        (nil, nil, nil), ("every 6h", nil, "every 6h"), ("every 6h", "daily", "daily"), (nil, "hourly", nil),
+    ] as [(String?, String?, String?)])
+    func theDeployerStoresEachStreamsOwnSchedule(integrationDefault: String?, override: String?, stored: String?) throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.removeItem(atPath: dir)
+        try FileManager.default.copyItem(atPath: BrokenConfigurationCorpus.base, toPath: dir)
+        if let integrationDefault {
+            let path = dir + "/integrations.d/acme.yaml"
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            try text.replacingOccurrences(of: "    primary_key: id\n", with: "    primary_key: id\n    frequency: \(integrationDefault)\n")
+                .write(toFile: path, atomically: true, encoding: .utf8)
+        }
+        if let override {
+            let path = dir + "/tradesync.yaml"
+            try (try String(contentsOfFile: path, encoding: .utf8) + "        stream_frequencies: { jobs: \(override) }\n")
+                .write(toFile: path, atomically: true, encoding: .utf8)
+        }
+        let project = ProjectLoader.load(root: dir, environment: { _ in "set" })
+        #expect(!project.diagnostics.hasErrors, "\(project.diagnostics.map(\.description))")
+        let c = try #require(project.deployments.first?.contractors.first?.connections.first)
+        let integration = try #require(project.integration("acme"))
+        let settings = Deployer.settings(c, integration: integration)
+        #expect(settings.schedule == "hourly")
+        #expect(settings.streamSchedules == stored.map { ["jobs": $0] })
+        // Every stream has its own frequency: the main row stays, for "sync now" only.
+        let record = Deployer.connectionRecord(c, contractor: "demo-1", integration: integration)
+        let groups = ScheduledConnection.groups(record, integration: integration)
+        #expect(groups.map(\.key) == (stored == nil ? ["*"] : ["*", "jobs"]))
+        #expect(groups.first?.frequency == (stored == nil ? "hourly" : "manual"))
+    }
+
     @Test func aDeferredRunIsRescheduledAtTheProvidersResetTime() throws {
         let project = ProjectLoader.load(root: Repo.root, environment: { _ in "set" })
         let settings = SchedulerSettings(jitter: { _ in 0 })
         let policy = SchedulePolicy(project: project, settings: settings)
         let now: Int64 = 1_000_000 * Self.second
-        let claim = RunClaim(integrationId: "c", provider: "yelp", frequency: "daily", attempts: 1, requested: false,
+        let claim = RunClaim(integrationId: "c", streams: "*", provider: "yelp", frequency: "daily", attempts: 1, requested: false,
                              claimedAtMicros: now, takenOverFrom: nil)
         var deferred = RunResult(runId: "r", connectionKey: "k", integration: "yelp", status: .deferred, streams: [],
                                  failures: [], durationMs: 1, error: "daily quota spent", dryRun: false)

@@ -1,8 +1,11 @@
 import TradeSyncCore
 
-/// A connection's place in the scheduler's queue (`tradesync_schedule`).
+/// A schedule group's place in the scheduler's queue (`tradesync_schedule`).
 public struct ScheduleEntry: Sendable, Equatable {
     public var integrationId: String
+    /// The group: `*` (the connection's frequency; "sync now" runs here), or the sorted names
+    /// of the streams that share another frequency, joined with commas.
+    public var streams: String
     /// The integration type: per-provider concurrency caps count claims by it.
     public var provider: String
     /// The frequency the due time was computed from (`hourly`, `every 15m`, …).
@@ -17,10 +20,11 @@ public struct ScheduleEntry: Sendable, Equatable {
     public var claimedBy: String?
     public var claimExpiresAtMicros: Int64?
 
-    public init(integrationId: String, provider: String, frequency: String, nextDueAtMicros: Int64?,
+    public init(integrationId: String, streams: String = "*", provider: String, frequency: String, nextDueAtMicros: Int64?,
                 requestedAtMicros: Int64? = nil, attempts: Int = 0, lastOutcome: String? = nil, claimedBy: String? = nil,
                 claimExpiresAtMicros: Int64? = nil) {
         self.integrationId = integrationId
+        self.streams = streams
         self.provider = provider
         self.frequency = frequency
         self.nextDueAtMicros = nextDueAtMicros
@@ -36,6 +40,8 @@ public struct ScheduleEntry: Sendable, Equatable {
 /// released, or expires (its worker died without renewing it).
 public struct RunClaim: Sendable, Equatable {
     public var integrationId: String
+    /// The schedule group (`ScheduleEntry.streams`).
+    public var streams: String
     public var provider: String
     public var frequency: String
     public var attempts: Int
@@ -74,22 +80,26 @@ public struct QueueStats: Sendable, Equatable {
 /// claims. Every time is passed in by the caller (µs since the epoch), so a test can move the
 /// clock. On PostgreSQL, workers in many processes claim with `FOR UPDATE SKIP LOCKED`.
 public protocol RunQueue: Sendable {
-    /// Adds each connection that is not queued yet, and resets the due time of one whose
+    /// Adds each group that is not queued yet, and resets the due time of one whose
     /// frequency changed; leaves the others (and their due times) as they are.
     func schedule(_ entries: [ScheduleEntry]) async throws
-    /// Every queued connection.
+    /// Takes a group out of the queue (its streams went back to the connection's frequency).
+    func unschedule(integrationId: String, streams: String) async throws
+    /// Every queued group.
     func scheduleEntries() async throws -> [ScheduleEntry]
-    /// Queues a run now. False when one is already queued (the request is de-duplicated).
+    /// Queues a run of every stream now, on the connection's `*` group. False when one is
+    /// already queued (the request is de-duplicated).
     func requestRun(integrationId: String, provider: String, frequency: String, now: Int64) async throws -> Bool
     /// Claims the most overdue run that is due at `now` and not claimed (or whose claim expired),
-    /// skipping providers whose claims reach their cap in `caps` (provider → concurrent runs).
+    /// skipping providers whose claims reach their cap in `caps` (provider → concurrent runs)
+    /// and connections with another group claimed (their run lease is taken).
     func claimNextRun(worker: String, now: Int64, claimSeconds: Int, caps: [String: Int]) async throws -> RunClaim?
     /// Extends a claim; false when the worker no longer holds it.
-    func renewClaim(integrationId: String, worker: String, now: Int64, claimSeconds: Int) async throws -> Bool
+    func renewClaim(integrationId: String, streams: String, worker: String, now: Int64, claimSeconds: Int) async throws -> Bool
     /// Ends a claim with the run's outcome and the next due time. A request made while the run
     /// was running stays queued.
-    func completeRun(integrationId: String, worker: String, completion: RunCompletion, now: Int64) async throws
+    func completeRun(integrationId: String, streams: String, worker: String, completion: RunCompletion, now: Int64) async throws
     /// Gives a claim back unchanged (the worker is stopping): the run stays due.
-    func releaseClaim(integrationId: String, worker: String) async throws
+    func releaseClaim(integrationId: String, streams: String, worker: String) async throws
     func queueStats(now: Int64) async throws -> QueueStats
 }
