@@ -59,13 +59,14 @@ struct StreamRun {
             var resolved: [String] = []
             var failed: [FailedRecord] = []
             var raws: [RawPayload] = []
+            let compressor = keepRaw ? RawCompressor() : nil
             for k in chunk {
                 let raw = (try? JSONValue.parse(Array(k.rawJSON.utf8))) ?? .null
                 switch preparer.prepare(raw) {
                 case .mapped(let record):
                     records.append(record)
                     resolved.append(k.externalId)
-                    if keepRaw { raws.append(RawPayload(externalId: record.externalId, compressed: RawCompression.deflate(k.rawJSON))) }
+                    if let compressor { raws.append(RawPayload(externalId: record.externalId, compressed: compressor.deflate(k.rawJSON))) }
                 case .failed(let failure, let keep):
                     // Keyed as before, so the kept row is updated rather than doubled.
                     var keep = keep
@@ -118,9 +119,10 @@ struct StreamRun {
     func keepLookupPayloads(_ stream: String, records: [JSONValue], key: JSONPath) async throws {
         guard integration.streams[stream]?.keepRaw ?? true, !records.isEmpty else { return }
         var raws: [RawPayload] = []
+        let compressor = RawCompressor()
         for r in records {
             guard let k = r.value(at: key)?.scalarText else { continue }
-            raws.append(RawPayload(externalId: k, compressed: RawCompression.deflate(r.jsonText)))
+            raws.append(RawPayload(externalId: k, compressed: compressor.deflate(r.jsonText)))
         }
         var write = pageWrite(entity: EntityModel(name: "", table: "", fields: []), stream: stream, records: [], cursor: nil,
                               fetched: 0, failures: [], resolved: [], raws: raws)

@@ -164,10 +164,13 @@ struct WebhookReceiver: Sendable {
                     "external_id": "\(failure.externalId)", "reason": "\(failure.reason)",
                 ])
             }
-            let outcome = try await store.applyPage(PageWrite(
+            var page = PageWrite(
                 integrationId: connection.id, demoId: connection.demoId, entity: entity, stream: stream,
                 records: records, cursor: nil, now: currentMicros(),
-                run: RunCounts(runId: runId, fetched: 1, failed: kept.count), failures: kept, resolvedFailures: resolved))
+                run: RunCounts(runId: runId, fetched: 1, failed: kept.count), failures: kept, resolvedFailures: resolved)
+            // Kept like a pulled record's (`keep_raw`), so `plan` and `apply` can re-map applicants.
+            page.raws = records.map { RawPayload(externalId: $0.externalId, compressed: RawCompression.deflate(payload.jsonText)) }
+            let outcome = try await store.applyPage(page)
             streamResult.inserted = outcome.inserted
             streamResult.updated = outcome.updated
             streamResult.unchanged = outcome.unchanged
