@@ -10,9 +10,6 @@ import TradeSyncCore
 /// example cannot drift from the CLI.
 @Suite struct GitOpsWorkflowTests {
     static let path = Repo.root + "/examples/gitops/.github/workflows/tradesync.yml"
-    /// Commands added by another branch (issue 11's plan/apply); until they are in the command
-    /// tree their invocations are listed as pending instead of failing.
-    static let pendingCommands: Set<String> = ["plan", "apply"]
 
     struct Invocation: CustomStringConvertible {
         var job: String
@@ -52,10 +49,6 @@ import TradeSyncCore
             }
         }
         return out
-    }
-
-    static var knownCommands: Set<String> {
-        Set(TradeSyncCommand.configuration.subcommands.map { $0._commandName })
     }
 
     @Test func theWorkflowRunsValidateTestPlanOnPullRequestsAndApplyOnMain() throws {
@@ -100,13 +93,11 @@ import TradeSyncCore
     @Test func everyTradesyncInvocationParses() throws {
         let all = try Self.invocations()
         #expect(all.count >= 6)
-        let known = Self.knownCommands
         for invocation in all {
             guard let sub = invocation.arguments.first else {
                 Issue.record("\(invocation): no subcommand")
                 continue
             }
-            if Self.pendingCommands.contains(sub), !known.contains(sub) { continue }  // see the pending test
             do {
                 _ = try TradeSyncCommand.parseAsRoot(invocation.arguments)
             } catch {
@@ -115,16 +106,10 @@ import TradeSyncCore
         }
     }
 
-    /// plan and apply come from the plan/apply branch. Until they are in the command tree their
-    /// invocations are a known issue, listed by name; once they are, this checks them too.
-    @Test func planAndApplyInvocations_pendingUntilThoseCommandsExist() throws {
-        let pending = try Self.invocations().filter { Self.pendingCommands.contains($0.arguments.first ?? "") }
-        #expect(pending.count >= 3)
-        let missing = pending.filter { !Self.knownCommands.contains($0.arguments.first ?? "") }
-        if missing.isEmpty { return }  // everyInvocationParses checked them
-        withKnownIssue("PENDING: tradesync plan/apply are not in this build's command tree yet (helper 'plan', issue 11)") {
-            for invocation in missing { Issue.record("pending, not checked: \(invocation)") }
-        }
+    /// The workflow's point: plan on a pull request, apply the saved plan on merge.
+    @Test func theWorkflowPlansAndApplies() throws {
+        let commands = Set(try Self.invocations().compactMap { $0.arguments.first })
+        #expect(commands.isSuperset(of: ["validate", "test", "plan", "apply"]))
     }
 
     @Test func theShellSplitterReadsTheWorkflowsForms() {
