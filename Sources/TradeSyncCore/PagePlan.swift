@@ -26,6 +26,13 @@ public struct PageWrite: Sendable, Equatable {
     /// Payloads of a stream that has no rows (a looked-up stream), one per record, compressed:
     /// each replaces the external id's last one.
     public var raws: [RawPayload] = []
+    /// The page can be fetched again if its commit is lost: a pulled page, whose cursor commits
+    /// with it. A store may then commit it without waiting for the disk (PostgreSQL
+    /// `synchronous_commit = off`, as SQLite's `synchronous = NORMAL` does): a crash of the
+    /// database server loses at most the last moments of pages, cursor included, and the next run
+    /// fetches them again. The run's own end is committed durably, and with it every page before.
+    /// A webhook delivery is not replayable: it is answered only once it is on disk.
+    public var replayable = false
 
     public init(
         integrationId: String, demoId: String, entity: EntityModel, stream: String, records: [MappedRecord],

@@ -140,7 +140,7 @@ struct Applier: Sendable {
                     if case .mapped(let record) = remapper.remap(kept: k) {
                         records.append(record)
                         resolved.append(k.externalId)
-                        raws.append(externalId: record.externalId, bytes: k.rawJSON.utf8)
+                        raws.append(externalId: record.externalId, text: k.rawJSON)
                     }
                 }
                 guard !records.isEmpty else { continue }

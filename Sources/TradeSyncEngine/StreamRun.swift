@@ -45,6 +45,7 @@ struct StreamRun {
             failures: failures, resolvedFailures: resolved)
         write.rawPage = rawPage
         write.raws = raws
+        write.replayable = true
         return write
     }
 
@@ -67,7 +68,7 @@ struct StreamRun {
                 case .mapped(let record):
                     records.append(record)
                     resolved.append(k.externalId)
-                    raws?.append(externalId: record.externalId, bytes: k.rawJSON.utf8)
+                    raws?.append(externalId: record.externalId, text: k.rawJSON)
                 case .failed(let failure, let keep):
                     // Keyed as before, so the kept row is updated rather than doubled.
                     var keep = keep
@@ -210,7 +211,7 @@ struct StreamRun {
                     case .mapped(let mapped):
                         prepared.records.append(mapped)
                         if fanOut {
-                            raws?.append(externalId: mapped.externalId, bytes: record.jsonText.utf8)
+                            raws?.append(externalId: mapped.externalId, text: record.jsonText)
                         } else {
                             raws?.append(externalId: mapped.externalId, bytes: page.rawBytes(index))
                         }

@@ -78,6 +78,7 @@ extension PostgresStore {
 
     public func applyPage(_ page: PageWrite) async throws -> PageOutcome {
         try await transaction { c in
+            if page.replayable { _ = try await self.query(on: c, "SET LOCAL synchronous_commit TO off", PostgresBindings()) }
             if let fence = page.fence {
                 // The row lock taken here holds off a concurrent lease takeover until this commits.
                 let held = try await self.query(on: c, """

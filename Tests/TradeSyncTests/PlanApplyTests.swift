@@ -485,7 +485,7 @@ struct PlanProject {
             func write(_ notes: (Int) -> String) async throws -> (PageOutcome, [String]) {
                 var builder = RawPageBuilder()
                 let raws = (0..<300).map { payload($0, note: notes($0)) }
-                for (i, r) in raws.enumerated() { builder.append(externalId: "\(i)", bytes: r.utf8) }
+                for (i, r) in raws.enumerated() { builder.append(externalId: "\(i)", text: r) }
                 var page = PageWrite(integrationId: c.id, demoId: "d", entity: jobsEntity, stream: "jobs", records: records,
                                      cursor: nil, now: 1_700_000_000_000_000)
                 page.rawPage = builder.finish()
