@@ -215,7 +215,6 @@ public struct PagePlan: Sendable, Equatable {
     /// changed): `plan` re-maps the latest payload. Each row that moves off a stored page is
     /// counted in `releasedPages`, so the store can drop a page no row points at any more.
     public static func make(_ page: PageWrite, existing: [String: StoredIdentity], newId: () -> String) -> PagePlan {
-        var known = existing
         var steps: [Step] = []
         steps.reserveCapacity(page.records.count)
         var outcome = PageOutcome()
@@ -223,52 +222,66 @@ public struct PagePlan: Sendable, Equatable {
         let rawHashes = page.rawPage?.hashes
         // One row per external id, in first-seen order; a repeat moves it to its latest version,
         // and an insert stays an insert, an update an update.
-        var rows: [(ext: String, kind: RowKind, row: Row)] = []
-        var rowAt: [String: Int] = [:]
+        var rows: [(kind: RowKind, row: Row)] = []
+        rows.reserveCapacity(page.records.count)
+        // Per external id of the page: the identity a repeat compares with (its earlier version,
+        // whose payload is on this page) and its row. One hash table for both: this runs for
+        // every record, inside the page's transaction.
+        var seen: [String: (identity: StoredIdentity, row: Int?)] = [:]
+        seen.reserveCapacity(page.records.count)
         var released: [Int64: Int] = [:]
-        var movedOff: Set<String> = []
-        func write(_ ext: String, _ kind: RowKind, _ row: Row, storedPage: Int64?) {
-            if let i = rowAt[ext] {
-                rows[i] = (ext, max(rows[i].kind, kind), row)
-            } else {
-                rowAt[ext] = rows.count
-                rows.append((ext, kind, row))
-            }
-            if rawHashes != nil, let storedPage, movedOff.insert(ext).inserted { released[storedPage, default: 0] += 1 }
-        }
         for (index, record) in page.records.enumerated() {
             let ext = record.externalId
             let hash = record.contentHash
             let rawHash = rawHashes.flatMap { index < $0.count ? $0[index] : nil }
-            let stored = known[ext]
+            let earlier = seen[ext]
+            let stored = earlier?.identity ?? existing[ext]
+            var row = earlier?.row
+            func write(_ kind: RowKind, _ internalId: String) {
+                let entry = Row(index: index, internalId: internalId)
+                if let i = row {
+                    rows[i] = (max(rows[i].kind, kind), entry)
+                } else {
+                    row = rows.count
+                    rows.append((kind, entry))
+                    // The first write of this id moves its row off the page it pointed at.
+                    if rawHashes != nil, let from = existing[ext]?.rawPage { released[from, default: 0] += 1 }
+                }
+            }
             if let stored, let storedHash = stored.hash {
                 if storedHash == hash {
                     outcome.unchanged += 1
                     steps.append(Step(externalId: ext, internalId: stored.internalId, action: .unchanged))
-                    if let rawHash, stored.rawHash != rawHash {
-                        write(ext, .repoint, Row(index: index, internalId: stored.internalId), storedPage: existing[ext]?.rawPage)
-                    }
+                    if let rawHash, stored.rawHash != rawHash { write(.repoint, stored.internalId) }
                 } else {
                     outcome.updated += 1
                     steps.append(Step(externalId: ext, internalId: stored.internalId,
                                       action: .update(previousHash: storedHash)))
-                    write(ext, .update, Row(index: index, internalId: stored.internalId), storedPage: existing[ext]?.rawPage)
+                    write(.update, stored.internalId)
                 }
             } else {
                 let internalId = stored?.internalId ?? newId()
                 if stored == nil { newMappings.append(Mapping(externalId: ext, internalId: internalId, mappingId: newId())) }
                 outcome.inserted += 1
                 steps.append(Step(externalId: ext, internalId: internalId, action: .insert(newMapping: stored == nil)))
-                write(ext, .insert, Row(index: index, internalId: internalId), storedPage: existing[ext]?.rawPage)
+                write(.insert, internalId)
             }
-            // A repeat compares with this version, whose payload is on this page.
-            known[ext] = StoredIdentity(internalId: steps[steps.count - 1].internalId, hash: hash, rawPage: nil,
-                                        rawHash: rawHash)
+            seen[ext] = (StoredIdentity(internalId: steps[steps.count - 1].internalId, hash: hash, rawPage: nil,
+                                        rawHash: rawHash), row)
         }
-        var plan = PagePlan(page: page, steps: steps, inserts: rows.filter { $0.kind == .insert }.map(\.row),
-                            updates: rows.filter { $0.kind == .update }.map(\.row), newMappings: newMappings,
+        var inserts: [Row] = []
+        var updates: [Row] = []
+        var repoints: [Row] = []
+        for r in rows {
+            switch r.kind {
+            case .insert: inserts.append(r.row)
+            case .update: updates.append(r.row)
+            case .repoint: repoints.append(r.row)
+            }
+        }
+        var plan = PagePlan(page: page, steps: steps, inserts: inserts, updates: updates, newMappings: newMappings,
                             outcome: outcome)
-        plan.repoints = rows.filter { $0.kind == .repoint }.map(\.row)
+        plan.repoints = repoints
         plan.releasedPages = released
         return plan
     }

@@ -49,6 +49,69 @@ struct PagePlanTests {
              newMappings: ["3"]),
     ]
 
+    /// Raw payload pointers (`keep_raw`): which rows point at the page's payloads, which only
+    /// move their pointer, and which stored pages lose rows.
+    struct RawCase: Sendable, CustomTestStringConvertible {
+        var name: String
+        /// (external id, value, payload hash) in page order.
+        var page: [(String, String, Int64)]
+        /// external id → (stored value, payload hash, raw page).
+        var stored: [String: (String, Int64?, Int64?)]
+        var repoints: [String]
+        var released: [Int64: Int]
+        var pointing: Int
+        var testDescription: String { name }
+    }
+
+    static let rawCases: [RawCase] = [
+        RawCase(name: "new rows point at the page", page: [("1", "a", 10), ("2", "b", 20)], stored: [:], repoints: [],
+                released: [:], pointing: 2),
+        RawCase(name: "same values, same payload: nothing", page: [("1", "a", 10)], stored: ["1": ("a", 10, 5)],
+                repoints: [], released: [:], pointing: 0),
+        RawCase(name: "same values, new payload: repointed, old page released", page: [("1", "a", 11)],
+                stored: ["1": ("a", 10, 5)], repoints: ["1"], released: [5: 1], pointing: 1),
+        RawCase(name: "updated rows move off their pages", page: [("1", "b", 11), ("2", "c", 21), ("3", "d", 31)],
+                stored: ["1": ("a", 10, 5), "2": ("x", 20, 5), "3": ("y", 30, 6)], repoints: [], released: [5: 2, 6: 1],
+                pointing: 3),
+        RawCase(name: "kept before pages (no pointer): pointed, nothing released", page: [("1", "a", 10)],
+                stored: ["1": ("a", nil, nil)], repoints: ["1"], released: [:], pointing: 1),
+        RawCase(name: "repeat: unchanged first, changed payload later, released once", page: [("1", "a", 10), ("1", "a", 12), ("1", "a", 13)],
+                stored: ["1": ("a", 10, 5)], repoints: ["1"], released: [5: 1], pointing: 1),
+        RawCase(name: "repeat: repointed, then updated: one update row", page: [("1", "a", 11), ("1", "b", 12)],
+                stored: ["1": ("a", 10, 5)], repoints: [], released: [5: 1], pointing: 1),
+    ]
+
+    @Test(arguments: rawCases)
+    func rowsPointAtThePagesPayloads(_ c: RawCase) throws {
+        let records = c.page.map { Self.record($0.0, $0.1) }
+        var page = PageWrite(integrationId: "i", demoId: "d", entity: EntityModel(name: "e", table: "t", fields: []),
+                             stream: "s", records: records, cursor: nil, now: 0)
+        page.rawPage = RawPage(compressed: [1], hashes: c.page.map(\.2))
+        var existing: [String: StoredIdentity] = [:]
+        for (ext, (value, rawHash, rawPage)) in c.stored {
+            existing[ext] = StoredIdentity(internalId: "x" + ext, hash: Self.record(ext, value).contentHash,
+                                           rawPage: rawPage, rawHash: rawHash)
+        }
+        var n = 0
+        let plan = PagePlan.make(page, existing: existing) {
+            n += 1
+            return "new\(n)"
+        }
+        #expect(plan.repoints.map { records[$0.index].externalId } == c.repoints)
+        #expect(plan.releasedPages == c.released)
+        #expect(plan.pointingRows == c.pointing)
+        // Every row written points at its id's last record on the page.
+        for row in plan.inserts + plan.updates + plan.repoints {
+            let ext = records[row.index].externalId
+            let last = try #require(records.lastIndex { $0.externalId == ext })
+            #expect(row.index == last)
+        }
+        // Without payloads nothing is repointed or released.
+        page.rawPage = nil
+        let plain = PagePlan.make(page, existing: existing) { "id" }
+        #expect(plain.repoints.isEmpty && plain.releasedPages.isEmpty && plain.pointingRows == 0)
+    }
+
     @Test(arguments: cases)
     func planClassifiesEveryRecordOnce(_ c: Case) {
         let records = c.page.map { Self.record($0.0, $0.1) }
