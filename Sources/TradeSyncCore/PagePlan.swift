@@ -100,12 +100,13 @@ public struct PageOutcome: Sendable, Equatable {
     }
 }
 
-/// What the store holds for one external id: the internal id it maps to, and the content hash
-/// of the stored row (nil: the id is mapped but the row is missing, so it is inserted again).
+/// What the store holds for one external id: the id of its row (the internal id) and the row's
+/// content hash. The id map is a view over the entity tables (`contractor_data_mappings`), so an
+/// external id is known exactly when its row exists.
 public struct StoredIdentity: Sendable, Equatable {
     public var internalId: String
-    public var hash: String?
-    public init(internalId: String, hash: String?) {
+    public var hash: String
+    public init(internalId: String, hash: String) {
         self.internalId = internalId
         self.hash = hash
     }
@@ -117,8 +118,8 @@ public struct StoredIdentity: Sendable, Equatable {
 public struct PagePlan: Sendable, Equatable {
     /// What happens to one record of the page.
     public enum Action: Sendable, Equatable {
-        /// A new row; `newMapping` when the external id had no id mapping yet.
-        case insert(newMapping: Bool)
+        /// A new row under a new internal id (its mapping comes with it: the id map is a view).
+        case insert
         /// The stored row differs: rewritten. The previous hash is kept for diffs (`plan`).
         case update(previousHash: String)
         case unchanged
@@ -146,18 +147,6 @@ public struct PagePlan: Sendable, Equatable {
         }
     }
 
-    /// A new id mapping: `mappingId` is the mapping row's own id.
-    public struct Mapping: Sendable, Equatable {
-        public var externalId: String
-        public var internalId: String
-        public var mappingId: String
-        public init(externalId: String, internalId: String, mappingId: String) {
-            self.externalId = externalId
-            self.internalId = internalId
-            self.mappingId = mappingId
-        }
-    }
-
     public let page: PageWrite
     /// One per record of the page, in order.
     public let steps: [Step]
@@ -165,18 +154,16 @@ public struct PagePlan: Sendable, Equatable {
     public let inserts: [Row]
     /// Rows to rewrite, one per external id and none that is also inserted (its last version).
     public let updates: [Row]
-    public let newMappings: [Mapping]
     public let outcome: PageOutcome
 
-    /// Plans `page` against `existing` (the stored identity of each mapped external id).
+    /// Plans `page` against `existing` (the stored identity of each external id that has a row).
     /// A record repeated in one page counts once as an insert, then as an update or unchanged
-    /// against its own earlier version. `newId` makes internal and mapping ids.
+    /// against its own earlier version. `newId` makes the internal ids of new rows.
     public static func make(_ page: PageWrite, existing: [String: StoredIdentity], newId: () -> String) -> PagePlan {
         var known = existing
         var steps: [Step] = []
         steps.reserveCapacity(page.records.count)
         var outcome = PageOutcome()
-        var newMappings: [Mapping] = []
         // Position in `inserts`/`updates` of each external id's row, so a repeat replaces it.
         var insertAt: [String: Int] = [:]
         var updateAt: [String: Int] = [:]
@@ -186,14 +173,14 @@ public struct PagePlan: Sendable, Equatable {
             let ext = record.externalId
             let hash = record.contentHash
             let stored = known[ext]
-            if let stored, let storedHash = stored.hash {
-                if storedHash == hash {
+            if let stored {
+                if stored.hash == hash {
                     outcome.unchanged += 1
                     steps.append(Step(externalId: ext, internalId: stored.internalId, action: .unchanged))
                     continue
                 }
                 outcome.updated += 1
-                steps.append(Step(externalId: ext, internalId: stored.internalId, action: .update(previousHash: storedHash)))
+                steps.append(Step(externalId: ext, internalId: stored.internalId, action: .update(previousHash: stored.hash)))
                 let row = Row(index: index, internalId: stored.internalId)
                 if let i = insertAt[ext] {
                     inserts[i] = row
@@ -204,28 +191,22 @@ public struct PagePlan: Sendable, Equatable {
                     updates.append(row)
                 }
             } else {
-                let internalId = stored?.internalId ?? newId()
-                if stored == nil { newMappings.append(Mapping(externalId: ext, internalId: internalId, mappingId: newId())) }
+                let internalId = newId()
                 outcome.inserted += 1
-                steps.append(Step(externalId: ext, internalId: internalId, action: .insert(newMapping: stored == nil)))
+                steps.append(Step(externalId: ext, internalId: internalId, action: .insert))
                 insertAt[ext] = inserts.count
                 inserts.append(Row(index: index, internalId: internalId))
             }
             known[ext] = StoredIdentity(internalId: steps[steps.count - 1].internalId, hash: hash)
         }
-        return PagePlan(page: page, steps: steps, inserts: inserts, updates: updates, newMappings: newMappings,
-                        outcome: outcome)
+        return PagePlan(page: page, steps: steps, inserts: inserts, updates: updates, outcome: outcome)
     }
 
-    init(page: PageWrite, steps: [Step], inserts: [Row], updates: [Row], newMappings: [Mapping], outcome: PageOutcome) {
+    init(page: PageWrite, steps: [Step], inserts: [Row], updates: [Row], outcome: PageOutcome) {
         self.page = page
         self.steps = steps
         self.inserts = inserts
         self.updates = updates
-        self.newMappings = newMappings
         self.outcome = outcome
     }
-
-    /// External ids whose mapping is touched (`last_synced_at`) because their row was rewritten.
-    public var touchedExternalIds: [String] { updates.map { page.records[$0.index].externalId } }
 }

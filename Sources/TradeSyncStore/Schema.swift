@@ -184,6 +184,7 @@ enum Schema {
         runQueueMigration,
         apiTokensMigration,
         rawAndAppliedState,
+        idMapAsView,
     ]
 
     static func columnType(_ type: FieldType, _ d: SQLDialect) -> String {
