@@ -110,4 +110,25 @@ extension StoreSuite {
             #expect(try await Self.idMap(base) == (try await Self.expectedIdMap(base, jobsEntity)))
         }
     }
+
+    @Test(arguments: backends)
+    func aLargeRunRefreshesTheStatisticsOfTheEntityTables(backend: Backend) async throws {
+        try await withFreshStore(backend) { store in
+            let base = try #require(store as? SQLStore)
+            _ = try await store.migrate(model: testModel)
+            let c = try await makeConnection(store)
+            _ = try await store.applyPage(page(c, [job("1", name: "A")], cursor: nil))
+            let run = try await store.startRun(SyncRunStart(integrationId: c.id, demoId: c.demoId, entityType: "jobs",
+                                                            syncType: "manual", startedAt: currentMicros()))
+            try await store.finishRun(SyncRunFinish(runId: run, status: .success, completedAt: currentMicros(), durationMs: 1,
+                                                    errorMessage: nil, detailsJSON: "{}", analyze: true))
+            #expect(try await store.runs(integrationId: c.id, limit: 1).first?.status == .success)
+            guard backend == .postgres else { return }
+            // The tables the page lookups probe now, not the id map (a view has no statistics).
+            let analyzed = try await base.sql.query("""
+                SELECT relname FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL ORDER BY relname
+                """).compactMap { $0.text(0) }
+            #expect(analyzed == ["contractor_jobs", "contractor_reviews"])
+        }
+    }
 }

@@ -75,9 +75,12 @@ public struct SQLDialect: Sendable, Equatable, CustomStringConvertible {
             ]
         },
         afterRunRecorded: ["REFRESH MATERIALIZED VIEW \(Schema.summaryName)"],
-        // The entity tables are probed per external id on every page (the id map is a view of
-        // them): their plans must not rest on statistics from when they were small.
-        analyze: { tables in tables.isEmpty ? [] : ["ANALYZE " + tables.joined(separator: ", ")] }, insertionOrder: "id")
+        // The entity tables are probed by (integration_id, external_id) on every page (the id map
+        // is a view of them): their plans must not rest on statistics from when they were small.
+        // Only those columns: a whole wide row's statistics took 0.4 s at 200,000 jobs, these 0.08 s.
+        analyze: { tables in
+            tables.isEmpty ? [] : ["ANALYZE " + tables.map { "\($0) (integration_id, external_id)" }.joined(separator: ", ")]
+        }, insertionOrder: "id")
 
     /// `sql` with its placeholders as this dialect writes them. `?N` keeps its number; a bare `?`
     /// takes one more than the largest number so far, as SQLite numbers it. Text inside single
