@@ -39,7 +39,8 @@ public struct EntityModel: Sendable, Hashable {
 
     /// Columns every entity table has besides its declared fields.
     public static let standardColumns = [
-        "id", "demo_id", "integration_id", "external_id", "source_hash", "created_at", "updated_at",
+        "id", "demo_id", "integration_id", "external_id", "source_hash", "created_at", "updated_at", "raw_page", "raw_index",
+        "raw_hash",
     ]
 }
 

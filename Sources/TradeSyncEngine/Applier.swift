@@ -107,47 +107,47 @@ struct Applier: Sendable {
         do {
             let kept = try await store.keptFailures(integrationId: stored.id, stream: effect.stream, limit: Int(Int32.max))
             let keptIds = Set(kept.map(\.externalId))
-            var after: String?
-            while true {
-                let page = try await store.rawPayloads(integrationId: stored.id, stream: effect.stream, after: after,
-                                                       limit: RawPayloadRemapper.pageSize)
-                guard let last = page.last else { break }
-                after = last.externalId
+            var position: KeptRawPosition?
+            repeat {
+                let batch = try await store.keptRaws(integrationId: stored.id, stream: effect.stream, entity: remapper.entity,
+                                                     from: position)
+                position = batch.next
                 var records: [MappedRecord] = []
                 var failures: [FailedRecord] = []
-                for raw in page where !keptIds.contains(raw.externalId) {
-                    let (outcome, text) = remapper.remap(raw)
-                    switch outcome {
+                for raw in batch.records where !keptIds.contains(raw.externalId) {
+                    switch remapper.remap(raw) {
                     case .mapped(let record): records.append(record)
                     case .failed(let reason):
                         // As a sync would: the row stays as it is and the record is kept as failed.
-                        failures.append(FailedRecord(externalId: raw.externalId, reason: reason, rawJSON: text ?? "null"))
+                        failures.append(FailedRecord(externalId: raw.externalId, reason: reason,
+                                                     rawJSON: raw.record?.jsonText ?? "null"))
                     }
                 }
+                guard !records.isEmpty || !failures.isEmpty else { continue }
                 let write = PageWrite(integrationId: stored.id, demoId: stored.demoId, entity: remapper.entity,
                                       stream: effect.stream, records: records, cursor: nil, now: currentMicros(),
                                       fence: fence, failures: failures)
                 let outcome = try await store.applyPage(write)
                 report.rowsRewritten += outcome.updated + outcome.inserted
                 report.newlyFailed += failures.count
-            }
+            } while position != nil
             // Kept failures the new mapping maps: written, their failure cleared, their payload kept.
             for chunk in stride(from: 0, to: kept.count, by: RawPayloadRemapper.pageSize) {
                 var records: [MappedRecord] = []
                 var resolved: [String] = []
-                var raws: [RawPayload] = []
+                var raws = RawPageBuilder()
                 for k in kept[chunk..<min(chunk + RawPayloadRemapper.pageSize, kept.count)] {
                     if case .mapped(let record) = remapper.remap(kept: k) {
                         records.append(record)
                         resolved.append(k.externalId)
-                        raws.append(RawPayload(externalId: record.externalId, compressed: RawCompression.deflate(k.rawJSON)))
+                        raws.append(externalId: record.externalId, text: k.rawJSON)
                     }
                 }
                 guard !records.isEmpty else { continue }
                 var write = PageWrite(integrationId: stored.id, demoId: stored.demoId, entity: remapper.entity,
                                       stream: effect.stream, records: records, cursor: nil, now: currentMicros(),
                                       fence: fence, resolvedFailures: resolved)
-                write.raws = raws
+                write.rawPage = raws.finish()
                 let outcome = try await store.applyPage(write)
                 report.rowsRewritten += outcome.updated + outcome.inserted
                 report.failuresFixed += records.count

@@ -17,7 +17,7 @@ struct PreparedPage: Sendable {
     /// The failed records as they will be kept: raw payload and reason.
     var kept: [FailedRecord]
     /// The mapped records' payloads, deflated here, one page ahead of the writer (`keep_raw`).
-    var raws: [RawPayload] = []
+    var rawPage: RawPage?
     /// Largest value of the stream's timestamp cursor field on this page.
     var maxTimestamp: (micros: Int64, text: String)?
     /// `stop_when_older`: the page holds a record older than the stored cursor, so (the listing

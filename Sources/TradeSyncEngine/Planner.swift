@@ -145,15 +145,14 @@ struct Planner: Sendable {
         let keptIds = Set(kept.map(\.externalId))
         var counts: [String: Int] = [:]
         var examples: [String: [DeploymentPlan.ValueDiff]] = [:]
-        var after: String?
-        while true {
-            let page = try await view.reader.rawPayloads(integrationId: stored.id, stream: stream, after: after,
-                                                         limit: RawPayloadRemapper.pageSize)
-            guard let last = page.last else { break }
-            after = last.externalId
-            for raw in page where !keptIds.contains(raw.externalId) {
+        var position: KeptRawPosition?
+        repeat {
+            let batch = try await view.reader.keptRaws(integrationId: stored.id, stream: stream, entity: remapper.entity,
+                                                       from: position)
+            position = batch.next
+            for raw in batch.records where !keptIds.contains(raw.externalId) {
                 effect.remapped += 1
-                switch remapper.remap(raw).0 {
+                switch remapper.remap(raw) {
                 case .failed(let reason):
                     guard rows[raw.externalId] != nil else { continue }
                     effect.newlyFailingCount += 1
@@ -180,7 +179,7 @@ struct Planner: Sendable {
                     }
                 }
             }
-        }
+        } while position != nil
         for k in kept {
             if case .mapped = remapper.remap(kept: k) {
                 effect.fixedCount += 1

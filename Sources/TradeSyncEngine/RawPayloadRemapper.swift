@@ -31,18 +31,13 @@ struct RawPayloadRemapper: Sendable {
         var tables = LookupTables()
         for lookup in lookups(rules) {
             var records: [JSONValue] = []
-            var after: String?
-            while true {
-                let page = try await reader.rawPayloads(integrationId: connectionId, stream: lookup.stream, after: after,
-                                                        limit: pageSize)
-                guard let last = page.last else { break }
-                after = last.externalId
-                for raw in page {
-                    if let text = RawCompression.inflate(raw.compressed), let json = try? JSONValue.parse(Array(text.utf8)) {
-                        records.append(json)
-                    }
-                }
-            }
+            var position: KeptRawPosition?
+            repeat {
+                let batch = try await reader.keptRaws(integrationId: connectionId, stream: lookup.stream, entity: nil,
+                                                      from: position)
+                records += batch.records.compactMap(\.record)
+                position = batch.next
+            } while position != nil
             if records.isEmpty {
                 return (nil, "the mapping looks up stream '\(lookup.stream)', of which nothing is kept yet; the next sync re-maps what it fetches")
             }
@@ -69,13 +64,11 @@ struct RawPayloadRemapper: Sendable {
     }
 
     /// One kept payload under the new mapping; a payload that does not inflate or parse fails.
-    func remap(_ raw: RawPayload) -> (Outcome, json: String?) {
-        guard let text = RawCompression.inflate(raw.compressed), let json = try? JSONValue.parse(Array(text.utf8)) else {
-            return (.failed(reason: "the kept raw payload cannot be read"), nil)
-        }
+    func remap(_ raw: KeptRaw) -> Outcome {
+        guard let json = raw.record else { return .failed(reason: "the kept raw payload cannot be read") }
         switch preparer.prepare(json) {
-        case .mapped(let record): return (.mapped(record), text)
-        case .failed(let failure, _): return (.failed(reason: failure.reason), text)
+        case .mapped(let record): return .mapped(record)
+        case .failed(let failure, _): return .failed(reason: failure.reason)
         }
     }
 

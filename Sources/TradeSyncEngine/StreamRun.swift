@@ -35,14 +35,17 @@ struct StreamRun {
 
     /// Every page write of this run adds to the run's counts (the sink fences it by the lease).
     func pageWrite(entity: EntityModel, stream: String, records: [MappedRecord], cursor: String?, fetched: Int,
-                   failures: [FailedRecord], resolved: [String], raws: [RawPayload] = []) -> PageWrite {
+                   failures: [FailedRecord], resolved: [String], rawPage: RawPage? = nil,
+                   raws: [RawPayload] = []) -> PageWrite {
         let connection = runtime.record
         var write = PageWrite(
             integrationId: connection.id, demoId: connection.demoId, entity: entity, stream: stream, records: records,
             cursor: cursor, now: currentMicros(),
             run: runId.map { RunCounts(runId: $0, fetched: fetched, failed: failures.count) },
             failures: failures, resolvedFailures: resolved)
+        write.rawPage = rawPage
         write.raws = raws
+        write.replayable = true
         return write
     }
 
@@ -58,15 +61,14 @@ struct StreamRun {
             var records: [MappedRecord] = []
             var resolved: [String] = []
             var failed: [FailedRecord] = []
-            var raws: [RawPayload] = []
-            let compressor = keepRaw ? RawCompressor() : nil
+            var raws = keepRaw ? RawPageBuilder() : nil
             for k in chunk {
                 let raw = (try? JSONValue.parse(Array(k.rawJSON.utf8))) ?? .null
                 switch preparer.prepare(raw) {
                 case .mapped(let record):
                     records.append(record)
                     resolved.append(k.externalId)
-                    if let compressor { raws.append(RawPayload(externalId: record.externalId, compressed: compressor.deflate(k.rawJSON))) }
+                    raws?.append(externalId: record.externalId, text: k.rawJSON)
                 case .failed(let failure, let keep):
                     // Keyed as before, so the kept row is updated rather than doubled.
                     var keep = keep
@@ -78,7 +80,7 @@ struct StreamRun {
             }
             let outcome = try await pages.commit(pageWrite(
                 entity: entity, stream: name, records: records, cursor: nil, fetched: 0, failures: failed, resolved: resolved,
-                raws: raws))
+                rawPage: records.isEmpty ? nil : raws?.finish()))
             result.retried += chunk.count
             result.recovered += records.count
             result.failed += failed.count
@@ -182,9 +184,11 @@ struct StreamRun {
             let contextKey = NewestFirstCursor.key(ctx)
             let contextCursor = newestFirst ? storedNewest.value(for: contextKey) : storedCursor
             let stopBelow: Int64? = newestFirst ? contextCursor.flatMap { Timestamp.parse($0) } : nil
-            let paginator = try self.paginator(
+            var paginator = try self.paginator(
                 stream, parent: ctx, startToken: continuation ? storedCursor : nil,
                 cursor: continuation ? nil : contextCursor)
+            // A fan-out record is kept with its `_parent`, so it is written out rather than sliced.
+            paginator.recordSpans = keepRaw && !fanOut
             let parentObject = JSONValue.object(JSONObject(ctx.sorted { $0.key < $1.key }.map { (key: $0.key, value: .string($0.value)) }))
             let source = PageSource(paginator) { page in
                 var prepared = PreparedPage(fetched: page.records.count, isLast: page.isLast, nextToken: page.nextToken,
@@ -196,8 +200,8 @@ struct StreamRun {
                         raw.value(at: timestampField)?.scalarText.flatMap { Timestamp.parse($0) }.map { $0 < stopBelow } ?? false
                     }
                 }
-                let compressor = keepRaw ? RawCompressor() : nil
-                for raw in page.records {
+                var raws = keepRaw ? RawPageBuilder(expectedBytes: page.body.count) : nil
+                for (index, raw) in page.records.enumerated() {
                     var record = raw
                     if fanOut, case .object(var o) = raw {
                         o["_parent"] = parentObject
@@ -206,9 +210,10 @@ struct StreamRun {
                     switch preparer.prepare(record) {
                     case .mapped(let mapped):
                         prepared.records.append(mapped)
-                        if let compressor {
-                            prepared.raws.append(RawPayload(externalId: mapped.externalId,
-                                                            compressed: compressor.deflate(record.jsonText)))
+                        if fanOut {
+                            raws?.append(externalId: mapped.externalId, text: record.jsonText)
+                        } else {
+                            raws?.append(externalId: mapped.externalId, bytes: page.rawBytes(index))
                         }
                         if let timestampField, let text = record.value(at: timestampField)?.scalarText,
                             let micros = Timestamp.parse(text), micros > (prepared.maxTimestamp?.micros ?? Int64.min)
@@ -220,6 +225,7 @@ struct StreamRun {
                         prepared.kept.append(keep)
                     }
                 }
+                if let raws, raws.count > 0 { prepared.rawPage = raws.finish() }
                 return prepared
             }
             var pending: Task<PreparedPage?, any Error>? = Task { try await source.next() }
@@ -275,7 +281,7 @@ struct StreamRun {
                 }
                 let write = pageWrite(entity: entity, stream: name, records: prepared.records, cursor: cursor,
                                       fetched: prepared.fetched, failures: prepared.kept, resolved: resolved,
-                                      raws: prepared.raws)
+                                      rawPage: prepared.rawPage)
                 let outcome = try await pages.commit(write)
                 result.inserted += outcome.inserted
                 result.updated += outcome.updated

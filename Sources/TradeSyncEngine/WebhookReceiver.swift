@@ -169,7 +169,11 @@ struct WebhookReceiver: Sendable {
                 records: records, cursor: nil, now: currentMicros(),
                 run: RunCounts(runId: runId, fetched: 1, failed: kept.count), failures: kept, resolvedFailures: resolved)
             // Kept like a pulled record's (`keep_raw`), so `plan` and `apply` can re-map applicants.
-            page.raws = records.map { RawPayload(externalId: $0.externalId, compressed: RawCompression.deflate(payload.jsonText)) }
+            if !records.isEmpty {
+                var raws = RawPageBuilder()
+                for r in records { raws.append(externalId: r.externalId, text: payload.jsonText) }
+                page.rawPage = raws.finish()
+            }
             let outcome = try await store.applyPage(page)
             streamResult.inserted = outcome.inserted
             streamResult.updated = outcome.updated

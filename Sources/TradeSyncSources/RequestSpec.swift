@@ -37,6 +37,18 @@ public struct Page: Sendable {
     public var nextToken: String?
     public var isLast: Bool
     public var number: Int
+    /// The response body and, when the paginator was asked for them (`recordSpans`) and the
+    /// records are a list in it, where each record lies in it: `records[i]` as the provider sent it
+    /// is `body[spans[i]]`.
+    public var body: [UInt8] = []
+    public var spans: [Range<Int>]?
+
+    /// Record `i` as sent: its bytes in the body, or its parsed value written out when the
+    /// records were built by a transform.
+    public func rawBytes(_ i: Int) -> ArraySlice<UInt8> {
+        if let spans, i < spans.count { return body[spans[i]] }
+        return ArraySlice(records[i].jsonText.utf8)
+    }
 }
 
 /// Strips the query string from a URL for messages (query strings may carry API keys).

@@ -65,7 +65,8 @@ public struct Requester: Sendable {
                                        nowSeconds: nowMicros() / 1_000_000) {
             case .ok(let json):
                 do {
-                    return try interpret(PageResponse(status: response.status, headers: response.headers, json: json, url: base.url))
+                    return try interpret(PageResponse(status: response.status, headers: response.headers, json: json, url: base.url,
+                                                         body: response.body))
                 } catch let violation as ContractViolation {
                     guard attempt < retry.maxAttempts else {
                         throw FetchError.contractViolation(url: url, reason: violation.reason)

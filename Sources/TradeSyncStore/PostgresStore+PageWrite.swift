@@ -43,20 +43,20 @@ extension PostgresStore {
     /// refers to the id, so the planner cannot turn it into a scan of every row of the
     /// integration (which a join or `= ANY` allowed, with statistics from when the table was
     /// small). One probe of the (integration_id, external_id) index per id.
-    /// Rows: (external id, internal id, stored hash).
+    /// Rows: (external id, internal id, stored hash, raw page, raw hash).
     func existing(on c: PostgresConnection, integrationId: String, entity: EntityModel, ids: [String]) async throws
-        -> [(String, String, String)]
+        -> [(String, String, String, Int64?, Int64?)]
     {
         guard !ids.isEmpty else { return [] }
         return try await query(on: c, """
-            SELECT x.e, t.id, t.source_hash
+            SELECT x.e, t.id, t.source_hash, t.raw_page, t.raw_hash
             FROM unnest($2::text[]) AS x(e)
             CROSS JOIN LATERAL (
-                SELECT t.id, t.source_hash FROM \(Schema.quote(entity.table)) t
+                SELECT t.id, t.source_hash, t.raw_page, t.raw_hash FROM \(Schema.quote(entity.table)) t
                 WHERE t.integration_id = $1 AND t.external_id = x.e LIMIT 1
             ) t
             """, try PostgresStore.binds([integrationId, ids])).map {
-            try $0.decode((String, String, String).self)
+            try $0.decode((String, String, String, Int64?, Int64?).self)
         }
     }
 
@@ -68,12 +68,15 @@ extension PostgresStore {
             try await self.existing(on: c, integrationId: integrationId, entity: entity, ids: ids)
         }
         var out: [String: StoredIdentity] = [:]
-        for (ext, internalId, hash) in rows { out[ext] = StoredIdentity(internalId: internalId, hash: hash) }
+        for (ext, internalId, hash, rawPage, rawHash) in rows {
+            out[ext] = StoredIdentity(internalId: internalId, hash: hash, rawPage: rawPage, rawHash: rawHash)
+        }
         return out
     }
 
     public func applyPage(_ page: PageWrite) async throws -> PageOutcome {
         try await transaction { c in
+            if page.replayable { _ = try await self.query(on: c, "SET LOCAL synchronous_commit TO off", PostgresBindings()) }
             if let fence = page.fence {
                 // The row lock taken here holds off a concurrent lease takeover until this commits.
                 let held = try await self.query(on: c, """
@@ -85,10 +88,14 @@ extension PostgresStore {
             let rows = try await self.existing(on: c, integrationId: page.integrationId, entity: page.entity,
                                                ids: Array(Set(page.records.map(\.externalId))))
             var known: [String: StoredIdentity] = [:]
-            for (ext, internalId, hash) in rows { known[ext] = StoredIdentity(internalId: internalId, hash: hash) }
+            for (ext, internalId, hash, rawPage, rawHash) in rows {
+                known[ext] = StoredIdentity(internalId: internalId, hash: hash, rawPage: rawPage, rawHash: rawHash)
+            }
             let plan = PagePlan.make(page, existing: known, newId: newIdentifier)
             let outcome = plan.outcome
-            try await self.writeRecords(on: c, plan)
+            let rawPage = try await self.writeRawPage(on: c, plan)
+            try await self.writeRecords(on: c, plan, rawPage: rawPage)
+            try await self.releaseRawPages(on: c, plan)
             try await self.writeFailures(on: c, page)
             try await self.writeRaws(on: c, page)
             if let run = page.run {
@@ -130,7 +137,40 @@ extension PostgresStore {
                                           rows.map(\.rawJSON), now]))
     }
 
-    /// Each record's last payload as fetched (`keep_raw`), one statement per page.
+    /// The page's raw payloads, when rows will point at them (`keep_raw`); their id.
+    func writeRawPage(on c: PostgresConnection, _ plan: PagePlan) async throws -> Int64? {
+        guard let raw = plan.page.rawPage, plan.pointingRows > 0 else { return nil }
+        var binds = PostgresBindings(capacity: 5)
+        try binds.append(plan.page.integrationId)
+        try binds.append(plan.page.stream)
+        try binds.append(ByteBuffer(bytes: raw.compressed))
+        try binds.append(Int64(raw.hashes.count))
+        try binds.append(Int64(plan.pointingRows))
+        let rows = try await query(on: c, """
+            INSERT INTO tradesync_raw_pages (integration_id, stream, payload, records, live)
+            VALUES ($1, $2, $3, $4, $5) RETURNING id
+            """, binds)
+        guard let id = try rows.first?.decode(Int64.self) else { throw StoreError("the raw page was not written") }
+        return id
+    }
+
+    /// Stored raw pages that rows moved off: counted down, and dropped once no row points at them.
+    func releaseRawPages(on c: PostgresConnection, _ plan: PagePlan) async throws {
+        guard !plan.releasedPages.isEmpty else { return }
+        let released = plan.releasedPages.sorted { $0.key < $1.key }
+        let binds = try PostgresStore.binds([released.map(\.key), released.map { Int64($0.value) }])
+        // Two statements: a statement does not see its own CTE's updates, so one could not delete them.
+        _ = try await query(on: c, """
+            DELETE FROM tradesync_raw_pages p USING unnest($1::bigint[], $2::bigint[]) AS x(id, n)
+            WHERE p.id = x.id AND p.live - x.n <= 0
+            """, binds)
+        _ = try await query(on: c, """
+            UPDATE tradesync_raw_pages p SET live = p.live - x.n FROM unnest($1::bigint[], $2::bigint[]) AS x(id, n)
+            WHERE p.id = x.id
+            """, binds)
+    }
+
+    /// Payloads of a stream without rows (a looked-up stream), one statement per page.
     func writeRaws(on c: PostgresConnection, _ page: PageWrite) async throws {
         guard !page.raws.isEmpty else { return }
         // One row per external id: a record repeated in a page must not hit its own conflict twice.
@@ -152,7 +192,7 @@ extension PostgresStore {
             """, binds)
     }
 
-    func writeRecords(on c: PostgresConnection, _ plan: PagePlan) async throws {
+    func writeRecords(on c: PostgresConnection, _ plan: PagePlan, rawPage: Int64?) async throws {
         let page = plan.page
         let entity = page.entity
         let table = Schema.quote(entity.table)
@@ -166,27 +206,63 @@ extension PostgresStore {
             let names = (["id", "external_id", "source_hash"] + entity.fields.indices.map { "f\($0)" }).joined(separator: ", ")
             let values = entity.fields.enumerated().map { i, f in "x.f\(i)\(PostgresStore.column(f.type).cast)" }
             let next = entity.fields.count + 4
+            // The rows' raw payload pointers: the page's id, and per row its index and payload hash.
+            let hashes = page.rawPage?.hashes ?? []
+            func pointerArrays(_ rows: [PagePlan.Row]) throws -> [TypedArray] {
+                var indexes = TypedArray(.int8, capacity: rows.count * 12)
+                var rawHashes = TypedArray(.int8, capacity: rows.count * 12)
+                for row in rows {
+                    if rawPage != nil, row.index < hashes.count {
+                        try indexes.append(.integer(Int64(row.index)), field: "raw_index")
+                        try rawHashes.append(.integer(hashes[row.index]), field: "raw_hash")
+                    } else {
+                        indexes.appendNull()
+                        rawHashes.appendNull()
+                    }
+                }
+                return [indexes, rawHashes]
+            }
             if !plan.inserts.isEmpty {
-                var binds = PostgresBindings(capacity: next + 2)
+                var binds = PostgresBindings(capacity: next + 5)
                 for a in try PostgresStore.columnArrays(plan.inserts, of: page) { try binds.append(a) }
                 try binds.append(page.demoId)
                 try binds.append(page.integrationId)
                 try binds.append(now)
+                try binds.append(rawPage)
+                for a in try pointerArrays(plan.inserts) { try binds.append(a) }
                 _ = try await self.query(on: c, """
-                    INSERT INTO \(table) (id, demo_id, integration_id, external_id, source_hash, created_at, updated_at\(fieldColumns.map { ", " + $0 }.joined()))
-                    SELECT x.id, $\(next), $\(next + 1), x.external_id, x.source_hash, $\(next + 2)::timestamptz, $\(next + 2)::timestamptz\(values.map { ", " + $0 }.joined())
-                    FROM unnest(\(arrays)) AS x(\(names))
+                    INSERT INTO \(table) (id, demo_id, integration_id, external_id, source_hash, created_at, updated_at, raw_page, raw_index, raw_hash\(fieldColumns.map { ", " + $0 }.joined()))
+                    SELECT x.id, $\(next), $\(next + 1), x.external_id, x.source_hash, $\(next + 2)::timestamptz, $\(next + 2)::timestamptz,
+                        $\(next + 3)::bigint, x.raw_index, x.raw_hash\(values.map { ", " + $0 }.joined())
+                    FROM unnest(\(arrays), $\(next + 4)::bigint[], $\(next + 5)::bigint[]) AS x(\(names), raw_index, raw_hash)
                     """, binds)
             }
             if !plan.updates.isEmpty {
-                let assignments = (["source_hash = x.source_hash", "updated_at = $\(next)::timestamptz"]
+                // Without raw payloads (`apply`'s rewrites) the row keeps pointing where it did.
+                let pointer = rawPage == nil ? [] : ["raw_page = $\(next + 1)::bigint", "raw_index = x.raw_index", "raw_hash = x.raw_hash"]
+                let assignments = (["source_hash = x.source_hash", "updated_at = $\(next)::timestamptz"] + pointer
                     + zip(fieldColumns, values).map { "\($0) = \($1)" }).joined(separator: ", ")
-                var binds = PostgresBindings(capacity: next + 1)
+                var binds = PostgresBindings(capacity: next + 4)
                 for a in try PostgresStore.columnArrays(plan.updates, of: page) { try binds.append(a) }
                 try binds.append(now)
+                var source = "unnest(\(arrays)) AS x(\(names))"
+                if rawPage != nil {
+                    try binds.append(rawPage)
+                    for a in try pointerArrays(plan.updates) { try binds.append(a) }
+                    source = "unnest(\(arrays), $\(next + 2)::bigint[], $\(next + 3)::bigint[]) AS x(\(names), raw_index, raw_hash)"
+                }
                 _ = try await self.query(on: c, """
-                    UPDATE \(table) AS t SET \(assignments)
-                    FROM unnest(\(arrays)) AS x(\(names)) WHERE t.id = x.id
+                    UPDATE \(table) AS t SET \(assignments) FROM \(source) WHERE t.id = x.id
+                    """, binds)
+            }
+            if let rawPage, !plan.repoints.isEmpty {
+                var binds = PostgresBindings(capacity: 4)
+                try binds.append(plan.repoints.map(\.internalId))
+                try binds.append(rawPage)
+                for a in try pointerArrays(plan.repoints) { try binds.append(a) }
+                _ = try await self.query(on: c, """
+                    UPDATE \(table) AS t SET raw_page = $2::bigint, raw_index = p.i, raw_hash = p.h
+                    FROM unnest($1::text[], $3::bigint[], $4::bigint[]) AS p(id, i, h) WHERE t.id = p.id
                     """, binds)
             }
             if let cursor = page.cursor {

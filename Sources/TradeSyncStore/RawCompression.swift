@@ -11,6 +11,12 @@ public enum RawCompression {
 
     /// The payload as text, or nil when it is not a zlib stream of UTF-8 text.
     public static func inflate(_ bytes: [UInt8]) -> String? {
+        guard let out = inflateBytes(bytes) else { return nil }
+        return String(validating: out, as: UTF8.self)
+    }
+
+    /// The inflated bytes, or nil when they are not a zlib stream.
+    static func inflateBytes(_ bytes: [UInt8]) -> [UInt8]? {
         guard !bytes.isEmpty else { return nil }
         var stream = z_stream()
         guard inflateInit_(&stream, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else { return nil }
@@ -35,7 +41,7 @@ public enum RawCompression {
             }
         }
         guard status == Z_STREAM_END else { return nil }
-        return String(validating: out, as: UTF8.self)
+        return out
     }
 }
 

@@ -41,15 +41,58 @@ extension SQLStore: AppliedStateWriter {
         return Set(try await sql.query("SELECT id FROM contractor_integrations WHERE removed_at IS NOT NULL").compactMap { $0.text(0) })
     }
 
-    public func rawPayloads(integrationId: String, stream: String, after: String?, limit: Int) async throws -> [RawPayload] {
-        guard try await hasTable("tradesync_raw_records") else { return [] }
-        return try await sql.query("""
-            SELECT external_id, payload FROM tradesync_raw_records
-            WHERE integration_id = ?1 AND stream = ?2 AND (?3 IS NULL OR external_id > ?3)
-            ORDER BY external_id LIMIT ?4
-            """, [.text(integrationId), .text(stream), .text(after), .int(limit)]).map {
-            RawPayload(externalId: $0.text(0) ?? "", compressed: $0.bytes(1) ?? [])
+    public func keptRaws(integrationId: String, stream: String, entity: EntityModel?, from: KeptRawPosition?) async throws
+        -> (records: [KeptRaw], next: KeptRawPosition?)
+    {
+        guard try await hasTable("tradesync_raw_records") else { return ([], nil) }
+        var position = from ?? KeptRawPosition()
+        let hasPages = try await hasTable("tradesync_raw_pages")
+        while let entity, hasPages, !position.inSingles {
+            // A page's entries that rows still point at (a row that moved to a later page is read there).
+            guard let page = try await sql.query("""
+                SELECT id, payload FROM tradesync_raw_pages WHERE integration_id = ? AND stream = ? AND id > ?
+                ORDER BY id LIMIT 1
+                """, [.text(integrationId), .text(stream), .int(position.afterPage ?? 0)]).first, let id = page.int(0)
+            else {
+                position.inSingles = true
+                break
+            }
+            position.afterPage = id
+            guard let entries = RawPageBuilder.read(page.bytes(1) ?? []) else { continue }
+            let ids = JSONValue.array(entries.map { .string($0.externalId) }).jsonText
+            let live = try await sql.query("""
+                SELECT external_id, raw_index FROM \(Schema.quote(entity.table))
+                WHERE integration_id = ?1 AND raw_page = ?2 AND external_id IN (\(dialect.jsonArrayElements("?3")))
+                """, [.text(integrationId), .int(id), .json(ids)])
+            var records: [KeptRaw] = []
+            for row in live {
+                guard let ext = row.text(0), let index = row.int(1), index >= 0, Int(index) < entries.count,
+                    entries[Int(index)].externalId == ext
+                else { continue }
+                records.append(KeptRaw(externalId: ext, record: entries[Int(index)].record))
+            }
+            if !records.isEmpty { return (records, position) }
         }
+        // Payloads kept one per record, unless the record's row now points at a page.
+        let superseded = entity.map { e in
+            """
+             AND NOT EXISTS (SELECT 1 FROM \(Schema.quote(e.table)) t
+                WHERE t.integration_id = r.integration_id AND t.external_id = r.external_id AND t.raw_page IS NOT NULL)
+            """
+        } ?? ""
+        let rows = try await sql.query("""
+            SELECT r.external_id, r.payload FROM tradesync_raw_records r
+            WHERE r.integration_id = ?1 AND r.stream = ?2 AND (?3 IS NULL OR r.external_id > ?3)\(hasPages ? superseded : "")
+            ORDER BY r.external_id LIMIT ?4
+            """, [.text(integrationId), .text(stream), .text(position.afterExternalId), .int(500)])
+        guard let last = rows.last?.text(0) else { return ([], nil) }
+        position.inSingles = true
+        position.afterExternalId = last
+        let records = rows.map { row in
+            KeptRaw(externalId: row.text(0) ?? "",
+                    record: RawCompression.inflate(row.bytes(1) ?? []).flatMap { try? JSONValue.parse($0) })
+        }
+        return (records, position)
     }
 
     public func recordApply(_ items: [AppliedItem], dropped: [(kind: String, name: String)], record: ApplyRecord?) async throws {

@@ -29,6 +29,9 @@ extension SQLStore: Migrator {
                     for f in entity.fields { try await SQLStore.recordColumn(db, entity.table, f, now) }
                     continue
                 }
+                for c in Schema.rawPointerColumns(d) where !existing.contains(c.name) {
+                    try await db.execute("ALTER TABLE \(Schema.quote(entity.table)) ADD COLUMN \(c.name) \(c.type)")
+                }
                 for f in entity.fields where !existing.contains(f.name) {
                     try await db.execute("""
                         ALTER TABLE \(Schema.quote(entity.table)) ADD COLUMN \(Schema.quote(f.name)) \(Schema.columnType(f.type, d))

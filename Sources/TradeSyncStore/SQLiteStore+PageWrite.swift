@@ -34,7 +34,7 @@ extension SQLiteStore {
         // A page without records (a lookup stream's kept payloads) names no entity table.
         guard !externalIds.isEmpty else { return [:] }
         let lookup = try db.prepare("""
-            SELECT t.external_id, t.id, t.source_hash
+            SELECT t.external_id, t.id, t.source_hash, t.raw_page, t.raw_hash
             FROM json_each(?2) AS x
             CROSS JOIN \(Schema.quote(entity.table)) t ON t.integration_id = ?1 AND t.external_id = x.value
             """)
@@ -44,7 +44,7 @@ extension SQLiteStore {
         var out: [String: StoredIdentity] = [:]
         while try lookup.step() {
             if let ext = lookup.text(0), let id = lookup.text(1), let hash = lookup.text(2) {
-                out[ext] = StoredIdentity(internalId: id, hash: hash)
+                out[ext] = StoredIdentity(internalId: id, hash: hash, rawPage: lookup.int(3), rawHash: lookup.int(4))
             }
         }
         return out
@@ -53,7 +53,9 @@ extension SQLiteStore {
     /// Applies a plan inside the page's transaction.
     private func apply(_ db: SQLiteConnection, _ plan: PagePlan) throws {
         let page = plan.page
-        try writeRecords(db, plan)
+        let rawPage = try writeRawPage(db, plan)
+        try writeRecords(db, plan, rawPage: rawPage)
+        try releaseRawPages(db, plan)
         try writeFailures(db, page)
         try writeRaws(db, page)
         if let cursor = page.cursor {
@@ -128,7 +130,38 @@ extension SQLiteStore {
         }
     }
 
-    /// Each record's last payload as fetched (`keep_raw`), replacing the one before.
+    /// The page's raw payloads, when rows will point at them (`keep_raw`); their id.
+    private func writeRawPage(_ db: SQLiteConnection, _ plan: PagePlan) throws -> Int64? {
+        guard let raw = plan.page.rawPage, plan.pointingRows > 0 else { return nil }
+        let s = try db.prepare("""
+            INSERT INTO tradesync_raw_pages (integration_id, stream, payload, records, live) VALUES (?, ?, ?, ?, ?)
+            """)
+        s.bind(1, plan.page.integrationId)
+        s.bind(2, plan.page.stream)
+        s.bind(3, bytes: raw.compressed)
+        s.bind(4, Int64(raw.hashes.count))
+        s.bind(5, Int64(plan.pointingRows))
+        try s.run()
+        return sqlite3_last_insert_rowid(db.handle)
+    }
+
+    /// Stored raw pages that rows moved off: counted down, and dropped once no row points at them.
+    private func releaseRawPages(_ db: SQLiteConnection, _ plan: PagePlan) throws {
+        guard !plan.releasedPages.isEmpty else { return }
+        let release = try db.prepare("UPDATE tradesync_raw_pages SET live = live - ? WHERE id = ?")
+        let drop = try db.prepare("DELETE FROM tradesync_raw_pages WHERE id = ? AND live <= 0")
+        for (id, rows) in plan.releasedPages.sorted(by: { $0.key < $1.key }) {
+            release.bind(1, Int64(rows))
+            release.bind(2, id)
+            try release.run()
+            sqlite3_reset(release.handle)
+            drop.bind(1, id)
+            try drop.run()
+            sqlite3_reset(drop.handle)
+        }
+    }
+
+    /// Payloads of a stream without rows (a looked-up stream), one row each, replacing the one before.
     private func writeRaws(_ db: SQLiteConnection, _ page: PageWrite) throws {
         guard !page.raws.isEmpty else { return }
         let s = try db.prepare("""
@@ -145,18 +178,32 @@ extension SQLiteStore {
         }
     }
 
-    private func writeRecords(_ db: SQLiteConnection, _ plan: PagePlan) throws {
+    private func writeRecords(_ db: SQLiteConnection, _ plan: PagePlan, rawPage: Int64?) throws {
         let page = plan.page
         let entity = page.entity
         let table = Schema.quote(entity.table)
         let now = Timestamp.iso8601(micros: page.now)
         let fieldList = entity.fields.map { ", " + Schema.quote($0.name) }.joined()
-        let fieldParams = entity.fields.indices.map { ", ?\($0 + 8)" }.joined()
-        let assignments = entity.fields.enumerated().map { ", \(Schema.quote($1.name)) = ?\($0 + 8)" }.joined()
+        // Fields bind from ?11 on: ?8–?10 are the row's raw payload pointer.
+        let fieldParams = entity.fields.indices.map { ", ?\($0 + 11)" }.joined()
+        let assignments = entity.fields.enumerated().map { ", \(Schema.quote($1.name)) = ?\($0 + 11)" }.joined()
+        let hashes = page.rawPage?.hashes
+        func bindPointer(_ s: SQLiteStatement, _ index: Int) {
+            if let rawPage, let hashes, index < hashes.count {
+                s.bind(8, rawPage)
+                s.bind(9, Int64(index))
+                s.bind(10, hashes[index])
+            } else {
+                s.bind(8, nil as Int64?)
+                s.bind(9, nil as Int64?)
+                s.bind(10, nil as Int64?)
+            }
+        }
         if !plan.inserts.isEmpty {
             let insert = try db.prepare("""
-                INSERT INTO \(table) (id, demo_id, integration_id, external_id, source_hash, created_at, updated_at\(fieldList))
-                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7\(fieldParams))
+                INSERT INTO \(table) (id, demo_id, integration_id, external_id, source_hash, created_at, updated_at, raw_page,
+                    raw_index, raw_hash\(fieldList))
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10\(fieldParams))
                 """)
             for row in plan.inserts {
                 let record = page.records[row.index]
@@ -167,21 +214,36 @@ extension SQLiteStore {
                 insert.bind(5, record.contentHash)
                 insert.bind(6, now)
                 insert.bind(7, now)
-                for (i, v) in record.values.enumerated() { insert.bind(Int32(i + 8), v) }
+                bindPointer(insert, row.index)
+                for (i, v) in record.values.enumerated() { insert.bind(Int32(i + 11), v) }
                 try insert.run()
                 sqlite3_reset(insert.handle)
             }
         }
         if !plan.updates.isEmpty {
-            let update = try db.prepare("UPDATE \(table) SET source_hash = ?2, updated_at = ?3\(assignments) WHERE id = ?1")
+            // Without raw payloads (`apply`'s rewrites) the row keeps pointing where it did.
+            let pointer = rawPage == nil ? "" : ", raw_page = ?8, raw_index = ?9, raw_hash = ?10"
+            let update = try db.prepare("UPDATE \(table) SET source_hash = ?2, updated_at = ?3\(pointer)\(assignments) WHERE id = ?1")
             for row in plan.updates {
                 let record = page.records[row.index]
                 update.bind(1, row.internalId)
                 update.bind(2, record.contentHash)
                 update.bind(3, now)
-                for (i, v) in record.values.enumerated() { update.bind(Int32(i + 8), v) }
+                if rawPage != nil { bindPointer(update, row.index) }
+                for (i, v) in record.values.enumerated() { update.bind(Int32(i + 11), v) }
                 try update.run()
                 sqlite3_reset(update.handle)
+            }
+        }
+        if let rawPage, let hashes, !plan.repoints.isEmpty {
+            let repoint = try db.prepare("UPDATE \(table) SET raw_page = ?2, raw_index = ?3, raw_hash = ?4 WHERE id = ?1")
+            for row in plan.repoints where row.index < hashes.count {
+                repoint.bind(1, row.internalId)
+                repoint.bind(2, rawPage)
+                repoint.bind(3, Int64(row.index))
+                repoint.bind(4, hashes[row.index])
+                try repoint.run()
+                sqlite3_reset(repoint.handle)
             }
         }
     }

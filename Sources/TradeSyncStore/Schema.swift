@@ -185,6 +185,7 @@ enum Schema {
         apiTokensMigration,
         rawAndAppliedState,
         idMapAsView,
+        rawPages,
     ]
 
     static func columnType(_ type: FieldType, _ d: SQLDialect) -> String {
@@ -209,6 +210,7 @@ enum Schema {
             "created_at \(ts(d)) NOT NULL",
             "updated_at \(ts(d)) NOT NULL",
         ]
+        columns += rawPointerColumns(d).map { "\($0.name) \($0.type)" }
         for f in e.fields { columns.append("\(quote(f.name)) \(columnType(f.type, d))") }
         return [
             "CREATE TABLE IF NOT EXISTS \(quote(e.table)) (\n    " + columns.joined(separator: ",\n    ") + "\n)",

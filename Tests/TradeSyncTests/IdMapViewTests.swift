@@ -62,7 +62,7 @@ extension StoreSuite {
             #expect(try await store.mappingCount(integrationId: c.id, entity: "jobs") == 3)
 
             let report = try await store.migrate(model: testModel)
-            #expect(report.appliedVersions == [8])
+            #expect(report.appliedVersions == [8, 9])
             #expect(try await store.columns(of: "contractor_data_mappings") == Self.idMapColumns)
             let view = try await Self.idMap(base)
             let expected = try await Self.expectedIdMap(base, jobsEntity) + Self.expectedIdMap(base, reviewsEntity)

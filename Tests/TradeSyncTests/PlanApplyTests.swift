@@ -190,12 +190,13 @@ struct PlanProject {
             // What keeping the payloads costs, per record of a real provider shape.
             let kept = try await p.workspace { w in
                 let c = try #require(try await w.connections().first { $0.connectionKey == "st" })
-                return try await w.store.rawPayloads(integrationId: c.id, stream: "customers", after: nil, limit: 1_000)
+                let entity = try #require(w.project.dataModel.entity("customers"))
+                return try await w.store.keptRaws(integrationId: c.id, stream: "customers", entity: entity, from: nil)
             }
-            #expect(kept.count == 40)
-            let deflated = kept.reduce(0) { $0 + $1.compressed.count }
-            let inflated = kept.reduce(0) { $0 + (RawCompression.inflate($1.compressed)?.utf8.count ?? 0) }
-            print("raw payloads, ServiceTitan customers: \(inflated / 40) bytes/record as JSON, \(deflated / 40) kept")
+            // The sandbox's 40 customers fit one page: one batch, each record as the provider sent it.
+            #expect(kept.records.count == 40)
+            #expect(Set(kept.records.map(\.externalId)) == Set(before.keys))
+            for r in kept.records { #expect(r.record?["id"]?.scalarText == r.externalId) }
 
             // No change yet: `plan` exits 0.
             let none = try TradeSyncCommand.parseAsRoot(p.arguments("plan")) as? Plan
@@ -319,9 +320,10 @@ struct PlanProject {
             _ = try await p.sync()
             let kept = try await p.workspace { w in
                 let c = try #require(try await w.connections().first { $0.connectionKey == "st" })
-                return try await w.store.rawPayloads(integrationId: c.id, stream: "customers", after: nil, limit: 10)
+                let entity = try #require(w.project.dataModel.entity("customers"))
+                return try await w.store.keptRaws(integrationId: c.id, stream: "customers", entity: entity, from: nil)
             }
-            #expect(kept.isEmpty)
+            #expect(kept.records.isEmpty && kept.next == nil)
             try p.edit("mappings/servicetitan/customers.yaml") {
                 $0.replacingOccurrences(of: "Commercial: commercial", with: "Commercial: residential")
             }
@@ -466,44 +468,86 @@ struct PlanProject {
         }
     }
 
-    /// Raw payloads round-trip through both stores, compressed.
+    /// Raw payloads are kept one page at a time: every row written points at its record there;
+    /// a record whose values are unchanged but whose payload changed is pointed at the new page;
+    /// a page no row points at any more is dropped; and what is read back is what was kept.
     @Test(arguments: StoreSuite.backends)
-    func rawPayloadsAreKeptCompressedWithThePage(backend: Backend) async throws {
+    func rawPagesAreKeptPointedAtAndDropped(backend: Backend) async throws {
         try await withFreshStore(backend) { store in
             _ = try await store.migrate(model: testModel)
             let c = try await store.upsertConnection(ConnectionRecord(demoId: "d", connectionKey: "k", integrationType: "t",
                                                                       syncFrequency: "hourly", autoSync: true))
-            let raws = (0..<300).map { i in
-                "{\"id\":\(i),\"name\":\"Customer \(i)\",\"type\":\"Residential\",\"address\":{\"street\":\"\(i) Main St\",\"city\":\"Austin\",\"state\":\"TX\"},\"balance\":\"12.50\",\"active\":true,\"createdOn\":\"2024-01-0\(i % 9 + 1)T10:00:00Z\"}"
+            func payload(_ i: Int, note: String) -> String {
+                "{\"id\":\(i),\"name\":\"Customer \(i)\",\"address\":{\"street\":\"\(i) Main St\",\"city\":\"Austin\"},\"note\":\"\(note)\"}"
             }
-            var page = PageWrite(integrationId: c.id, demoId: "d", entity: jobsEntity, stream: "jobs",
-                                 records: (0..<300).map { MappedRecord(externalId: "\($0)", values: jobsEntity.fields.map { _ in .null }) },
-                                 cursor: nil, now: 1_700_000_000_000_000)
-            page.raws = raws.enumerated().map { RawPayload(externalId: "\($0.offset)", compressed: RawCompression.deflate($0.element)) }
-            _ = try await store.applyPage(page)
-            _ = try await store.applyPage(page)  // the same payloads again: replaced, not doubled
-            var read: [RawPayload] = []
-            var after: String?
-            while true {
-                let chunk = try await store.rawPayloads(integrationId: c.id, stream: "jobs", after: after, limit: 128)
-                guard let last = chunk.last else { break }
-                read += chunk
-                after = last.externalId
+            // The mapped values stay the same throughout; only a field no mapping reads changes.
+            let records = (0..<300).map { MappedRecord(externalId: "\($0)", values: jobsEntity.fields.map { _ in .null }) }
+            func write(_ notes: (Int) -> String) async throws -> (PageOutcome, [String]) {
+                var builder = RawPageBuilder()
+                let raws = (0..<300).map { payload($0, note: notes($0)) }
+                for (i, r) in raws.enumerated() { builder.append(externalId: "\(i)", text: r) }
+                var page = PageWrite(integrationId: c.id, demoId: "d", entity: jobsEntity, stream: "jobs", records: records,
+                                     cursor: nil, now: 1_700_000_000_000_000)
+                page.rawPage = builder.finish()
+                return (try await store.applyPage(page), raws)
             }
-            #expect(read.count == 300)
-            for r in read { #expect(RawCompression.inflate(r.compressed) == raws[Int(r.externalId) ?? -1]) }
-            let stored = read.reduce(0) { $0 + $1.compressed.count }
-            let plain = raws.reduce(0) { $0 + $1.utf8.count }
-            print("raw payloads (\(backend)): \(plain / 300) bytes/record as JSON, \(stored / 300) bytes/record kept")
-            #expect(stored < plain)
+            func readAll() async throws -> [String: JSONValue] {
+                var out: [String: JSONValue] = [:]
+                var position: KeptRawPosition?
+                repeat {
+                    let batch = try await store.keptRaws(integrationId: c.id, stream: "jobs", entity: jobsEntity, from: position)
+                    for r in batch.records {
+                        #expect(out[r.externalId] == nil, "read twice: \(r.externalId)")
+                        out[r.externalId] = r.record
+                    }
+                    position = batch.next
+                } while position != nil
+                return out
+            }
+            func expectKept(_ raws: [String]) async throws {
+                let read = try await readAll()
+                #expect(read.count == 300)
+                for (i, r) in raws.enumerated() { #expect(read["\(i)"] == (try JSONValue.parse(r))) }
+                // Every page counts exactly the rows that point at it, and none is left empty.
+                for account in try await store.rawPages(integrationId: c.id, stream: "jobs", entity: jobsEntity) {
+                    #expect(account.live == account.pointing && account.live > 0, "\(account)")
+                }
+            }
+
+            let (first, v1) = try await write { _ in "a" }
+            #expect(first.inserted == 300)
+            try await expectKept(v1)
+            let pages1 = try await store.rawPages(integrationId: c.id, stream: "jobs", entity: jobsEntity)
+            #expect(pages1.count == 1 && pages1.first?.records == 300)
+            let plain = v1.reduce(0) { $0 + $1.utf8.count }
+            let kept = pages1.reduce(0) { $0 + $1.bytes }
+            print("raw payloads (\(backend)): \(plain / 300) bytes/record as JSON, \(kept / 300) bytes/record kept")
+            #expect(kept * 4 < plain)
+
+            // The same payloads again: nothing is written, no page is added.
+            let (again, _) = try await write { _ in "a" }
+            #expect(again.unchanged == 300)
+            #expect(try await store.rawPages(integrationId: c.id, stream: "jobs", entity: jobsEntity).count == 1)
+
+            // A third of the payloads change where no mapping reads: still unchanged rows, but
+            // those point at the new page, and the first page counts the rest.
+            let (some, v2) = try await write { $0 % 3 == 0 ? "b" : "a" }
+            #expect(some.unchanged == 300 && some.updated == 0)
+            try await expectKept(v2)
+            let pages2 = try await store.rawPages(integrationId: c.id, stream: "jobs", entity: jobsEntity)
+            #expect(pages2.map(\.live) == [200, 100])
+
+            // Every payload changes: both earlier pages lose their last row and are dropped.
+            let (all, v3) = try await write { _ in "c" }
+            #expect(all.unchanged == 300)
+            try await expectKept(v3)
+            let pages3 = try await store.rawPages(integrationId: c.id, stream: "jobs", entity: jobsEntity)
+            #expect(pages3.count == 1 && pages3.first?.live == 300)
+            #expect(!pages2.map(\.id).contains(pages3.first?.id ?? -1))
+
+            // A page that does not inflate reads as nothing rather than as wrong records.
+            #expect(RawPageBuilder.read([1, 2, 3]) == nil)
             #expect(RawCompression.inflate([1, 2, 3]) == nil)
-            // The cost a sync pays per record (in the page preparer, one page ahead of the writer).
-            let sample = String(repeating: raws[7], count: 3)
-            let started = ContinuousClock.now
-            var total = 0
-            for _ in 0..<5_000 { total += RawCompression.deflate(sample).count }
-            let micros = (ContinuousClock.now - started) / 5_000
-            print("deflate: \(sample.utf8.count) bytes → \(total / 5_000) bytes in \(micros) per record")
         }
     }
 }

@@ -104,14 +104,15 @@ func page(_ c: ConnectionRecord, _ records: [MappedRecord], cursor: String?, ent
     func migrationsAreVersionedAndIdempotent(backend: Backend) async throws {
         try await withFreshStore(backend) { store in
             let first = try await store.migrate(model: testModel)
-            #expect(first.appliedVersions == [1, 2, 3, 4, 5, 6, 7, 8])
+            #expect(first.appliedVersions == [1, 2, 3, 4, 5, 6, 7, 8, 9])
             #expect(Set(first.createdTables) == ["contractor_jobs", "contractor_reviews"])
             let second = try await store.migrate(model: testModel)
             #expect(second.isNoOp)
-            #expect(try await store.appliedMigrations().map(\.version) == [1, 2, 3, 4, 5, 6, 7, 8])
+            #expect(try await store.appliedMigrations().map(\.version) == [1, 2, 3, 4, 5, 6, 7, 8, 9])
             let columns = try await store.columns(of: "contractor_jobs")
-            #expect(columns.prefix(7) == ["id", "demo_id", "integration_id", "external_id", "source_hash", "created_at", "updated_at"])
-            #expect(columns.dropFirst(7).map { $0 } == jobsEntity.fields.map(\.name))
+            #expect(columns.prefix(10) == ["id", "demo_id", "integration_id", "external_id", "source_hash", "created_at",
+                                           "updated_at", "raw_page", "raw_index", "raw_hash"])
+            #expect(columns.dropFirst(10).map { $0 } == jobsEntity.fields.map(\.name))
             for table in ["contractor_integrations", "contractor_sync_logs", "contractor_data_mappings",
                           "contractor_integration_templates", "contractor_integration_summary"] {
                 #expect(!(try await store.columns(of: table)).isEmpty, "\(table) exists")

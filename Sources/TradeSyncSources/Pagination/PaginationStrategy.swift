@@ -58,12 +58,16 @@ public struct PageResponse: Sendable {
     public var json: JSONValue
     /// The URL of the page (query string included): a `Link` target may be relative to it.
     public var url: String
+    /// The body as received: the records' own bytes are kept from it (`keep_raw`).
+    public var body: [UInt8]
 
-    public init(status: Int = 200, headers: [(name: String, value: String)] = [], json: JSONValue, url: String) {
+    public init(status: Int = 200, headers: [(name: String, value: String)] = [], json: JSONValue, url: String,
+                body: [UInt8] = []) {
         self.status = status
         self.headers = headers
         self.json = json
         self.url = url
+        self.body = body
     }
 
     /// Every value of a header (a response may repeat one, as `Link` often is).

@@ -23,6 +23,9 @@ public struct Paginator: Sendable {
     /// Where the provider states how many records the whole listing has (ServiceTitan
     /// `totalCount`, Google `totalReviewCount`): fewer records received is an error.
     public var totalPath: JSONPath?
+    /// Hands out each record's bytes in the response with the page (`Page.spans`), for streams
+    /// that keep raw payloads.
+    public var recordSpans = false
     var number = 0
     var finished = false
     /// Tokens sent (or about to be sent) in this pagination: one coming back means a loop.
@@ -75,6 +78,8 @@ public struct Paginator: Sendable {
         var strategy: any PaginationStrategy
         var last: Bool
         var total: Int?
+        var body: [UInt8] = []
+        var spans: [Range<Int>]?
     }
 
     /// The next page, or nil after the last one.
@@ -117,7 +122,12 @@ public struct Paginator: Sendable {
                 reason: "provider reported \(statedTotal) records at '\(totalPath)', received \(received)")
         }
         finished = step.last
-        return Page(records: step.items, nextToken: strategy.token, isLast: step.last, number: number)
+        var page = Page(records: step.items, nextToken: strategy.token, isLast: step.last, number: number)
+        if recordSpans {
+            page.body = step.body
+            page.spans = step.spans
+        }
+        return page
     }
 
     /// Checks a response against the stream's contract and reads its records and paging state.
@@ -141,6 +151,19 @@ public struct Paginator: Sendable {
                 "repeated page token '\(Self.abbreviated(next))' at '\(following.tokenSource ?? "")': the stream would loop")
         }
         var step = Step(items: items, strategy: following, last: !more, total: nil)
+        if recordSpans, transform == nil, !items.isEmpty {
+            let spans: [Range<Int>]?
+            if records.description == "$" {
+                spans = JSONSpans.document(response.body).map { [$0] }
+            } else {
+                spans = JSONSpans.elements(of: response.body, at: records)
+            }
+            // Anything the scan and the parser disagree on is written out from the parsed records.
+            if let spans, spans.count == items.count {
+                step.body = response.body
+                step.spans = spans
+            }
+        }
         if let totalPath {
             switch json.value(at: totalPath) {
             case nil, .null?: break

@@ -44,8 +44,29 @@ public protocol AppliedStateReader: Sendable {
     func modelColumns() async throws -> [String: Set<String>]
     /// Store ids of the connections `apply` marked removed.
     func removedConnectionIds() async throws -> Set<String>
-    /// Kept raw payloads of one stream, by external id, after `after` (paging), at most `limit`.
-    func rawPayloads(integrationId: String, stream: String, after: String?, limit: Int) async throws -> [RawPayload]
+    /// The kept raw payloads of one stream, a batch at a time: the first batch from nil, each
+    /// next from the position the previous one returned, until that is nil. `entity` is the
+    /// stream's entity (its rows point at their payloads); nil for a looked-up stream.
+    func keptRaws(integrationId: String, stream: String, entity: EntityModel?, from: KeptRawPosition?) async throws
+        -> (records: [KeptRaw], next: KeptRawPosition?)
+}
+
+/// One kept raw payload: the record as fetched, or nil when what is kept cannot be read.
+public struct KeptRaw: Sendable {
+    public var externalId: String
+    public var record: JSONValue?
+    public init(externalId: String, record: JSONValue?) {
+        self.externalId = externalId
+        self.record = record
+    }
+}
+
+/// Where reading a stream's kept payloads stands: its raw pages in order, then the payloads
+/// kept one per record (looked-up streams, and those kept before pages), by external id.
+public struct KeptRawPosition: Sendable, Equatable {
+    var afterPage: Int64?
+    var inSingles = false
+    var afterExternalId: String?
 }
 
 /// Records an apply, and marks connections removed from (or back in) the configuration.

@@ -1,3 +1,5 @@
+public import TradeSyncCore
+
 /// Reads for tests and the benchmark only: raw counts and table shapes that no production
 /// code path needs. Both stores implement it, but `SyncStore` does not include it, so the
 /// engine and the CLI cannot come to depend on it.
@@ -11,4 +13,16 @@ public protocol StoreInspection: Sendable {
     func rowCount(table: String) async throws -> Int
     /// Id mappings of one connection and entity.
     func mappingCount(integrationId: String, entity: String) async throws -> Int
+    /// The raw-payload pages of one connection's stream, with the rows of `entity` that point at each.
+    func rawPages(integrationId: String, stream: String, entity: EntityModel) async throws -> [RawPageAccount]
+}
+
+/// One kept raw-payload page as stored: the rows it counts as pointing at it (`live`), the rows
+/// that do, its records and its deflated size.
+public struct RawPageAccount: Sendable, Equatable {
+    public var id: Int64
+    public var live: Int
+    public var pointing: Int
+    public var records: Int
+    public var bytes: Int
 }

@@ -113,3 +113,10 @@ public struct SQLDialect: Sendable, Equatable, CustomStringConvertible {
         return out
     }
 }
+
+extension SQLDialect {
+    /// A subquery of the text elements of a JSON array bound at `placeholder` (as `.json`).
+    func jsonArrayElements(_ placeholder: String) -> String {
+        self == .postgres ? "SELECT jsonb_array_elements_text(\(placeholder))" : "SELECT value FROM json_each(\(placeholder))"
+    }
+}
