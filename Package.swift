@@ -79,10 +79,11 @@ let package = Package(
         // System zlib: raw payloads are kept deflated (`keep_raw`). Foundation on Linux has no
         // compressor, and swift-nio-extras' compression is for HTTP bodies only.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .target(
             name: "TradeSyncStore",
             dependencies: [
-                "TradeSyncCore", "CSQLite", "CZlib",
+                "TradeSyncCore", "CSQLite", "CZlib", "CZstd",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],

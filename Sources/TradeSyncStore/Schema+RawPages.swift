@@ -18,7 +18,10 @@ extension Schema {
             )
             """,
             "CREATE INDEX IF NOT EXISTS tradesync_raw_pages_stream ON tradesync_raw_pages (integration_id, stream, id)",
-        ]
+        ] + (d == .postgres ? [
+            // Already deflated: PostgreSQL's own compression (pglz) would only spend time failing to shrink it.
+            "ALTER TABLE tradesync_raw_pages ALTER COLUMN payload SET STORAGE EXTERNAL",
+        ] : [])
     }
 
     /// The columns every entity table has besides the model's fields, after `id` … `updated_at`:
