@@ -124,15 +124,16 @@ public struct PageOutcome: Sendable, Equatable {
     }
 }
 
-/// What the store holds for one external id: the internal id it maps to, and the content hash
-/// of the stored row (nil: the id is mapped but the row is missing, so it is inserted again).
+/// What the store holds for one external id: the id of its row (the internal id) and the row's
+/// content hash. The id map is a view over the entity tables (`contractor_data_mappings`), so an
+/// external id is known exactly when its row exists.
 public struct StoredIdentity: Sendable, Equatable {
     public var internalId: String
-    public var hash: String?
+    public var hash: String
     /// The raw-payload page the row points at, and the hash of its payload there (`keep_raw`).
     public var rawPage: Int64?
     public var rawHash: Int64?
-    public init(internalId: String, hash: String?, rawPage: Int64? = nil, rawHash: Int64? = nil) {
+    public init(internalId: String, hash: String, rawPage: Int64? = nil, rawHash: Int64? = nil) {
         self.internalId = internalId
         self.hash = hash
         self.rawPage = rawPage
@@ -146,8 +147,8 @@ public struct StoredIdentity: Sendable, Equatable {
 public struct PagePlan: Sendable, Equatable {
     /// What happens to one record of the page.
     public enum Action: Sendable, Equatable {
-        /// A new row; `newMapping` when the external id had no id mapping yet.
-        case insert(newMapping: Bool)
+        /// A new row under a new internal id (its mapping comes with it: the id map is a view).
+        case insert
         /// The stored row differs: rewritten. The previous hash is kept for diffs (`plan`).
         case update(previousHash: String)
         case unchanged
@@ -175,18 +176,6 @@ public struct PagePlan: Sendable, Equatable {
         }
     }
 
-    /// A new id mapping: `mappingId` is the mapping row's own id.
-    public struct Mapping: Sendable, Equatable {
-        public var externalId: String
-        public var internalId: String
-        public var mappingId: String
-        public init(externalId: String, internalId: String, mappingId: String) {
-            self.externalId = externalId
-            self.internalId = internalId
-            self.mappingId = mappingId
-        }
-    }
-
     public let page: PageWrite
     /// One per record of the page, in order.
     public let steps: [Step]
@@ -194,7 +183,6 @@ public struct PagePlan: Sendable, Equatable {
     public let inserts: [Row]
     /// Rows to rewrite, one per external id and none that is also inserted (its last version).
     public let updates: [Row]
-    public let newMappings: [Mapping]
     public let outcome: PageOutcome
     /// Rows whose values are unchanged but whose raw payload changed: only their pointer to the
     /// page's raw payloads is rewritten (`keep_raw`).
@@ -205,10 +193,10 @@ public struct PagePlan: Sendable, Equatable {
     /// Rows that point at this page's raw payloads once it is applied (none without them).
     public var pointingRows: Int { page.rawPage == nil ? 0 : inserts.count + updates.count + repoints.count }
 
-    /// Plans `page` against `existing` (the stored identity of each mapped external id).
+    /// Plans `page` against `existing` (the stored identity of each external id that has a row).
     /// A record repeated in one page counts once as an insert, then as an update or unchanged
     /// against its own earlier version; its row is written once, from its last version. `newId`
-    /// makes internal and mapping ids.
+    /// makes the internal ids of new rows.
     ///
     /// With the page's raw payloads (`page.rawPage`), every row written points at them, and so
     /// does a row whose values are unchanged but whose payload is not (a field no mapping reads
@@ -218,7 +206,6 @@ public struct PagePlan: Sendable, Equatable {
         var steps: [Step] = []
         steps.reserveCapacity(page.records.count)
         var outcome = PageOutcome()
-        var newMappings: [Mapping] = []
         let rawHashes = page.rawPage?.hashes
         // One row per external id, in first-seen order; a repeat moves it to its latest version,
         // and an insert stays an insert, an update an update.
@@ -248,22 +235,21 @@ public struct PagePlan: Sendable, Equatable {
                     if rawHashes != nil, let from = existing[ext]?.rawPage { released[from, default: 0] += 1 }
                 }
             }
-            if let stored, let storedHash = stored.hash {
-                if storedHash == hash {
+            if let stored {
+                if stored.hash == hash {
                     outcome.unchanged += 1
                     steps.append(Step(externalId: ext, internalId: stored.internalId, action: .unchanged))
                     if let rawHash, stored.rawHash != rawHash { write(.repoint, stored.internalId) }
                 } else {
                     outcome.updated += 1
                     steps.append(Step(externalId: ext, internalId: stored.internalId,
-                                      action: .update(previousHash: storedHash)))
+                                      action: .update(previousHash: stored.hash)))
                     write(.update, stored.internalId)
                 }
             } else {
-                let internalId = stored?.internalId ?? newId()
-                if stored == nil { newMappings.append(Mapping(externalId: ext, internalId: internalId, mappingId: newId())) }
+                let internalId = newId()
                 outcome.inserted += 1
-                steps.append(Step(externalId: ext, internalId: internalId, action: .insert(newMapping: stored == nil)))
+                steps.append(Step(externalId: ext, internalId: internalId, action: .insert))
                 write(.insert, internalId)
             }
             seen[ext] = (StoredIdentity(internalId: steps[steps.count - 1].internalId, hash: hash, rawPage: nil,
@@ -279,8 +265,7 @@ public struct PagePlan: Sendable, Equatable {
             case .repoint: repoints.append(r.row)
             }
         }
-        var plan = PagePlan(page: page, steps: steps, inserts: inserts, updates: updates, newMappings: newMappings,
-                            outcome: outcome)
+        var plan = PagePlan(page: page, steps: steps, inserts: inserts, updates: updates, outcome: outcome)
         plan.repoints = repoints
         plan.releasedPages = released
         return plan
@@ -292,15 +277,11 @@ public struct PagePlan: Sendable, Equatable {
         static func < (a: RowKind, b: RowKind) -> Bool { a.rawValue < b.rawValue }
     }
 
-    init(page: PageWrite, steps: [Step], inserts: [Row], updates: [Row], newMappings: [Mapping], outcome: PageOutcome) {
+    init(page: PageWrite, steps: [Step], inserts: [Row], updates: [Row], outcome: PageOutcome) {
         self.page = page
         self.steps = steps
         self.inserts = inserts
         self.updates = updates
-        self.newMappings = newMappings
         self.outcome = outcome
     }
-
-    /// External ids whose mapping is touched (`last_synced_at`) because their row was rewritten.
-    public var touchedExternalIds: [String] { updates.map { page.records[$0.index].externalId } }
 }

@@ -2,7 +2,7 @@ import Foundation
 import PostgresNIO
 public import TradeSyncCore
 
-/// The page write: one transaction per page (records, id map, cursor, kept failures, run counts), set-based.
+/// The page write: one transaction per page (records, cursor, kept failures, run counts), set-based.
 extension PostgresStore {
     /// The element type a field travels as, and the SQL that turns the bound array's element
     /// into the column's type. Integers, booleans and timestamps travel in their binary form;
@@ -38,27 +38,25 @@ extension PostgresStore {
         return [ids, externals, hashes] + columns
     }
 
-    /// The id mappings (and stored hashes) of a page's external ids, as one index lookup per id:
-    /// the LATERAL subquery refers to the id, so the planner cannot turn it into a scan of every
-    /// mapping of the integration (which a join or `= ANY` allowed, with statistics from when the
-    /// table was small). One probe of the id map per id, not two as with scalar subqueries.
-    /// Rows: (external id, mapping id, internal id, stored hash).
+    /// The internal ids and stored hashes of a page's external ids, straight from the entity
+    /// table (the id map is a view of it), as one index lookup per id: the LATERAL subquery
+    /// refers to the id, so the planner cannot turn it into a scan of every row of the
+    /// integration (which a join or `= ANY` allowed, with statistics from when the table was
+    /// small). One probe of the (integration_id, external_id) index per id.
+    /// Rows: (external id, internal id, stored hash, raw page, raw hash).
     func existing(on c: PostgresConnection, integrationId: String, entity: EntityModel, ids: [String]) async throws
-        -> [(String, String, String, String?, Int64?, Int64?)]
+        -> [(String, String, String, Int64?, Int64?)]
     {
         guard !ids.isEmpty else { return [] }
         return try await query(on: c, """
-            SELECT x.e, m.id, m.internal_id, t.source_hash, t.raw_page, t.raw_hash
-            FROM unnest($3::text[]) AS x(e)
+            SELECT x.e, t.id, t.source_hash, t.raw_page, t.raw_hash
+            FROM unnest($2::text[]) AS x(e)
             CROSS JOIN LATERAL (
-                SELECT m.id, m.internal_id FROM contractor_data_mappings m
-                WHERE m.integration_id = $1 AND m.entity_type = $2 AND m.external_id = x.e LIMIT 1
-            ) m
-            LEFT JOIN LATERAL (
-                SELECT t.source_hash, t.raw_page, t.raw_hash FROM \(Schema.quote(entity.table)) t WHERE t.id = m.internal_id
-            ) t ON true
-            """, try PostgresStore.binds([integrationId, entity.name, ids])).map {
-            try $0.decode((String, String, String, String?, Int64?, Int64?).self)
+                SELECT t.id, t.source_hash, t.raw_page, t.raw_hash FROM \(Schema.quote(entity.table)) t
+                WHERE t.integration_id = $1 AND t.external_id = x.e LIMIT 1
+            ) t
+            """, try PostgresStore.binds([integrationId, ids])).map {
+            try $0.decode((String, String, String, Int64?, Int64?).self)
         }
     }
 
@@ -70,7 +68,7 @@ extension PostgresStore {
             try await self.existing(on: c, integrationId: integrationId, entity: entity, ids: ids)
         }
         var out: [String: StoredIdentity] = [:]
-        for (ext, _, internalId, hash, rawPage, rawHash) in rows {
+        for (ext, internalId, hash, rawPage, rawHash) in rows {
             out[ext] = StoredIdentity(internalId: internalId, hash: hash, rawPage: rawPage, rawHash: rawHash)
         }
         return out
@@ -90,15 +88,13 @@ extension PostgresStore {
             let rows = try await self.existing(on: c, integrationId: page.integrationId, entity: page.entity,
                                                ids: Array(Set(page.records.map(\.externalId))))
             var known: [String: StoredIdentity] = [:]
-            var mappingIds: [String: String] = [:]
-            for (ext, mappingId, internalId, hash, rawPage, rawHash) in rows {
+            for (ext, internalId, hash, rawPage, rawHash) in rows {
                 known[ext] = StoredIdentity(internalId: internalId, hash: hash, rawPage: rawPage, rawHash: rawHash)
-                mappingIds[ext] = mappingId
             }
             let plan = PagePlan.make(page, existing: known, newId: newIdentifier)
             let outcome = plan.outcome
             let rawPage = try await self.writeRawPage(on: c, plan)
-            try await self.writeRecords(on: c, plan, mappingIds: mappingIds, rawPage: rawPage)
+            try await self.writeRecords(on: c, plan, rawPage: rawPage)
             try await self.releaseRawPages(on: c, plan)
             try await self.writeFailures(on: c, page)
             try await self.writeRaws(on: c, page)
@@ -196,7 +192,7 @@ extension PostgresStore {
             """, binds)
     }
 
-    func writeRecords(on c: PostgresConnection, _ plan: PagePlan, mappingIds: [String: String], rawPage: Int64?) async throws {
+    func writeRecords(on c: PostgresConnection, _ plan: PagePlan, rawPage: Int64?) async throws {
         let page = plan.page
         let entity = page.entity
         let table = Schema.quote(entity.table)
@@ -210,18 +206,6 @@ extension PostgresStore {
             let names = (["id", "external_id", "source_hash"] + entity.fields.indices.map { "f\($0)" }).joined(separator: ", ")
             let values = entity.fields.enumerated().map { i, f in "x.f\(i)\(PostgresStore.column(f.type).cast)" }
             let next = entity.fields.count + 4
-            let newMappings = plan.newMappings
-            if !newMappings.isEmpty {
-                _ = try await self.query(on: c, """
-                    INSERT INTO contractor_data_mappings
-                        (id, integration_id, entity_type, external_id, internal_id, created_at, last_synced_at)
-                    SELECT m, $1, $2, e, i, $5::timestamptz, $5::timestamptz
-                    FROM unnest($3::text[], $4::text[], $6::text[]) AS x(e, i, m)
-                    """, try PostgresStore.binds([
-                        page.integrationId, entity.name, newMappings.map(\.externalId), newMappings.map(\.internalId), now,
-                        newMappings.map(\.mappingId),
-                    ]))
-            }
             // The rows' raw payload pointers: the page's id, and per row its index and payload hash.
             let hashes = page.rawPage?.hashes ?? []
             func pointerArrays(_ rows: [PagePlan.Row]) throws -> [TypedArray] {
@@ -270,9 +254,6 @@ extension PostgresStore {
                 _ = try await self.query(on: c, """
                     UPDATE \(table) AS t SET \(assignments) FROM \(source) WHERE t.id = x.id
                     """, binds)
-                _ = try await self.query(on: c, """
-                    UPDATE contractor_data_mappings SET last_synced_at = $1::timestamptz WHERE id = ANY($2::text[])
-                    """, try PostgresStore.binds([now, plan.touchedExternalIds.compactMap { mappingIds[$0] }]))
             }
             if let rawPage, !plan.repoints.isEmpty {
                 var binds = PostgresBindings(capacity: 4)

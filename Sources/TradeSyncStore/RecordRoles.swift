@@ -4,7 +4,7 @@ public import TradeSyncCore
 /// rows. A dry run holds only this view of the store, so it cannot write.
 public protocol RecordReader: Sendable {
     func cursor(integrationId: String, stream: String) async throws -> String?
-    /// The stored identity (internal id, row hash) of each of `externalIds` that has an id mapping.
+    /// The stored identity (internal id, row hash) of each of `externalIds` that has a stored row.
     func existing(integrationId: String, entity: EntityModel, externalIds: [String]) async throws
         -> [String: StoredIdentity]
     /// Failed records kept for retry, oldest first: one connection's (and stream's), or all.
@@ -22,7 +22,7 @@ public protocol RecordReader: Sendable {
 /// Writes pages: the only role that changes synced records.
 public protocol RecordWriter: RecordReader {
     /// Plans the page against the stored identities (`PagePlan.make`) and applies the plan: the
-    /// records, their id mappings, the stream's new cursor, its kept failed records and its run
+    /// records (their id mappings are a view of them), the stream's new cursor, its kept failed records and its run
     /// counts, in one transaction. With a fence, the transaction first checks (and extends) the
     /// lease and throws `LeaseLostError` when another process holds it.
     func applyPage(_ page: PageWrite) async throws -> PageOutcome

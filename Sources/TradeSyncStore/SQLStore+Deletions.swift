@@ -15,11 +15,9 @@ extension SQLStore {
                 // Only rows still live: a repeated deletion leaves the first deleted_at alone.
                 deleted += try await db.query("""
                     UPDATE \(table) SET \(DeletionWrite.field) = ?1
-                    WHERE \(DeletionWrite.field) IS NULL AND integration_id = ?2 AND id = (
-                        SELECT internal_id FROM contractor_data_mappings
-                        WHERE integration_id = ?2 AND entity_type = ?3 AND external_id = ?4)
+                    WHERE \(DeletionWrite.field) IS NULL AND integration_id = ?2 AND external_id = ?3
                     RETURNING 1
-                    """, [.timestamp(write.now), .text(write.integrationId), .text(write.entity.name), .text(id)]).count
+                    """, [.timestamp(write.now), .text(write.integrationId), .text(id)]).count
             }
             if let cursor = write.cursor {
                 try await db.execute("""
@@ -39,7 +37,7 @@ extension SQLStore {
             [.text(integrationId)]).first?.int(0) ?? 0)
     }
 
-    /// Which of `externalIds` name a live row (mapped, not soft-deleted): one statement per 500
+    /// Which of `externalIds` name a live row (stored, not soft-deleted): one statement per 500
     /// ids, instead of reading the entity's rows back.
     public func liveExternalIds(integrationId: String, entity: EntityModel, among externalIds: [String]) async throws
         -> Set<String>
@@ -49,12 +47,11 @@ extension SQLStore {
         let ids = Array(Set(externalIds))
         for start in stride(from: 0, to: ids.count, by: 500) {
             let chunk = ids[start..<min(start + 500, ids.count)]
-            let list = (0..<chunk.count).map { "?\($0 + 3)" }.joined(separator: ", ")
+            let list = (0..<chunk.count).map { "?\($0 + 2)" }.joined(separator: ", ")
             let rows = try await sql.query("""
-                SELECT m.external_id FROM contractor_data_mappings m
-                JOIN \(Schema.quote(entity.table)) t ON t.id = m.internal_id
-                WHERE m.integration_id = ?1 AND m.entity_type = ?2\(live) AND m.external_id IN (\(list))
-                """, [.text(integrationId), .text(entity.name)] + chunk.map { .text($0) })
+                SELECT t.external_id FROM \(Schema.quote(entity.table)) t
+                WHERE t.integration_id = ?1\(live) AND t.external_id IN (\(list))
+                """, [.text(integrationId)] + chunk.map { .text($0) })
             for row in rows { if let id = row.text(0) { found.insert(id) } }
         }
         return found

@@ -26,7 +26,12 @@ extension SQLStore: RunLog {
             }
         }
         for statement in dialect.afterRunRecorded { try await sql.execute(statement) }
-        if run.analyze { for statement in dialect.analyze { try await sql.execute(statement) } }
+        if run.analyze {
+            // Every entity table the model declared: the run's own are among them.
+            let tables = try await sql.query("SELECT DISTINCT table_name FROM tradesync_model_columns ORDER BY table_name")
+                .compactMap { $0.text(0) }.map(Schema.quote)
+            for statement in dialect.analyze(tables) { try await sql.execute(statement) }
+        }
     }
 
     public func runs(integrationId: String?, limit: Int) async throws -> [SyncRunRecord] {

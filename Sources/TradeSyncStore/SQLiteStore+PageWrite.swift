@@ -2,7 +2,7 @@ import CSQLite
 import Foundation
 public import TradeSyncCore
 
-/// The page write: one transaction per page (records, id map, cursor, kept failures, run counts).
+/// The page write: one transaction per page (records, cursor, kept failures, run counts).
 extension SQLiteStore {
     public func applyPage(_ page: PageWrite) async throws -> PageOutcome {
         try await withDB { db in
@@ -23,29 +23,28 @@ extension SQLiteStore {
         try await withDB { db in try existing(db, integrationId: integrationId, entity: entity, externalIds: externalIds) }
     }
 
-    /// Id mappings and stored hashes of a page's external ids, in one statement per page
-    /// (the ids travel as one JSON array). CROSS JOIN pins the page's ids as the outer loop:
-    /// left to itself the planner may scan the whole id map once per id.
+    /// Internal ids and stored hashes of a page's external ids, in one statement per page (the
+    /// ids travel as one JSON array), straight from the entity table: the id map is a view of it.
+    /// CROSS JOIN pins the page's ids as the outer loop, one probe of the table's
+    /// (integration_id, external_id) index per id: left to itself the planner may scan the
+    /// integration's rows once per id.
     private func existing(_ db: SQLiteConnection, integrationId: String, entity: EntityModel, externalIds: [String]) throws
         -> [String: StoredIdentity]
     {
         // A page without records (a lookup stream's kept payloads) names no entity table.
         guard !externalIds.isEmpty else { return [:] }
         let lookup = try db.prepare("""
-            SELECT m.external_id, m.internal_id, t.source_hash, t.raw_page, t.raw_hash
-            FROM json_each(?3) AS x
-            CROSS JOIN contractor_data_mappings m
-              ON m.integration_id = ?1 AND m.entity_type = ?2 AND m.external_id = x.value
-            LEFT JOIN \(Schema.quote(entity.table)) t ON t.id = m.internal_id
+            SELECT t.external_id, t.id, t.source_hash, t.raw_page, t.raw_hash
+            FROM json_each(?2) AS x
+            CROSS JOIN \(Schema.quote(entity.table)) t ON t.integration_id = ?1 AND t.external_id = x.value
             """)
         defer { lookup.reset() }
         lookup.bind(1, integrationId)
-        lookup.bind(2, entity.name)
-        lookup.bind(3, JSONValue.array(externalIds.map { .string($0) }).jsonText)
+        lookup.bind(2, JSONValue.array(externalIds.map { .string($0) }).jsonText)
         var out: [String: StoredIdentity] = [:]
         while try lookup.step() {
-            if let ext = lookup.text(0), let id = lookup.text(1) {
-                out[ext] = StoredIdentity(internalId: id, hash: lookup.text(2), rawPage: lookup.int(3), rawHash: lookup.int(4))
+            if let ext = lookup.text(0), let id = lookup.text(1), let hash = lookup.text(2) {
+                out[ext] = StoredIdentity(internalId: id, hash: hash, rawPage: lookup.int(3), rawHash: lookup.int(4))
             }
         }
         return out
@@ -200,24 +199,6 @@ extension SQLiteStore {
                 s.bind(10, nil as Int64?)
             }
         }
-        if !plan.newMappings.isEmpty {
-            let map = try db.prepare("""
-                INSERT INTO contractor_data_mappings
-                    (id, integration_id, entity_type, external_id, internal_id, created_at, last_synced_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
-                """)
-            for m in plan.newMappings {
-                map.bind(1, m.mappingId)
-                map.bind(2, page.integrationId)
-                map.bind(3, entity.name)
-                map.bind(4, m.externalId)
-                map.bind(5, m.internalId)
-                map.bind(6, now)
-                map.bind(7, now)
-                try map.run()
-                sqlite3_reset(map.handle)
-            }
-        }
         if !plan.inserts.isEmpty {
             let insert = try db.prepare("""
                 INSERT INTO \(table) (id, demo_id, integration_id, external_id, source_hash, created_at, updated_at, raw_page,
@@ -243,9 +224,6 @@ extension SQLiteStore {
             // Without raw payloads (`apply`'s rewrites) the row keeps pointing where it did.
             let pointer = rawPage == nil ? "" : ", raw_page = ?8, raw_index = ?9, raw_hash = ?10"
             let update = try db.prepare("UPDATE \(table) SET source_hash = ?2, updated_at = ?3\(pointer)\(assignments) WHERE id = ?1")
-            let touch = try db.prepare("""
-                UPDATE contractor_data_mappings SET last_synced_at = ? WHERE integration_id = ? AND entity_type = ? AND external_id = ?
-                """)
             for row in plan.updates {
                 let record = page.records[row.index]
                 update.bind(1, row.internalId)
@@ -255,12 +233,6 @@ extension SQLiteStore {
                 for (i, v) in record.values.enumerated() { update.bind(Int32(i + 11), v) }
                 try update.run()
                 sqlite3_reset(update.handle)
-                touch.bind(1, now)
-                touch.bind(2, page.integrationId)
-                touch.bind(3, entity.name)
-                touch.bind(4, record.externalId)
-                try touch.run()
-                sqlite3_reset(touch.handle)
             }
         }
         if let rawPage, let hashes, !plan.repoints.isEmpty {

@@ -184,6 +184,7 @@ enum Schema {
         runQueueMigration,
         apiTokensMigration,
         rawAndAppliedState,
+        idMapAsView,
         rawPages,
     ]
 

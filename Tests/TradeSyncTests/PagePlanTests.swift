@@ -9,16 +9,14 @@ struct PagePlanTests {
         var name: String
         /// (external id, value) in page order.
         var page: [(String, String)]
-        /// external id → (internal id, stored value; nil: mapped but the row is missing).
-        var stored: [String: (String, String?)]
+        /// external id → (internal id, stored value): the rows the store holds.
+        var stored: [String: (String, String)]
         var outcome: PageOutcome
-        /// One letter per record: i = insert with a new mapping, I = insert under an existing
-        /// mapping, u = update, = = unchanged.
+        /// One letter per record: i = insert, u = update, = = unchanged.
         var actions: String
         /// External ids of the rows inserted / updated, in order.
         var inserts: [String]
         var updates: [String]
-        var newMappings: [String]
         var testDescription: String { name }
     }
 
@@ -27,26 +25,21 @@ struct PagePlanTests {
     }
 
     static let cases: [Case] = [
-        Case(name: "empty page", page: [], stored: [:], outcome: PageOutcome(), actions: "", inserts: [], updates: [],
-             newMappings: []),
+        Case(name: "empty page", page: [], stored: [:], outcome: PageOutcome(), actions: "", inserts: [], updates: []),
         Case(name: "all new", page: [("1", "a"), ("2", "b")], stored: [:], outcome: PageOutcome(inserted: 2),
-             actions: "ii", inserts: ["1", "2"], updates: [], newMappings: ["1", "2"]),
+             actions: "ii", inserts: ["1", "2"], updates: []),
         Case(name: "stored and equal", page: [("1", "a")], stored: ["1": ("x1", "a")], outcome: PageOutcome(unchanged: 1),
-             actions: "=", inserts: [], updates: [], newMappings: []),
+             actions: "=", inserts: [], updates: []),
         Case(name: "stored and changed", page: [("1", "b")], stored: ["1": ("x1", "a")], outcome: PageOutcome(updated: 1),
-             actions: "u", inserts: [], updates: ["1"], newMappings: []),
-        Case(name: "mapped, row missing: inserted again under its id", page: [("1", "a")], stored: ["1": ("x1", nil)],
-             outcome: PageOutcome(inserted: 1), actions: "I", inserts: ["1"], updates: [], newMappings: []),
+             actions: "u", inserts: [], updates: ["1"]),
         Case(name: "repeated in one page: insert, then update, then unchanged",
              page: [("7", "first"), ("7", "second"), ("7", "second")], stored: [:],
-             outcome: PageOutcome(inserted: 1, updated: 1, unchanged: 1), actions: "iu=", inserts: ["7"], updates: [],
-             newMappings: ["7"]),
+             outcome: PageOutcome(inserted: 1, updated: 1, unchanged: 1), actions: "iu=", inserts: ["7"], updates: []),
         Case(name: "repeated stored record changed twice: one update row, counted twice",
              page: [("1", "b"), ("1", "c")], stored: ["1": ("x1", "a")], outcome: PageOutcome(updated: 2), actions: "uu",
-             inserts: [], updates: ["1"], newMappings: []),
+             inserts: [], updates: ["1"]),
         Case(name: "mixed", page: [("1", "a"), ("2", "z"), ("3", "c")], stored: ["1": ("x1", "a"), "2": ("x2", "x2v")],
-             outcome: PageOutcome(inserted: 1, updated: 1, unchanged: 1), actions: "=ui", inserts: ["3"], updates: ["2"],
-             newMappings: ["3"]),
+             outcome: PageOutcome(inserted: 1, updated: 1, unchanged: 1), actions: "=ui", inserts: ["3"], updates: ["2"]),
     ]
 
     /// Raw payload pointers (`keep_raw`): which rows point at the page's payloads, which only
@@ -119,7 +112,7 @@ struct PagePlanTests {
                              stream: "s", records: records, cursor: nil, now: 0)
         var existing: [String: StoredIdentity] = [:]
         for (ext, (id, value)) in c.stored {
-            existing[ext] = StoredIdentity(internalId: id, hash: value.map { Self.record(ext, $0).contentHash })
+            existing[ext] = StoredIdentity(internalId: id, hash: Self.record(ext, value).contentHash)
         }
         var n = 0
         let plan = PagePlan.make(page, existing: existing) {
@@ -129,7 +122,7 @@ struct PagePlanTests {
         #expect(plan.outcome == c.outcome)
         let letters = plan.steps.map { step -> Character in
             switch step.action {
-            case .insert(let newMapping): return newMapping ? "i" : "I"
+            case .insert: return "i"
             case .update: return "u"
             case .unchanged: return "="
             }
@@ -137,20 +130,21 @@ struct PagePlanTests {
         #expect(String(letters) == c.actions)
         #expect(plan.inserts.map { records[$0.index].externalId } == c.inserts)
         #expect(plan.updates.map { records[$0.index].externalId } == c.updates)
-        #expect(plan.newMappings.map(\.externalId) == c.newMappings)
-        // Rows are written in their last version, under the id of their mapping.
+        // Rows are written in their last version, under their stored id or a new one.
         for row in plan.inserts + plan.updates {
             let ext = records[row.index].externalId
             #expect(records[row.index].values == records.last { $0.externalId == ext }?.values)
             #expect(plan.steps.allSatisfy { $0.externalId != ext || $0.internalId == row.internalId })
         }
-        for m in plan.newMappings {
-            #expect(plan.inserts.contains { $0.internalId == m.internalId })
-            #expect(m.mappingId != m.internalId)
-        }
+        for row in plan.updates { #expect(row.internalId == c.stored[records[row.index].externalId]?.0) }
+        // Every insert takes a new id of its own; stored ids are never reused for a new row.
+        let insertIds = plan.inserts.map(\.internalId)
+        #expect(Set(insertIds).count == insertIds.count)
+        #expect(insertIds.allSatisfy { id in id.hasPrefix("new") })
+        #expect(n == insertIds.count, "one new id per inserted row, none for the id map")
         // An update keeps the hash it replaces, for `plan` diffs.
         for step in plan.steps {
-            if case .update(let previous) = step.action, let stored = c.stored[step.externalId], let value = stored.1,
+            if case .update(let previous) = step.action, let value = c.stored[step.externalId]?.1,
                 plan.steps.first(where: { $0.externalId == step.externalId }).map({ $0 == step }) == true
             {
                 #expect(previous == Self.record(step.externalId, value).contentHash)
@@ -173,7 +167,7 @@ struct PagePlanTests {
                             cursor: "t2")
             let plan = try await reader.plan(next)
             #expect(plan.outcome == PageOutcome(inserted: 1, updated: 2, unchanged: 1))
-            #expect(plan.newMappings.map(\.externalId) == ["3"])
+            #expect(plan.inserts.map { next.records[$0.index].externalId } == ["3"])
             // Nothing was written by planning.
             #expect(try await store.cursor(integrationId: c.id, stream: "jobs") == "t1")
             #expect(try await store.rows(entity: jobsEntity, integrationId: c.id).count == 2)

@@ -28,8 +28,8 @@ public struct SQLDialect: Sendable, Equatable, CustomStringConvertible {
     let summaryRelation: @Sendable (_ name: String, _ body: String) -> [String]
     /// Run after a run is recorded: keeps the summary fresh where it is materialized.
     let afterRunRecorded: [String]
-    /// Run after a large run: fresh planner statistics.
-    let analyze: [String]
+    /// Run after a large run over the entity tables (`tables`, quoted): fresh planner statistics.
+    let analyze: @Sendable (_ tables: [String]) -> [String]
     /// The column that breaks ties in insertion order.
     let insertionOrder: String
 
@@ -51,7 +51,7 @@ public struct SQLDialect: Sendable, Equatable, CustomStringConvertible {
         // BEGIN IMMEDIATE already makes a migration the only writer.
         migrationLock: [],
         summaryRelation: { name, body in ["DROP VIEW IF EXISTS \(name)", "CREATE VIEW \(name) AS \(body)"] },
-        afterRunRecorded: [], analyze: [], insertionOrder: "rowid")
+        afterRunRecorded: [], analyze: { _ in [] }, insertionOrder: "rowid")
 
     public static let postgres = SQLDialect(
         name: "postgres", timestampType: "TIMESTAMPTZ", booleanType: "BOOLEAN", jsonType: "JSONB", bigintType: "BIGINT",
@@ -75,8 +75,12 @@ public struct SQLDialect: Sendable, Equatable, CustomStringConvertible {
             ]
         },
         afterRunRecorded: ["REFRESH MATERIALIZED VIEW \(Schema.summaryName)"],
-        // The id map is the table whose plans go wrong with statistics from when it was small.
-        analyze: ["ANALYZE contractor_data_mappings"], insertionOrder: "id")
+        // The entity tables are probed by (integration_id, external_id) on every page (the id map
+        // is a view of them): their plans must not rest on statistics from when they were small.
+        // Only those columns: a whole wide row's statistics took 0.4 s at 200,000 jobs, these 0.08 s.
+        analyze: { tables in
+            tables.isEmpty ? [] : ["ANALYZE " + tables.map { "\($0) (integration_id, external_id)" }.joined(separator: ", ")]
+        }, insertionOrder: "id")
 
     /// `sql` with its placeholders as this dialect writes them. `?N` keeps its number; a bare `?`
     /// takes one more than the largest number so far, as SQLite numbers it. Text inside single
