@@ -230,65 +230,101 @@ struct StreamRun {
             }
             var pending: Task<PreparedPage?, any Error>? = Task { try await source.next() }
             defer { pending?.cancel() }
-            // A cancelled run (a worker shutting down) stops at a page boundary: the page being
-            // fetched is dropped, the committed ones stay, and the cursor is where they left it.
-            while let task = pending,
-                let prepared = try await withTaskCancellationHandler(operation: { try await task.value },
-                                                                     onCancel: { task.cancel() })
-            {
-                // A newest-first listing that reached the stored cursor ends here: the next page is
-                // not even requested.
-                let ends = prepared.isLast || prepared.reachedCursor
-                pending = ends ? nil : Task { try await source.next() }
-                result.pages += 1
-                result.fetched += prepared.fetched
-                result.failed += prepared.failures.count
-                for f in prepared.failures {
-                    logger.warning("record failed mapping", metadata: ["stream": "\(name)", "external_id": "\(f.externalId)", "reason": "\(f.reason)"])
-                }
-                failures += prepared.failures
-                if let m = prepared.maxTimestamp {
-                    if m.micros > (maxTimestamp?.micros ?? Int64.min) { maxTimestamp = m }
-                    if m.micros > (newestSeen[contextKey]?.micros ?? Int64.min) { newestSeen[contextKey] = m }
-                }
-                // The cursor moves with the page that reached it: continuation tokens page by page,
-                // a timestamp only once the whole stream is in (records need not arrive in order),
-                // that is after the last page of the last fan-out context, or the page where a
-                // newest-first listing reached the stored cursor. A run that stops earlier leaves
-                // the cursor where it was, so the next run reads the same records again.
-                // Records that failed are kept in the same transaction, so moving past them loses nothing.
-                var cursor: String?
-                if continuation {
-                    cursor = prepared.nextToken
-                } else if timestampField != nil, ends, contextIndex == contexts.count - 1 {
-                    if newestFirst {
-                        // Contexts gone since the last run drop out; one without records keeps its entry.
-                        var next: [String: String] = [:]
-                        for c in contexts {
-                            let key = NewestFirstCursor.key(c)
-                            if let v = newestSeen[key]?.text ?? storedNewest.value(for: key) { next[key] = v }
-                        }
-                        cursor = NewestFirstCursor(byContext: next).text
-                    } else {
-                        cursor = maxTimestamp?.text ?? storedCursor
-                    }
-                }
-                var resolved: [String] = []
-                if !stillKept.isEmpty {
-                    for r in prepared.records {
-                        if stillKept.remove(r.externalId) != nil { resolved.append(r.externalId) }
-                    }
-                }
-                let write = pageWrite(entity: entity, stream: name, records: prepared.records, cursor: cursor,
-                                      fetched: prepared.fetched, failures: prepared.kept, resolved: resolved,
-                                      rawPage: prepared.rawPage)
-                let outcome = try await pages.commit(write)
+            // The previous page, still committing, where the store overlaps page writes: this page's
+            // rows are written meanwhile, and it commits after it (`RecordWriter.applyPage(_:after:)`).
+            var inFlight: (task: Task<PageOutcome, any Error>, ids: Set<String>)?
+            func add(_ outcome: PageOutcome) {
                 result.inserted += outcome.inserted
                 result.updated += outcome.updated
                 result.unchanged += outcome.unchanged
                 options.progress?(SyncProgress(stream: name, pages: result.pages, fetched: result.fetched,
                                                elapsedSeconds: Double(currentMicros() - started) / 1e6))
-                try Task.checkCancellation()
+            }
+            do {
+                // A cancelled run (a worker shutting down) stops at a page boundary: the page being
+                // fetched is dropped, the committed ones stay, and the cursor is where they left it.
+                while let task = pending,
+                    let prepared = try await withTaskCancellationHandler(operation: { try await task.value },
+                                                                         onCancel: { task.cancel() })
+                {
+                    // A newest-first listing that reached the stored cursor ends here: the next page is
+                    // not even requested.
+                    let ends = prepared.isLast || prepared.reachedCursor
+                    pending = ends ? nil : Task { try await source.next() }
+                    result.pages += 1
+                    result.fetched += prepared.fetched
+                    result.failed += prepared.failures.count
+                    for f in prepared.failures {
+                        logger.warning("record failed mapping", metadata: ["stream": "\(name)", "external_id": "\(f.externalId)", "reason": "\(f.reason)"])
+                    }
+                    failures += prepared.failures
+                    if let m = prepared.maxTimestamp {
+                        if m.micros > (maxTimestamp?.micros ?? Int64.min) { maxTimestamp = m }
+                        if m.micros > (newestSeen[contextKey]?.micros ?? Int64.min) { newestSeen[contextKey] = m }
+                    }
+                    // The cursor moves with the page that reached it: continuation tokens page by page,
+                    // a timestamp only once the whole stream is in (records need not arrive in order),
+                    // that is after the last page of the last fan-out context, or the page where a
+                    // newest-first listing reached the stored cursor. A run that stops earlier leaves
+                    // the cursor where it was, so the next run reads the same records again.
+                    // Records that failed are kept in the same transaction, so moving past them loses nothing.
+                    var cursor: String?
+                    if continuation {
+                        cursor = prepared.nextToken
+                    } else if timestampField != nil, ends, contextIndex == contexts.count - 1 {
+                        if newestFirst {
+                            // Contexts gone since the last run drop out; one without records keeps its entry.
+                            var next: [String: String] = [:]
+                            for c in contexts {
+                                let key = NewestFirstCursor.key(c)
+                                if let v = newestSeen[key]?.text ?? storedNewest.value(for: key) { next[key] = v }
+                            }
+                            cursor = NewestFirstCursor(byContext: next).text
+                        } else {
+                            cursor = maxTimestamp?.text ?? storedCursor
+                        }
+                    }
+                    var resolved: [String] = []
+                    if !stillKept.isEmpty {
+                        for r in prepared.records {
+                            if stillKept.remove(r.externalId) != nil { resolved.append(r.externalId) }
+                        }
+                    }
+                    let write = pageWrite(entity: entity, stream: name, records: prepared.records, cursor: cursor,
+                                          fetched: prepared.fetched, failures: prepared.kept, resolved: resolved,
+                                          rawPage: prepared.rawPage)
+                    guard pages.overlapsCommits else {
+                        add(try await pages.commit(write))
+                        try Task.checkCancellation()
+                        continue
+                    }
+                    // Pages that share an external id (a record that moved between pages while the
+                    // listing was read) are written one after the other: the second must see the first's rows.
+                    var ids = Set(prepared.records.map(\.externalId))
+                    for k in prepared.kept { ids.insert(k.externalId) }
+                    let sink = pages
+                    let commit: Task<PageOutcome, any Error>
+                    if let previous = inFlight, previous.ids.isDisjoint(with: ids) {
+                        commit = Task { try await sink.commit(write, after: { _ = try await previous.task.value }) }
+                    } else {
+                        if let previous = inFlight { add(try await previous.task.value) }
+                        inFlight = nil
+                        commit = Task { try await sink.commit(write) }
+                    }
+                    // At most two pages in flight: the previous one has committed before the next is read.
+                    if let previous = inFlight { add(try await previous.task.value) }
+                    inFlight = (commit, ids)
+                    try Task.checkCancellation()
+                }
+                if let last = inFlight {
+                    inFlight = nil
+                    add(try await last.task.value)
+                }
+            } catch {
+                // No write outlives the run: a page still committing ends (committed or rolled
+                // back) before the error goes up.
+                if let last = inFlight, let outcome = try? await last.task.value { add(outcome) }
+                throw error
             }
         }
         try await syncDeletions(name, stream: stream, entity: entity, streamCursorBefore: storedCursor,

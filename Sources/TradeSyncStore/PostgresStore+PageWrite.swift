@@ -75,16 +75,28 @@ extension PostgresStore {
     }
 
     public func applyPage(_ page: PageWrite) async throws -> PageOutcome {
+        try await applyPage(page, previous: nil)
+    }
+
+    public func applyPage(_ page: PageWrite, after previous: @escaping @Sendable () async throws -> Void) async throws
+        -> PageOutcome
+    {
+        try await applyPage(page, previous: previous)
+    }
+
+    /// Two pages' transactions overlap on two pooled connections: the server writes one page's
+    /// rows while the other page commits, instead of each waiting for the other's round trips.
+    public var overlapsPageWrites: Bool { true }
+
+    /// The rows first, then (after `previous` committed) the rows every page of the stream shares:
+    /// the lease, the cursor and the run's counts. Taking those last is what lets two pages
+    /// overlap: the second would otherwise wait on the first's row locks from its first statement.
+    /// The lease is still checked before the commit, so a page of a run that lost it never commits.
+    private func applyPage(_ page: PageWrite, previous: (@Sendable () async throws -> Void)?) async throws -> PageOutcome {
         try await transaction { c in
             if page.replayable { _ = try await self.query(on: c, "SET LOCAL synchronous_commit TO off", PostgresBindings()) }
-            if let fence = page.fence {
-                // The row lock taken here holds off a concurrent lease takeover until this commits.
-                let held = try await self.query(on: c, """
-                    UPDATE tradesync_leases SET expires_at_micros = $1 WHERE integration_id = $2 AND holder = $3 RETURNING 1
-                    """, try PostgresStore.binds([currentMicros() + Int64(fence.ttlSeconds) * 1_000_000, page.integrationId,
-                                                  fence.holder]))
-                if held.isEmpty { throw LeaseLostError(holder: fence.holder) }
-            }
+            // Alone, the lease is checked first: the row lock holds off a takeover for the whole page.
+            if previous == nil, let fence = page.fence { try await self.extendLease(on: c, page.integrationId, fence) }
             let rows = try await self.existing(on: c, integrationId: page.integrationId, entity: page.entity,
                                                ids: Array(Set(page.records.map(\.externalId))))
             var known: [String: StoredIdentity] = [:]
@@ -98,6 +110,16 @@ extension PostgresStore {
             try await self.releaseRawPages(on: c, plan)
             try await self.writeFailures(on: c, page)
             try await self.writeRaws(on: c, page)
+            if let previous {
+                try await previous()
+                if let fence = page.fence { try await self.extendLease(on: c, page.integrationId, fence) }
+            }
+            if let cursor = page.cursor {
+                _ = try await self.query(on: c, """
+                    INSERT INTO tradesync_cursors (integration_id, stream, cursor, updated_at) VALUES ($1, $2, $3, $4::timestamptz)
+                    ON CONFLICT (integration_id, stream) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at
+                    """, try PostgresStore.binds([page.integrationId, page.stream, cursor, PostgresStore.iso(page.now)]))
+            }
             if let run = page.run {
                 _ = try await self.query(on: c, """
                     UPDATE contractor_sync_logs SET records_fetched = records_fetched + $1,
@@ -109,6 +131,15 @@ extension PostgresStore {
             }
             return outcome
         }
+    }
+
+    /// Extends the lease if `fence.holder` still holds it; the row lock taken holds off a
+    /// concurrent takeover until this transaction ends.
+    func extendLease(on c: PostgresConnection, _ integrationId: String, _ fence: LeaseFence) async throws {
+        let held = try await query(on: c, """
+            UPDATE tradesync_leases SET expires_at_micros = $1 WHERE integration_id = $2 AND holder = $3 RETURNING 1
+            """, try PostgresStore.binds([currentMicros() + Int64(fence.ttlSeconds) * 1_000_000, integrationId, fence.holder]))
+        if held.isEmpty { throw LeaseLostError(holder: fence.holder) }
     }
 
     func writeFailures(on c: PostgresConnection, _ page: PageWrite) async throws {
@@ -264,12 +295,6 @@ extension PostgresStore {
                     UPDATE \(table) AS t SET raw_page = $2::bigint, raw_index = p.i, raw_hash = p.h
                     FROM unnest($1::text[], $3::bigint[], $4::bigint[]) AS p(id, i, h) WHERE t.id = p.id
                     """, binds)
-            }
-            if let cursor = page.cursor {
-                _ = try await self.query(on: c, """
-                    INSERT INTO tradesync_cursors (integration_id, stream, cursor, updated_at) VALUES ($1, $2, $3, $4::timestamptz)
-                    ON CONFLICT (integration_id, stream) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at
-                    """, try PostgresStore.binds([page.integrationId, page.stream, cursor, now]))
             }
         }
     }

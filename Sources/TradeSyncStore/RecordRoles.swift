@@ -26,10 +26,31 @@ public protocol RecordWriter: RecordReader {
     /// counts, in one transaction. With a fence, the transaction first checks (and extends) the
     /// lease and throws `LeaseLostError` when another process holds it.
     func applyPage(_ page: PageWrite) async throws -> PageOutcome
+    /// `applyPage` for a page that may be written while the stream's previous page is still
+    /// committing: `previous` returns once that page's transaction committed (and throws if it
+    /// did not). The caller passes only pages whose external ids the previous page does not
+    /// touch. A store that can overlap the two (`overlapsPageWrites`) does this page's row work
+    /// meanwhile and commits it, with the cursor and the run counts, only after `previous`; the
+    /// others wait for `previous` first.
+    func applyPage(_ page: PageWrite, after previous: @escaping @Sendable () async throws -> Void) async throws
+        -> PageOutcome
+    /// Whether `applyPage(_:after:)` overlaps two pages' writes (PostgreSQL: two connections).
+    var overlapsPageWrites: Bool { get }
     /// Soft-deletes the rows of the given external ids still live (sets `deleted_at`, keeps the
     /// rows) and moves the deletions' cursor, in one transaction fenced like `applyPage`.
     /// Returns how many rows it marked.
     func applyDeletions(_ write: DeletionWrite) async throws -> Int
+}
+
+extension RecordWriter {
+    public func applyPage(_ page: PageWrite, after previous: @escaping @Sendable () async throws -> Void) async throws
+        -> PageOutcome
+    {
+        try await previous()
+        return try await applyPage(page)
+    }
+
+    public var overlapsPageWrites: Bool { false }
 }
 
 extension RecordReader {
