@@ -60,23 +60,48 @@ struct RecordPreparer: Sendable {
     }
 }
 
-/// Fetches and maps pages one page ahead of the writer, so that HTTP, JSON parsing and mapping
-/// overlap with the store's transaction for the previous page.
+/// Fetches pages in order (each request needs the previous page's token) and maps them apart
+/// from the fetching: page N+2 is fetched and parsed while page N+1 is mapped and page N is
+/// written, so the three use the machine's cores instead of taking turns on one.
 actor PageSource {
     var paginator: Paginator
     let prepare: @Sendable (Page) -> PreparedPage
+    /// Fetching a page the stream may not need is wasted only when it ends early: a newest-first
+    /// listing that reaches the stored cursor must not request the next page at all.
+    let readsAhead: Bool
 
-    init(_ paginator: Paginator, prepare: @escaping @Sendable (Page) -> PreparedPage) {
+    init(_ paginator: Paginator, readsAhead: Bool, prepare: @escaping @Sendable (Page) -> PreparedPage) {
         self.paginator = paginator
+        self.readsAhead = readsAhead
         self.prepare = prepare
     }
 
-    /// Callers await one page before asking for the next, so the copy cannot race.
-    func next() async throws -> PreparedPage? {
+    /// The next page as fetched. Callers await one fetch before starting the next, so the copy
+    /// of the paginator cannot race.
+    func fetch() async throws -> Page? {
         var p = paginator
         let page = try await p.next()
         paginator = p
-        return page.map(prepare)
+        return page
+    }
+
+    /// Fetches the page after the one `previous` fetched (nothing after the last one).
+    nonisolated func fetch(after previous: Task<Page?, any Error>?) -> Task<Page?, any Error> {
+        Task {
+            if let previous {
+                guard let page = try await previous.value, !page.isLast else { return nil }
+            }
+            return try await self.fetch()
+        }
+    }
+
+    /// Maps the page `fetching` brings, off the fetching actor.
+    nonisolated func prepared(_ fetching: Task<Page?, any Error>) -> Task<PreparedPage?, any Error> {
+        let prepare = self.prepare
+        return Task {
+            guard let page = try await fetching.value else { return nil }
+            return prepare(page)
+        }
     }
 }
 

@@ -190,7 +190,7 @@ struct StreamRun {
             // A fan-out record is kept with its `_parent`, so it is written out rather than sliced.
             paginator.recordSpans = keepRaw && !fanOut
             let parentObject = JSONValue.object(JSONObject(ctx.sorted { $0.key < $1.key }.map { (key: $0.key, value: .string($0.value)) }))
-            let source = PageSource(paginator) { page in
+            let source = PageSource(paginator, readsAhead: stopBelow == nil) { page in
                 var prepared = PreparedPage(fetched: page.records.count, isLast: page.isLast, nextToken: page.nextToken,
                                             records: [], failures: [], kept: [], maxTimestamp: nil)
                 prepared.records.reserveCapacity(page.records.count)
@@ -228,8 +228,13 @@ struct StreamRun {
                 if let raws, raws.count > 0 { prepared.rawPage = raws.finish() }
                 return prepared
             }
-            var pending: Task<PreparedPage?, any Error>? = Task { try await source.next() }
-            defer { pending?.cancel() }
+            var fetching = source.fetch(after: nil)
+            var pending: Task<PreparedPage?, any Error>? = source.prepared(fetching)
+            if source.readsAhead { fetching = source.fetch(after: fetching) }
+            defer {
+                pending?.cancel()
+                fetching.cancel()
+            }
             // The previous page, still committing, where the store overlaps page writes: this page's
             // rows are written meanwhile, and it commits after it (`RecordWriter.applyPage(_:after:)`).
             var inFlight: (task: Task<PageOutcome, any Error>, ids: Set<String>)?
@@ -250,7 +255,16 @@ struct StreamRun {
                     // A newest-first listing that reached the stored cursor ends here: the next page is
                     // not even requested.
                     let ends = prepared.isLast || prepared.reachedCursor
-                    pending = ends ? nil : Task { try await source.next() }
+                    if ends {
+                        pending = nil
+                    } else if source.readsAhead {
+                        // The next page is fetched already (or being fetched): map it, fetch the one after.
+                        pending = source.prepared(fetching)
+                        fetching = source.fetch(after: fetching)
+                    } else {
+                        fetching = source.fetch(after: nil)
+                        pending = source.prepared(fetching)
+                    }
                     result.pages += 1
                     result.fetched += prepared.fetched
                     result.failed += prepared.failures.count
