@@ -29,8 +29,14 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Address to listen on.")
     var host: String = "127.0.0.1"
 
+    @Option(help: "Largest webhook delivery accepted, in MiB (an Indeed Apply delivery carries the resume, base64).")
+    var webhookBodyLimit: Int = 16
+
     func validate() throws {
         guard (1...65_535).contains(port) else { throw ValidationError("--port must be between 1 and 65535") }
+        guard (1...1_024).contains(webhookBodyLimit) else {
+            throw ValidationError("--webhook-body-limit must be between 1 and 1024 (MiB)")
+        }
     }
 
     func run() async throws {
@@ -39,7 +45,7 @@ struct Serve: AsyncParsableCommand {
         let logger = inputs.logger
         try await DeploymentOptions.withWorkspace(project: project, deployment: config, inputs: inputs) { workspace in
             _ = try await workspace.migrate()
-            let settings = ServerSettings(host: host, port: port)
+            let settings = ServerSettings(host: host, port: port, maxWebhookBodyBytes: webhookBodyLimit << 20)
             // Once per process: swift-metrics allows one backend, and /metrics shows its registry.
             let metrics = ServerMetrics.bootstrap()
             let app = ServerApplication.application(workspace: workspace, settings: settings, logger: logger, metrics: metrics)

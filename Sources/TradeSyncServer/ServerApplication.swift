@@ -6,13 +6,18 @@ public import TradeSyncEngine
 public struct ServerSettings: Sendable {
     public var host: String
     public var port: Int
-    /// The largest request body read (webhooks, API requests); a larger one answers 413.
+    /// The largest API request body read; a larger one answers 413.
     public var maxBodyBytes: Int
+    /// The largest webhook delivery read; a larger one answers 413. Larger than the API's: an
+    /// Indeed Apply delivery carries the applicant's resume file in the body, base64-encoded.
+    public var maxWebhookBodyBytes: Int
 
-    public init(host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 1 << 20) {
+    public init(host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 1 << 20,
+                maxWebhookBodyBytes: Int = 16 << 20) {
         self.host = host
         self.port = port
         self.maxBodyBytes = maxBodyBytes
+        self.maxWebhookBodyBytes = maxWebhookBodyBytes
     }
 }
 

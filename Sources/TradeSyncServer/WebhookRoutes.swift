@@ -10,7 +10,7 @@ import TradeSyncEngine
 /// stores the delivery.
 ///
 /// 404 unknown connection (or one whose integration takes no webhooks), 413 body over
-/// `ServerSettings.maxBodyBytes` (refused from Content-Length, else as soon as the read passes
+/// `ServerSettings.maxWebhookBodyBytes` (refused from Content-Length, else as soon as the read passes
 /// the limit: the rest is never buffered), 401 bad or missing signature, 400 signed but not a
 /// JSON object; nothing is stored for any of them. 200 with what was done otherwise, including
 /// a replay (nothing inserted, nothing updated) and a record that failed mapping (kept for a
@@ -29,16 +29,17 @@ struct WebhookRoutes: Sendable {
     }
 
     func receive(_ request: Request, provider: String, connection: String) async -> Response {
-        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > settings.maxBodyBytes {
-            return tooLarge(settings.maxBodyBytes, provider: provider)
+        let limit = settings.maxWebhookBodyBytes
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
+            return tooLarge(limit, provider: provider)
         }
         let body: [UInt8]
         do {
-            let buffer = try await request.body.collect(upTo: settings.maxBodyBytes)
+            let buffer = try await request.body.collect(upTo: limit)
             body = Array(buffer.readableBytesView)
         } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
             // A chunked body that grew past the limit.
-            return tooLarge(settings.maxBodyBytes, provider: provider)
+            return tooLarge(limit, provider: provider)
         } catch {
             return Self.json(.badRequest, ["error": "the body could not be read"])
         }

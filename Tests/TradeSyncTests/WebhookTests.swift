@@ -189,6 +189,34 @@ extension Array where Element: Sendable {
         }
     }
 
+    /// A real application carries the resume file in the body: a 3 MB PDF is 4 MB of base64,
+    /// four times the API's body limit. The default webhook limit takes it.
+    @Test func anApplicationWithAResumeOfSeveralMegabytesIsTaken() async throws {
+        try await ServerFixture.withWorkspace(environment: Self.environment) { workspace in
+            let connection = try await indeed(workspace)
+            try await ServerFixture.serve(workspace) { base in
+                var application = IndeedApplySender.application(5)
+                let pdf = Data((0..<(3 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 13) })
+                if case .object(var o) = application, case .object(var applicant)? = o["applicant"] {
+                    applicant["resume"] = .object(JSONObject([("file", .object(JSONObject([
+                        ("contentType", "application/pdf"), ("fileName", "cv.pdf"), ("data", .string(pdf.base64EncodedString())),
+                    ])))]))
+                    o["applicant"] = .object(applicant)
+                    application = .object(o)
+                }
+                let body = Array(application.jsonText.utf8)
+                #expect(body.count > 4 << 20)
+                let answer = try await ServerFixture.post(
+                    base + "/webhooks/indeed/austin-indeed", body: body,
+                    headers: [("X-Indeed-Signature", IndeedApplySender.signature(body, secret: Self.secret))])
+                #expect(answer.status == 200, "\(answer.body.prefix(300))")
+            }
+            let rows = try await workspace.storedRows(entity: "applicants", connection: connection)
+            #expect(rows.count == 1)
+            #expect(rows.first?.value.values["resume_file_name"] == "cv.pdf")
+        }
+    }
+
     @Test func badOrMissingSignaturesAre401AndStoreNothing() async throws {
         try await ServerFixture.withWorkspace(environment: Self.environment) { workspace in
             let connection = try await indeed(workspace)
@@ -223,7 +251,7 @@ extension Array where Element: Sendable {
             let connection = try await indeed(workspace)
             let limit = 64 * 1024
             let metrics = ServerMetrics()
-            try await ServerFixture.serve(workspace, settings: ServerSettings(maxBodyBytes: limit), metrics: metrics) { base in
+            try await ServerFixture.serve(workspace, settings: ServerSettings(maxWebhookBodyBytes: limit), metrics: metrics) { base in
                 let url = base + "/webhooks/indeed/austin-indeed"
                 let small = Array(IndeedApplySender.application(1).jsonText.utf8)
                 let signed = [("X-Indeed-Signature", IndeedApplySender.signature(small, secret: Self.secret))]
