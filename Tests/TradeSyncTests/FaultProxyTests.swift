@@ -104,9 +104,14 @@ import TradeSyncStore
             let port = try unusedLoopbackPort()
             let c = try await h.store.upsertConnection(
                 h.serviceTitan.movingOrigins(OriginMoves([(from: h.sandbox.baseURL, to: "http://127.0.0.1:\(port)")])))
-            // The production policy (500 ms base backoff, 5 attempts): refusal must not wait it out.
+            // The production policy's attempts with a long backoff (20 s base): waiting it out would
+            // take minutes, so a refusal that does not wait is told apart from one that does by far
+            // more than a loaded machine's noise.
+            var retry = RetryPolicy()
+            retry.baseDelay = .seconds(20)
+            retry.maxDelay = .seconds(60)
             let runner = SyncRunner(project: h.project, store: h.store, transport: h.transport,
-                                    resolver: CredentialResolver(environment: h.environment), retry: RetryPolicy(), holder: "unreachable-test")
+                                    resolver: CredentialResolver(environment: h.environment), retry: retry, holder: "unreachable-test")
             let clock = ContinuousClock()
             let started = clock.now
             let r = try await runner.run(c, options: SyncOptions(streams: ["jobs"]))
@@ -114,10 +119,9 @@ import TradeSyncStore
             #expect(r.status == .failed)
             #expect(r.error?.contains("127.0.0.1:\(port)") == true, "\(r.error ?? "")")
             #expect(r.error?.contains("connection refused") == true, "\(r.error ?? "")")
-            // Waiting out the policy's backoff would take 0.5 + 1 + 2 + 4 s before the jitter; a
-            // refused connection fails at once (about 0.6 s here), and the bound leaves room for
-            // a loaded 2-core CI machine.
-            #expect(elapsed < .seconds(7), "\(elapsed)")
+            // Waiting out the backoff would take 20 + 40 + 60 + 60 s before the jitter; a refused
+            // connection fails at once (about 0.6 s here, 7 s seen under a full parallel suite).
+            #expect(elapsed < .seconds(18), "\(elapsed)")
         }
     }
 
