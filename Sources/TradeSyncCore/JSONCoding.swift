@@ -89,11 +89,11 @@ extension JSONValue {
 struct JSONReader {
     let bytes: UnsafeBufferPointer<UInt8>
     var index = 0
-    // Members of the objects and arrays being read, innermost last: each container is copied out
-    // into an array of its exact size when it closes, instead of growing its own array by
-    // doubling (five or six reallocations for a record of thirty keys).
-    var members: [(key: String, value: JSONValue)] = []
-    var items: [JSONValue] = []
+    // The size of the last object and array read at each depth: a page's records share their
+    // shape, so the next container at that depth is allocated at its size once, instead of
+    // growing by doubling (five or six reallocations and copies for a record of thirty keys).
+    var objectSizes = [Int](repeating: 0, count: 8)
+    var arraySizes = [Int](repeating: 0, count: 8)
 
     init(_ bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
@@ -140,7 +140,8 @@ struct JSONReader {
             index += 1
             return .object(JSONObject([]))
         }
-        let base = members.count
+        var members: [(key: String, value: JSONValue)] = []
+        if depth < objectSizes.count { members.reserveCapacity(min(objectSizes[depth], 64)) }
         while true {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a key") }
@@ -159,9 +160,8 @@ struct JSONReader {
             }
             if bytes[index] == UInt8(ascii: "}") {
                 index += 1
-                let entries = Array(members[base...])
-                members.removeSubrange(base...)
-                return .object(JSONObject(entries))
+                if depth < objectSizes.count { objectSizes[depth] = members.count }
+                return .object(JSONObject(members))
             }
             throw error("expected ',' or '}'")
         }
@@ -174,7 +174,8 @@ struct JSONReader {
             index += 1
             return .array([])
         }
-        let base = items.count
+        var items: [JSONValue] = []
+        if depth < arraySizes.count { items.reserveCapacity(min(arraySizes[depth], 64)) }
         while true {
             skipWhitespace()
             let item = try readValue(depth: depth + 1)
@@ -187,9 +188,8 @@ struct JSONReader {
             }
             if bytes[index] == UInt8(ascii: "]") {
                 index += 1
-                let array = Array(items[base...])
-                items.removeSubrange(base...)
-                return .array(array)
+                if depth < arraySizes.count { arraySizes[depth] = items.count }
+                return .array(items)
             }
             throw error("expected ',' or ']'")
         }
