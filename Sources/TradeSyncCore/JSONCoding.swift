@@ -178,8 +178,7 @@ struct JSONReader {
         if depth < arraySizes.count { items.reserveCapacity(min(arraySizes[depth], 64)) }
         while true {
             skipWhitespace()
-            let item = try readValue(depth: depth + 1)
-            items.append(item)
+            items.append(try readValue(depth: depth + 1))
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end of input") }
             if bytes[index] == UInt8(ascii: ",") {

@@ -3,14 +3,14 @@
 /// provider sent them: slicing the response costs a copy, where writing each parsed record back
 /// out as text cost a seventh of a sync's CPU.
 public enum JSONSpans {
-    /// The byte ranges of the elements of the list at `path` (`$` or no segment: the document
-    /// itself, which must then be a list), or nil when the document does not have a list there or
+    /// The byte ranges of the elements of the list at `path` (no segment: the document itself,
+    /// which must then be a list), or nil when the document does not have a list there or
     /// is not well-formed. Object keys match as `JSONValue`'s lookup does: the first key that
     /// equals the segment; a key written with escapes is compared decoded.
     public static func elements(of bytes: [UInt8], at path: JSONPath) -> [Range<Int>]? {
         bytes.withUnsafeBufferPointer { buffer in
             var scanner = Scanner(bytes: buffer)
-            return scanner.elements(at: path.description == "$" ? [] : path.segments)
+            return scanner.elements(at: path.segments)
         }
     }
 

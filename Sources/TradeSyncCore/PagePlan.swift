@@ -54,9 +54,9 @@ public struct PageWrite: Sendable, Equatable {
 }
 
 /// A page's records as fetched, kept together (`keep_raw`): hundreds of records of one listing
-/// deflate to a fifth of what each deflated alone does, in a fifth of the time.
+/// compress to a seventh of what each record deflated alone did, in a twentieth of the time.
 public struct RawPage: Sendable, Equatable {
-    /// `{"external_ids":[…],"records":[…]}`, deflated: entry `i` is record `i` of the page write.
+    /// `{"external_ids":[…],"records":[…]}`, zstd-compressed: entry `i` is record `i` of the page write.
     public var compressed: [UInt8]
     /// A hash of each record's bytes as fetched, by index.
     public var hashes: [Int64]

@@ -16,7 +16,7 @@ struct PreparedPage: Sendable {
     var failures: [RecordFailure]
     /// The failed records as they will be kept: raw payload and reason.
     var kept: [FailedRecord]
-    /// The mapped records' payloads, deflated here, one page ahead of the writer (`keep_raw`).
+    /// The mapped records' payloads, compressed here, ahead of the writer (`keep_raw`).
     var rawPage: RawPage?
     /// Largest value of the stream's timestamp cursor field on this page.
     var maxTimestamp: (micros: Int64, text: String)?

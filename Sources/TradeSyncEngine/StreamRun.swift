@@ -316,18 +316,20 @@ struct StreamRun {
                     // listing was read) are written one after the other: the second must see the first's rows.
                     var ids = Set(prepared.records.map(\.externalId))
                     for k in prepared.kept { ids.insert(k.externalId) }
-                    let sink = pages
-                    let commit: Task<PageOutcome, any Error>
-                    if let previous = inFlight, previous.ids.isDisjoint(with: ids) {
-                        commit = Task { try await sink.commit(write, after: { _ = try await previous.task.value }) }
-                    } else {
-                        if let previous = inFlight { add(try await previous.task.value) }
+                    if let previous = inFlight, !previous.ids.isDisjoint(with: ids) {
                         inFlight = nil
-                        commit = Task { try await sink.commit(write) }
+                        add(try await previous.task.value)
                     }
+                    let sink = pages
+                    let previous = inFlight
+                    // Recorded before the previous page is awaited: if that one failed, this one
+                    // (which commits only after it) is awaited too, rolled back, before the error goes up.
+                    inFlight = (Task {
+                        guard let previous else { return try await sink.commit(write) }
+                        return try await sink.commit(write, after: { _ = try await previous.task.value })
+                    }, ids)
                     // At most two pages in flight: the previous one has committed before the next is read.
-                    if let previous = inFlight { add(try await previous.task.value) }
-                    inFlight = (commit, ids)
+                    if let previous { add(try await previous.task.value) }
                     try Task.checkCancellation()
                 }
                 if let last = inFlight {

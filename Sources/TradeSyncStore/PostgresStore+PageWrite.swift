@@ -42,36 +42,33 @@ extension PostgresStore {
     /// table (the id map is a view of it), as one index lookup per id: the LATERAL subquery
     /// refers to the id, so the planner cannot turn it into a scan of every row of the
     /// integration (which a join or `= ANY` allowed, with statistics from when the table was
-    /// small). One probe of the (integration_id, external_id) index per id.
-    /// Rows: (external id, internal id, stored hash, raw page, raw hash).
-    func existing(on c: PostgresConnection, integrationId: String, entity: EntityModel, ids: [String]) async throws
-        -> [(String, String, String, Int64?, Int64?)]
+    /// small). One probe of the (integration_id, external_id) index per distinct id.
+    func existing(on c: PostgresConnection, integrationId: String, entity: EntityModel, externalIds: [String]) async throws
+        -> [String: StoredIdentity]
     {
-        guard !ids.isEmpty else { return [] }
-        return try await query(on: c, """
+        guard !externalIds.isEmpty else { return [:] }
+        let rows = try await query(on: c, """
             SELECT x.e, t.id, t.source_hash, t.raw_page, t.raw_hash
             FROM unnest($2::text[]) AS x(e)
             CROSS JOIN LATERAL (
                 SELECT t.id, t.source_hash, t.raw_page, t.raw_hash FROM \(Schema.quote(entity.table)) t
                 WHERE t.integration_id = $1 AND t.external_id = x.e LIMIT 1
             ) t
-            """, try PostgresStore.binds([integrationId, ids])).map {
-            try $0.decode((String, String, String, Int64?, Int64?).self)
+            """, try PostgresStore.binds([integrationId, Array(Set(externalIds))]))
+        var out: [String: StoredIdentity] = [:]
+        for row in rows {
+            let (ext, internalId, hash, rawPage, rawHash) = try row.decode((String, String, String, Int64?, Int64?).self)
+            out[ext] = StoredIdentity(internalId: internalId, hash: hash, rawPage: rawPage, rawHash: rawHash)
         }
+        return out
     }
 
     public func existing(integrationId: String, entity: EntityModel, externalIds: [String]) async throws
         -> [String: StoredIdentity]
     {
-        let ids = Array(Set(externalIds))
-        let rows = try await client.withConnection { c in
-            try await self.existing(on: c, integrationId: integrationId, entity: entity, ids: ids)
+        try await client.withConnection { c in
+            try await self.existing(on: c, integrationId: integrationId, entity: entity, externalIds: externalIds)
         }
-        var out: [String: StoredIdentity] = [:]
-        for (ext, internalId, hash, rawPage, rawHash) in rows {
-            out[ext] = StoredIdentity(internalId: internalId, hash: hash, rawPage: rawPage, rawHash: rawHash)
-        }
-        return out
     }
 
     public func applyPage(_ page: PageWrite) async throws -> PageOutcome {
@@ -97,12 +94,8 @@ extension PostgresStore {
             if page.replayable { _ = try await self.query(on: c, "SET LOCAL synchronous_commit TO off", PostgresBindings()) }
             // Alone, the lease is checked first: the row lock holds off a takeover for the whole page.
             if previous == nil, let fence = page.fence { try await self.extendLease(on: c, page.integrationId, fence) }
-            let rows = try await self.existing(on: c, integrationId: page.integrationId, entity: page.entity,
-                                               ids: Array(Set(page.records.map(\.externalId))))
-            var known: [String: StoredIdentity] = [:]
-            for (ext, internalId, hash, rawPage, rawHash) in rows {
-                known[ext] = StoredIdentity(internalId: internalId, hash: hash, rawPage: rawPage, rawHash: rawHash)
-            }
+            let known = try await self.existing(on: c, integrationId: page.integrationId, entity: page.entity,
+                                                externalIds: page.records.map(\.externalId))
             let plan = PagePlan.make(page, existing: known, newId: newIdentifier)
             let outcome = plan.outcome
             let rawPage = try await self.writeRawPage(on: c, plan)

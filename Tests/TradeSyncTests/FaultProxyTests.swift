@@ -101,7 +101,9 @@ import TradeSyncStore
 @Suite(.serialized) struct UnreachableProviderTests {
     @Test func aSyncAgainstAClosedPortFailsFastAndNamesHostPortAndCause() async throws {
         try await SyncHarness.with(.sqlite, sandbox: FaultProxyTests.sandbox) { h in
-            let port = try unusedLoopbackPort()
+            let closed = try ClosedLoopbackPort()
+            defer { withExtendedLifetime(closed) {} }
+            let port = closed.port
             let c = try await h.store.upsertConnection(
                 h.serviceTitan.movingOrigins(OriginMoves([(from: h.sandbox.baseURL, to: "http://127.0.0.1:\(port)")])))
             // The production policy's attempts with a long backoff (20 s base): waiting it out would
@@ -126,7 +128,9 @@ import TradeSyncStore
     }
 
     @Test func aRequestToAClosedPortSaysConnectionRefused() async throws {
-        let port = try unusedLoopbackPort()
+        let closed = try ClosedLoopbackPort()
+        defer { withExtendedLifetime(closed) {} }
+        let port = closed.port
         let transport = AsyncHTTPTransport()
         let requester = Requester(transport: transport, authenticator: NoAuthentication(), retry: RetryPolicy())
         let clock = ContinuousClock()
@@ -150,21 +154,34 @@ import TradeSyncStore
     }
 }
 
-/// A loopback port nothing listens on: bound (so the kernel picks a free one), never listened on, closed.
-func unusedLoopbackPort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw POSIXError(.EBADF) }
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = 0
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+/// A loopback port nothing listens on, held while the test runs: the socket is bound (so the
+/// kernel picks a free port) but never listened on, so a connection to it is refused. Closing it
+/// at once, as this helper first did, let a server of another test running in parallel take the
+/// port, and the "refused" request reached that server instead.
+final class ClosedLoopbackPort {
+    let port: Int
+    private let fd: Int32
+
+    init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw POSIXError(.EBADF) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else {
+            close(fd)
+            throw POSIXError(.EADDRINUSE)
+        }
+        self.fd = fd
+        port = Int(UInt16(bigEndian: address.sin_port))
     }
-    guard bound else { throw POSIXError(.EADDRINUSE) }
-    return Int(UInt16(bigEndian: address.sin_port))
+
+    deinit { close(fd) }
 }
 
 /// Transport failures in words, whatever library raised them.

@@ -475,8 +475,7 @@ struct PlanProject {
     func rawPagesAreKeptPointedAtAndDropped(backend: Backend) async throws {
         try await withFreshStore(backend) { store in
             _ = try await store.migrate(model: testModel)
-            let c = try await store.upsertConnection(ConnectionRecord(demoId: "d", connectionKey: "k", integrationType: "t",
-                                                                      syncFrequency: "hourly", autoSync: true))
+            let c = try await makeConnection(store)
             func payload(_ i: Int, note: String) -> String {
                 "{\"id\":\(i),\"name\":\"Customer \(i)\",\"address\":{\"street\":\"\(i) Main St\",\"city\":\"Austin\"},\"note\":\"\(note)\"}"
             }
@@ -486,10 +485,9 @@ struct PlanProject {
                 var builder = RawPageBuilder()
                 let raws = (0..<300).map { payload($0, note: notes($0)) }
                 for (i, r) in raws.enumerated() { builder.append(externalId: "\(i)", text: r) }
-                var page = PageWrite(integrationId: c.id, demoId: "d", entity: jobsEntity, stream: "jobs", records: records,
-                                     cursor: nil, now: 1_700_000_000_000_000)
-                page.rawPage = builder.finish()
-                return (try await store.applyPage(page), raws)
+                var write = page(c, records, cursor: nil)
+                write.rawPage = builder.finish()
+                return (try await store.applyPage(write), raws)
             }
             func readAll() async throws -> [String: JSONValue] {
                 var out: [String: JSONValue] = [:]

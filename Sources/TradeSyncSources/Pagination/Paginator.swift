@@ -123,10 +123,8 @@ public struct Paginator: Sendable {
         }
         finished = step.last
         var page = Page(records: step.items, nextToken: strategy.token, isLast: step.last, number: number)
-        if recordSpans {
-            page.body = step.body
-            page.spans = step.spans
-        }
+        page.body = step.body
+        page.spans = step.spans
         return page
     }
 
