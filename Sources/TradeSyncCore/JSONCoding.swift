@@ -239,19 +239,7 @@ struct JSONReader {
                 case UInt8(ascii: "n"): scalars.append("\n")
                 case UInt8(ascii: "r"): scalars.append("\r")
                 case UInt8(ascii: "t"): scalars.append("\t")
-                case UInt8(ascii: "u"):
-                    var code = try readHex4()
-                    if (0xD800..<0xDC00).contains(code) {
-                        guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"),
-                            bytes[index + 1] == UInt8(ascii: "u")
-                        else { throw error("unpaired surrogate") }
-                        index += 2
-                        let low = try readHex4()
-                        guard (0xDC00..<0xE000).contains(low) else { throw error("invalid surrogate pair") }
-                        code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
-                    }
-                    guard let scalar = Unicode.Scalar(code) else { throw error("invalid unicode escape") }
-                    scalars.append(scalar)
+                case UInt8(ascii: "u"): scalars.append(try readUnicodeEscape())
                 default: throw error("invalid escape")
                 }
                 continue
@@ -281,8 +269,29 @@ struct JSONReader {
         return value
     }
 
+    /// The character of a `\u` escape (after the `u`), a surrogate pair read whole.
+    mutating func readUnicodeEscape() throws(JSONParseError) -> Unicode.Scalar {
+        var code = try readHex4()
+        if (0xD800..<0xDC00).contains(code) {
+            guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u")
+            else { throw error("unpaired surrogate") }
+            index += 2
+            let low = try readHex4()
+            guard (0xDC00..<0xE000).contains(low) else { throw error("invalid surrogate pair") }
+            code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+        }
+        guard let scalar = Unicode.Scalar(code) else { throw error("invalid unicode escape") }
+        return scalar
+    }
+
     mutating func readNumber() throws(JSONParseError) -> JSONValue {
         let start = index
+        let isInteger = try scanNumber()
+        return finishNumber(start: start, isInteger: isInteger)
+    }
+
+    /// Past the number here; whether it is written as an integer.
+    mutating func scanNumber() throws(JSONParseError) -> Bool {
         var isInteger = true
         if bytes[index] == UInt8(ascii: "-") { index += 1 }
         guard index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) else {
@@ -294,11 +303,105 @@ struct JSONReader {
             case UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E"), UInt8(ascii: "+"), UInt8(ascii: "-"):
                 isInteger = false
                 index += 1
-            default:
-                return finishNumber(start: start, isInteger: isInteger)
+            default: return isInteger
             }
         }
-        return finishNumber(start: start, isInteger: isInteger)
+        return isInteger
+    }
+
+    // MARK: Skipping
+
+    /// Past the value here, checked exactly as `readValue` checks it but without building it:
+    /// a page's records are checked whole when the page arrives, and built only as far as a
+    /// mapping reads them (`JSONFieldSet`).
+    mutating func skipValue(depth: Int) throws(JSONParseError) {
+        guard depth < 512 else { throw error("nesting too deep") }
+        guard index < bytes.count else { throw error("unexpected end of input") }
+        switch bytes[index] {
+        case UInt8(ascii: "{"):
+            index += 1
+            skipWhitespace()
+            if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
+                index += 1
+                return
+            }
+            while true {
+                skipWhitespace()
+                guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a key") }
+                _ = try skipString()
+                skipWhitespace()
+                guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
+                index += 1
+                skipWhitespace()
+                try skipValue(depth: depth + 1)
+                guard try skipSeparator(closing: UInt8(ascii: "}")) else { return }
+            }
+        case UInt8(ascii: "["):
+            index += 1
+            skipWhitespace()
+            if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
+                index += 1
+                return
+            }
+            while true {
+                skipWhitespace()
+                try skipValue(depth: depth + 1)
+                guard try skipSeparator(closing: UInt8(ascii: "]")) else { return }
+            }
+        case UInt8(ascii: "\""): _ = try skipString()
+        case UInt8(ascii: "t"): try expect("true")
+        case UInt8(ascii: "f"): try expect("false")
+        case UInt8(ascii: "n"): try expect("null")
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): _ = try scanNumber()
+        default: throw error("unexpected character '\(Character(Unicode.Scalar(bytes[index])))'")
+        }
+    }
+
+    /// After a member or element: true past a ',', false past the closing bracket.
+    mutating func skipSeparator(closing: UInt8) throws(JSONParseError) -> Bool {
+        skipWhitespace()
+        guard index < bytes.count else { throw error("unexpected end of input") }
+        if bytes[index] == UInt8(ascii: ",") {
+            index += 1
+            return true
+        }
+        if bytes[index] == closing {
+            index += 1
+            return false
+        }
+        throw error(closing == UInt8(ascii: "}") ? "expected ',' or '}'" : "expected ',' or ']'")
+    }
+
+    /// Past the string that starts here (at its quote), checked as `readString` checks it;
+    /// whether it holds an escape (its bytes are then not its text).
+    mutating func skipString() throws(JSONParseError) -> Bool {
+        index += 1
+        var escaped = false
+        while index < bytes.count {
+            let b = bytes[index]
+            if b == UInt8(ascii: "\"") {
+                index += 1
+                return escaped
+            }
+            if b == UInt8(ascii: "\\") {
+                escaped = true
+                index += 1
+                guard index < bytes.count else { break }
+                let e = bytes[index]
+                index += 1
+                switch e {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
+                    UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                    continue
+                case UInt8(ascii: "u"): _ = try readUnicodeEscape()
+                default: throw error("invalid escape")
+                }
+                continue
+            }
+            if b < 0x20 { throw error("control character in string") }
+            index += 1
+        }
+        throw error("unterminated string")
     }
 
     func finishNumber(start: Int, isInteger: Bool) -> JSONValue {

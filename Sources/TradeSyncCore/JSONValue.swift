@@ -121,6 +121,16 @@ public struct JSONPath: Sendable, Hashable, CustomStringConvertible {
     public let segments: [Segment]
     public let description: String
 
+    public init(segments: [Segment]) {
+        self.segments = segments
+        description = segments.map { segment in
+            switch segment {
+            case .key(let k): return k
+            case .index(let i): return String(i)
+            }
+        }.joined(separator: ".")
+    }
+
     public init(_ text: String) {
         description = text
         segments = text.isEmpty ? [] : text.split(separator: ".", omittingEmptySubsequences: false).map { part in

@@ -33,10 +33,40 @@ struct RecordPreparer: Sendable {
     let mapper: RecordMapper
     let lookups: LookupTables
     let redactor: SecretRedactor
+    /// Paths read from each record besides the mapped ones (a timestamp cursor's field).
+    let extraPaths: [JSONPath]
+    /// The mapped paths, then the primary key, then `extraPaths`: all a record is read at.
+    let fields: JSONFieldSet
+
+    init(stream: String, primaryKey: JSONPath, primaryKeyText: String, mapper: RecordMapper, lookups: LookupTables,
+         redactor: SecretRedactor, extraPaths: [JSONPath] = []) {
+        self.stream = stream
+        self.primaryKey = primaryKey
+        self.primaryKeyText = primaryKeyText
+        self.mapper = mapper
+        self.lookups = lookups
+        self.redactor = redactor
+        self.extraPaths = extraPaths
+        fields = JSONFieldSet(mapper.paths + [primaryKey] + extraPaths)
+    }
 
     enum Outcome {
         case mapped(MappedRecord)
         case failed(RecordFailure, FailedRecord)
+    }
+
+    /// A record as the provider sent it, read only at the paths the mapping reads; with the
+    /// values at `extraPaths`. A record that fails is built whole and prepared as a value, so
+    /// that what is kept of it is exactly what `prepare(_:)` keeps.
+    func prepare(bytes: ArraySlice<UInt8>) -> (outcome: Outcome, extras: [JSONValue?]) {
+        let mapped = mapper.paths.count
+        if let values = fields.values(in: bytes), let externalId = values[mapped]?.scalarText, !externalId.isEmpty,
+            case .success(let cells) = mapper.map(fields: values, lookups: lookups)
+        {
+            return (.mapped(MappedRecord(externalId: externalId, values: cells)), Array(values[(mapped + 1)...]))
+        }
+        let record = (try? JSONValue.parse(bytes)) ?? .null
+        return (prepare(record), extraPaths.map { record.value(at: $0) })
     }
 
     func prepare(_ record: JSONValue) -> Outcome {

@@ -160,9 +160,11 @@ struct StreamRun {
         }
         let rules = MappingCompiler.rules(mapping)
         try await prepareLookups(rules)
+        let timestampField = stream.cursor?.kind == .timestamp ? stream.cursor?.field.map(JSONPath.init) : nil
         let preparer = RecordPreparer(
             stream: name, primaryKey: JSONPath(stream.primaryKey), primaryKeyText: stream.primaryKey,
-            mapper: RecordMapper(entity: entity, rules: rules), lookups: lookups, redactor: redactor)
+            mapper: RecordMapper(entity: entity, rules: rules), lookups: lookups, redactor: redactor,
+            extraPaths: timestampField.map { [$0] } ?? [])
         let keepRaw = stream.keepRaw
         var stillKept = try await retryKeptFailures(name, entity: entity, preparer: preparer, keepRaw: keepRaw, into: &result,
                                                     failures: &failures)
@@ -171,7 +173,6 @@ struct StreamRun {
         let contexts = try await contexts(name)
         if let budget = stream.budget { try await checkBudget(budget, requests: contexts.count) }
         let continuation = stream.cursor?.kind == .continuationToken
-        let timestampField = stream.cursor?.kind == .timestamp ? stream.cursor?.field.map(JSONPath.init) : nil
         // Newest-first listings of providers that cannot filter (stop_when_older) keep one
         // timestamp per fan-out context and stop below it.
         let newestFirst = stream.cursor?.stopWhenOlder == true && timestampField != nil
@@ -187,38 +188,46 @@ struct StreamRun {
             var paginator = try self.paginator(
                 stream, parent: ctx, startToken: continuation ? storedCursor : nil,
                 cursor: continuation ? nil : contextCursor)
-            // A fan-out record is kept with its `_parent`, so it is written out rather than sliced.
-            paginator.recordSpans = keepRaw && !fanOut
+            // A fan-out record gets its `_parent`, so it is built, and kept as written out.
+            paginator.recordsAsBytes = !fanOut
             let parentObject = JSONValue.object(JSONObject(ctx.sorted { $0.key < $1.key }.map { (key: $0.key, value: .string($0.value)) }))
             let source = PageSource(paginator, readsAhead: stopBelow == nil) { page in
-                var prepared = PreparedPage(fetched: page.records.count, isLast: page.isLast, nextToken: page.nextToken,
+                var prepared = PreparedPage(fetched: page.count, isLast: page.isLast, nextToken: page.nextToken,
                                             records: [], failures: [], kept: [], maxTimestamp: nil)
-                prepared.records.reserveCapacity(page.records.count)
-                if let stopBelow, let timestampField {
-                    // Failed records count too: they are kept, so stopping past them loses nothing.
-                    prepared.reachedCursor = page.records.contains { raw in
-                        raw.value(at: timestampField)?.scalarText.flatMap { Timestamp.parse($0) }.map { $0 < stopBelow } ?? false
-                    }
-                }
+                prepared.records.reserveCapacity(page.count)
                 var raws = keepRaw ? RawPageBuilder(expectedBytes: page.body.count) : nil
-                for (index, raw) in page.records.enumerated() {
-                    var record = raw
-                    if fanOut, case .object(var o) = raw {
-                        o["_parent"] = parentObject
-                        record = .object(o)
+                let built = page.spans == nil ? page.records : []
+                for index in 0..<page.count {
+                    let outcome: RecordPreparer.Outcome
+                    var cursorText: String?
+                    var rawText: String?
+                    if let spans = page.spans {
+                        let read = preparer.prepare(bytes: page.body[spans[index]])
+                        outcome = read.outcome
+                        cursorText = read.extras.first??.scalarText
+                    } else {
+                        var record = built[index]
+                        if fanOut, case .object(var o) = record {
+                            o["_parent"] = parentObject
+                            record = .object(o)
+                            rawText = keepRaw ? record.jsonText : nil
+                        }
+                        outcome = preparer.prepare(record)
+                        cursorText = timestampField.flatMap { record.value(at: $0)?.scalarText }
                     }
-                    switch preparer.prepare(record) {
+                    let micros = cursorText.flatMap { Timestamp.parse($0) }
+                    // Failed records count too: they are kept, so stopping past them loses nothing.
+                    if let stopBelow, let micros, micros < stopBelow { prepared.reachedCursor = true }
+                    switch outcome {
                     case .mapped(let mapped):
                         prepared.records.append(mapped)
-                        if fanOut {
-                            raws?.append(externalId: mapped.externalId, text: record.jsonText)
-                        } else {
+                        if let rawText {
+                            raws?.append(externalId: mapped.externalId, text: rawText)
+                        } else if raws != nil {
                             raws?.append(externalId: mapped.externalId, bytes: page.rawBytes(index))
                         }
-                        if let timestampField, let text = record.value(at: timestampField)?.scalarText,
-                            let micros = Timestamp.parse(text), micros > (prepared.maxTimestamp?.micros ?? Int64.min)
-                        {
-                            prepared.maxTimestamp = (micros, text)
+                        if let micros, let cursorText, micros > (prepared.maxTimestamp?.micros ?? Int64.min) {
+                            prepared.maxTimestamp = (micros, cursorText)
                         }
                     case .failed(let failure, let keep):
                         prepared.failures.append(failure)

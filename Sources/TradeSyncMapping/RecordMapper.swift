@@ -6,16 +6,36 @@ public struct RecordMapper: Sendable {
     public let entity: EntityModel
     /// Aligned with `entity.fields`; nil = the mapping does not fill that field (stored as null).
     let rules: [FieldRule?]
+    /// The record paths the rules read, each once: a record is read at these and no further.
+    public let paths: [JSONPath]
+    /// Aligned with `rules`: where in `paths` each rule reads the record (nil: a constant).
+    let sources: [Int?]
 
     public init(entity: EntityModel, rules: [FieldRule]) {
         self.entity = entity
         var byName: [String: FieldRule] = [:]
         for r in rules { byName[r.target] = r }
         self.rules = entity.fields.map { byName[$0.name] }
+        var paths: [JSONPath] = []
+        var positions: [JSONPath: Int] = [:]
+        sources = self.rules.map { rule in
+            guard case .path(let p)? = rule?.source else { return nil }
+            if let known = positions[p] { return known }
+            positions[p] = paths.count
+            paths.append(p)
+            return paths.count - 1
+        }
+        self.paths = paths
     }
 
     /// The record's values in entity field order, or the first field that failed.
     public func map(_ record: JSONValue, lookups: LookupTables) -> Result<[CellValue], MappingFailure> {
+        map(fields: paths.map { record.value(at: $0) }, lookups: lookups)
+    }
+
+    /// The same, from the record's values at `paths` (`fields[i]` at `paths[i]`, nil where the
+    /// record has none), as `JSONFieldSet` reads them from the record's bytes.
+    public func map(fields: [JSONValue?], lookups: LookupTables) -> Result<[CellValue], MappingFailure> {
         var out: [CellValue] = []
         out.reserveCapacity(rules.count)
         for (i, rule) in rules.enumerated() {
@@ -23,8 +43,13 @@ public struct RecordMapper: Sendable {
                 out.append(.null)
                 continue
             }
+            let source: JSONValue
+            switch rule.source {
+            case .constant(let c): source = c
+            case .path: source = sources[i].flatMap { fields[$0] } ?? .null
+            }
             let field = entity.fields[i]
-            switch RecordMapper.evaluate(rule, on: record, lookups: lookups) {
+            switch RecordMapper.evaluate(rule, source: source, lookups: lookups) {
             case .failure(let f): return .failure(f)
             case .success(let value):
                 switch RecordMapper.convert(value, to: field, cast: rule.cast) {
@@ -38,11 +63,15 @@ public struct RecordMapper: Sendable {
 
     /// Source value after lookup, value map and `each`, before the conversion to the column type.
     static func evaluate(_ rule: FieldRule, on record: JSONValue, lookups: LookupTables) -> Result<JSONValue, MappingFailure> {
-        var value: JSONValue
         switch rule.source {
-        case .constant(let c): value = c
-        case .path(let p): value = record.value(at: p) ?? .null
+        case .constant(let c): return evaluate(rule, source: c, lookups: lookups)
+        case .path(let p): return evaluate(rule, source: record.value(at: p) ?? .null, lookups: lookups)
         }
+    }
+
+    /// The same, from the value the rule's source names.
+    static func evaluate(_ rule: FieldRule, source: JSONValue, lookups: LookupTables) -> Result<JSONValue, MappingFailure> {
+        var value = source
         if let lookup = rule.lookup, !value.isNull {
             guard let key = value.scalarText else {
                 return .failure(MappingFailure(field: rule.target, reason: "lookup key is not a scalar"))

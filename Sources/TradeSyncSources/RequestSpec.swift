@@ -32,22 +32,39 @@ public struct RequestSpec: Sendable {
 }
 
 public struct Page: Sendable {
-    public var records: [JSONValue]
+    /// The records, as the paginator built them; empty when it left them as bytes (`spans`).
+    var built: [JSONValue]
     /// The token that continues after this page (continuation feeds store it as the cursor).
     public var nextToken: String?
     public var isLast: Bool
     public var number: Int
-    /// The response body and, when the paginator was asked for them (`recordSpans`) and the
-    /// records are a list in it, where each record lies in it: `records[i]` as the provider sent it
+    /// The response body and, when the paginator left the records unbuilt
+    /// (`Paginator.recordsAsBytes`), where each lies in it: record `i` as the provider sent it
     /// is `body[spans[i]]`.
     public var body: [UInt8] = []
     public var spans: [Range<Int>]?
 
-    /// Record `i` as sent: its bytes in the body, or its parsed value written out when the
-    /// records were built by a transform.
+    public init(records: [JSONValue], nextToken: String?, isLast: Bool, number: Int) {
+        built = records
+        self.nextToken = nextToken
+        self.isLast = isLast
+        self.number = number
+    }
+
+    public var count: Int { spans?.count ?? built.count }
+
+    /// The records as values, built here from their bytes when the paginator left them unbuilt
+    /// (the bytes were checked whole when the page arrived).
+    public var records: [JSONValue] {
+        guard let spans else { return built }
+        return spans.map { (try? JSONValue.parse(body[$0])) ?? .null }
+    }
+
+    /// Record `i` as sent: its bytes in the body, or its value written out when the records
+    /// were built by a transform.
     public func rawBytes(_ i: Int) -> ArraySlice<UInt8> {
-        if let spans, i < spans.count { return body[spans[i]] }
-        return ArraySlice(records[i].jsonText.utf8)
+        if let spans { return body[spans[i]] }
+        return ArraySlice(built[i].jsonText.utf8)
     }
 }
 

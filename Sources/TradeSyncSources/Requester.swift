@@ -35,9 +35,10 @@ public struct Requester: Sendable {
     /// Sends a request and hands the response (status, headers, parsed JSON) to `interpret`.
     /// A `ContractViolation` thrown by `interpret` is treated like a transient fault: the same
     /// request is sent again (with backoff, within the retry policy's attempts) before the
-    /// stream fails.
-    public func fetch<T>(_ base: HTTPRequestData, interpret: (PageResponse) throws -> T) async throws -> T {
-        let classifier = ResponseClassifier(.api, policy: retry)
+    /// stream fails. With `records`, the list of records there is left unbuilt (`JSONListing`).
+    public func fetch<T>(_ base: HTTPRequestData, records: JSONPath? = nil,
+                         interpret: (PageResponse) throws -> T) async throws -> T {
+        let classifier = ResponseClassifier(.api, policy: retry, records: records)
         var attempt = 0
         var reauthorized = false
         let url = shown(base.url)
@@ -63,10 +64,10 @@ public struct Requester: Sendable {
             count(status: String(response.status))
             switch classifier.classify(response, url: url, attempt: attempt, reauthorized: reauthorized,
                                        nowSeconds: nowMicros() / 1_000_000) {
-            case .ok(let json):
+            case .ok(let json, let spans):
                 do {
                     return try interpret(PageResponse(status: response.status, headers: response.headers, json: json, url: base.url,
-                                                         body: response.body))
+                                                         body: response.body, records: spans))
                 } catch let violation as ContractViolation {
                     guard attempt < retry.maxAttempts else {
                         throw FetchError.contractViolation(url: url, reason: violation.reason)

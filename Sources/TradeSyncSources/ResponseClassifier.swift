@@ -15,8 +15,9 @@ public struct ResponseClassifier: Sendable {
     }
 
     public enum Verdict: Sendable {
-        /// A usable body.
-        case ok(JSONValue)
+        /// A usable body; with `records` set, the records list is left unbuilt in it and `records`
+        /// says where each record lies in the body (`JSONListing`).
+        case ok(JSONValue, records: [Range<Int>]? = nil)
         /// Send the same request again after `after`.
         case retry(after: Duration, reason: String)
         /// The credentials were refused once: forget them (refresh) and send again.
@@ -27,10 +28,13 @@ public struct ResponseClassifier: Sendable {
 
     public var endpoint: Endpoint
     public var policy: RetryPolicy
+    /// Where a page's records are, to leave them unbuilt (nil: the body is built whole).
+    public var records: JSONPath?
 
-    public init(_ endpoint: Endpoint, policy: RetryPolicy) {
+    public init(_ endpoint: Endpoint, policy: RetryPolicy, records: JSONPath? = nil) {
         self.endpoint = endpoint
         self.policy = policy
+        self.records = records
     }
 
     /// - Parameters:
@@ -54,8 +58,9 @@ public struct ResponseClassifier: Sendable {
         switch response.status {
         case 200..<300:
             let json: JSONValue
-            switch Self.parse(response) {
-            case .success(let parsed): json = parsed
+            var spans: [Range<Int>]?
+            switch Self.parse(response, records: records) {
+            case .success(let parsed): (json, spans) = (parsed.envelope, parsed.records)
             case .failure(let notJSON):
                 return canRetry ? .retry(after: policy.backoff(attempt: attempt), reason: notJSON.reason)
                     : .fail(FetchError.malformedResponse(url: url, reason: notJSON.reason))
@@ -84,7 +89,7 @@ public struct ResponseClassifier: Sendable {
                 if code == "UNAUTHENTICATED", !reauthorized { return .reauthorize }
                 return .fail(FetchError.graphQL(url: url, message: errors.first?["message"]?.stringValue ?? "unknown error"))
             }
-            return .ok(json)
+            return .ok(json, records: spans)
         case 401 where !reauthorized:
             return .reauthorize
         case 429:
@@ -117,9 +122,9 @@ public struct ResponseClassifier: Sendable {
             }
             return .fail(AuthError.tokenEndpoint(status: response.status, error: detail.isEmpty ? "HTTP \(response.status)" : detail))
         }
-        switch Self.parse(response) {
-        case .success(let json):
-            return .ok(json)
+        switch Self.parse(response, records: nil) {
+        case .success(let parsed):
+            return .ok(parsed.envelope)
         case .failure(let notJSON):
             // A 200 that is not JSON (a proxy's page, a cut-off body) may be a passing fault.
             if canRetry { return .retry(after: policy.backoff(attempt: attempt), reason: notJSON.reason) }
@@ -141,10 +146,11 @@ public struct ResponseClassifier: Sendable {
         var reason: String
     }
 
-    static func parse(_ response: HTTPResponseData) -> Result<JSONValue, NotJSON> {
+    static func parse(_ response: HTTPResponseData, records: JSONPath?) -> Result<JSONListing, NotJSON> {
         guard !response.body.isEmpty else { return .failure(NotJSON(reason: "an empty body (HTTP \(response.status))")) }
         do {
-            return .success(try JSONValue.parse(response.body))
+            guard let records else { return .success(JSONListing(envelope: try JSONValue.parse(response.body), records: nil)) }
+            return .success(try JSONListing.parse(response.body, recordsAt: records))
         } catch {
             return .failure(NotJSON(reason: notJSON(response, error)))
         }

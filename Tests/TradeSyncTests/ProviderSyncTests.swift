@@ -253,26 +253,26 @@ import TradeSyncStore
 
     @Test func aFullBucketKeepsTheConfiguredSize() throws {
         var s = Self.relay(size: 50)
-        #expect(try s.advance(after: Self.answer(requested: 2_750, available: 9_000), records: []))
+        #expect(try s.advance(after: Self.answer(requested: 2_750, available: 9_000), recordCount: 0))
         #expect(s.size == 50 && s.pauseBeforeNext == nil)
     }
 
     @Test func aPageCostlierThanTheBucketIsCutToWhatTheBucketHolds() throws {
         // 50 visits with an unbounded assignedUsers: 15,754 points, 316 a visit.
         var s = Self.relay(size: 50)
-        _ = try s.advance(after: Self.answer(requested: 15_754, available: 10_000), records: [])
+        _ = try s.advance(after: Self.answer(requested: 15_754, available: 10_000), recordCount: 0)
         #expect(s.size == 10_000 / 316)
         #expect(s.shrunk(requested: 15_754, maximum: 10_000)?.size ?? 0 < 50)
     }
 
     @Test func aNearlyEmptyBucketIsWaitedForNotNibbled() throws {
         var s = Self.relay(size: 50)
-        _ = try s.advance(after: Self.answer(requested: 5_000, available: 500), records: [])
+        _ = try s.advance(after: Self.answer(requested: 5_000, available: 500), recordCount: 0)
         // 100 a record; 5 affordable of 50: wait (5,000 − 500) / 500 = 9 s (+1), then 50.
         #expect(s.size == 50)
         #expect(s.pauseBeforeNext == .seconds(10))
         var half = Self.relay(size: 50)
-        _ = try half.advance(after: Self.answer(requested: 5_000, available: 3_000), records: [])
+        _ = try half.advance(after: Self.answer(requested: 5_000, available: 3_000), recordCount: 0)
         #expect(half.size == 30 && half.pauseBeforeNext == nil, "more than half a page fits: ask for that much now")
     }
 

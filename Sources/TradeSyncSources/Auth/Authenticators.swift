@@ -130,7 +130,7 @@ public struct OAuthClient: Sendable {
             let json: JSONValue
             switch classifier.classify(response, url: shown(tokenURL), attempt: attempt, reauthorized: false,
                                        nowSeconds: nowMicros() / 1_000_000) {
-            case .ok(let body): json = body
+            case .ok(let body, _): json = body
             case .retry(let wait, _):
                 try await Task.sleep(for: wait)
                 continue

@@ -43,7 +43,7 @@ public struct GraphQLRelayPagination: PaginationStrategy {
         request.variables[tokenVariable] = token.map { .string($0) } ?? .null
     }
 
-    public mutating func advance(after response: PageResponse, records: [JSONValue]) throws -> Bool {
+    public mutating func advance(after response: PageResponse, recordCount: Int) throws -> Bool {
         let more = try PagingRead.flag(response.json, hasMorePath)
         let next = try PagingRead.pageToken(response.json, tokenPath)
         if more, next == nil {

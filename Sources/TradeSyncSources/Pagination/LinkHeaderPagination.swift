@@ -36,7 +36,7 @@ public struct LinkHeaderPagination: PaginationStrategy {
         }
     }
 
-    public mutating func advance(after response: PageResponse, records: [JSONValue]) throws -> Bool {
+    public mutating func advance(after response: PageResponse, recordCount: Int) throws -> Bool {
         let links = response.headers("Link").flatMap(Self.links)
         guard let target = links.first(where: { $0.rels.contains(rel.lowercased()) })?.target else { return false }
         let url = Self.resolve(target, against: response.url)

@@ -10,5 +10,5 @@ public struct NoPagination: PaginationStrategy {
 
     public func prepare(_ request: inout PageRequest) {}
 
-    public mutating func advance(after response: PageResponse, records: [JSONValue]) throws -> Bool { false }
+    public mutating func advance(after response: PageResponse, recordCount: Int) throws -> Bool { false }
 }

@@ -32,9 +32,9 @@ public struct OffsetPagination: PaginationStrategy {
         request.params.append((sizeParam, String(size)))
     }
 
-    public mutating func advance(after response: PageResponse, records: [JSONValue]) throws -> Bool {
-        offset += records.count
-        return records.count >= size
+    public mutating func advance(after response: PageResponse, recordCount: Int) throws -> Bool {
+        offset += recordCount
+        return recordCount >= size
     }
 
     public var pageParameter: (param: String, key: String)? { (offsetParam, "offset_param") }

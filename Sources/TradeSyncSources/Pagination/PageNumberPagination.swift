@@ -37,12 +37,12 @@ public struct PageNumberPagination: PaginationStrategy {
         if let sizeParam, let size { request.params.append((sizeParam, String(size))) }
     }
 
-    public mutating func advance(after response: PageResponse, records: [JSONValue]) throws -> Bool {
+    public mutating func advance(after response: PageResponse, recordCount: Int) throws -> Bool {
         let more: Bool
         if let hasMorePath {
             more = try PagingRead.flag(response.json, hasMorePath)
         } else {
-            more = !records.isEmpty && (size.map { records.count >= $0 } ?? false)
+            more = recordCount > 0 && (size.map { recordCount >= $0 } ?? false)
         }
         page += 1
         return more

@@ -38,7 +38,7 @@ public struct PageTokenPagination: PaginationStrategy {
         if let token { request.params.append((tokenParam, token)) }
     }
 
-    public mutating func advance(after response: PageResponse, records: [JSONValue]) throws -> Bool {
+    public mutating func advance(after response: PageResponse, recordCount: Int) throws -> Bool {
         let next = try PagingRead.pageToken(response.json, tokenPath)
         let more: Bool
         if let hasMorePath {

@@ -4,7 +4,7 @@ public import TradeSyncCore
 /// (the `paginate.kind` values it answers to), its YAML decoding (only its own keys; anything
 /// else is an unknown key with a did-you-mean), what it adds to a request, and how a response
 /// moves it on. A value of the type is both the configuration and the position in the listing:
-/// `advance(after:records:)` moves it to the next page. Strategies are listed once, in
+/// `advance(after:recordCount:)` moves it to the next page. Strategies are listed once, in
 /// `Pagination.strategies`.
 ///
 /// Model: Airbyte's `PaginationStrategy` (a strategy sees the whole response) and Redpanda
@@ -19,7 +19,7 @@ public protocol PaginationStrategy: Sendable {
     func prepare(_ request: inout PageRequest)
     /// Moves to the page after `response`; returns false when `response` was the last page.
     /// Throws `ContractViolation` for a response that breaks the stream's contract.
-    mutating func advance(after response: PageResponse, records: [JSONValue]) throws -> Bool
+    mutating func advance(after response: PageResponse, recordCount: Int) throws -> Bool
     /// The token the next request sends (continuation feeds store it as the cursor).
     var token: String? { get }
     /// Where the token comes from, for the repeated-token message.
@@ -60,14 +60,18 @@ public struct PageResponse: Sendable {
     public var url: String
     /// The body as received: the records' own bytes are kept from it (`keep_raw`).
     public var body: [UInt8]
+    /// Where each record lies in `body` when the records were left unbuilt; `json` then has an
+    /// empty list in their place (`JSONListing`).
+    public var records: [Range<Int>]?
 
     public init(status: Int = 200, headers: [(name: String, value: String)] = [], json: JSONValue, url: String,
-                body: [UInt8] = []) {
+                body: [UInt8] = [], records: [Range<Int>]? = nil) {
         self.status = status
         self.headers = headers
         self.json = json
         self.url = url
         self.body = body
+        self.records = records
     }
 
     /// Every value of a header (a response may repeat one, as `Link` often is).

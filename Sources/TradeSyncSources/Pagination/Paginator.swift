@@ -23,9 +23,11 @@ public struct Paginator: Sendable {
     /// Where the provider states how many records the whole listing has (ServiceTitan
     /// `totalCount`, Google `totalReviewCount`): fewer records received is an error.
     public var totalPath: JSONPath?
-    /// Hands out each record's bytes in the response with the page (`Page.spans`), for streams
-    /// that keep raw payloads.
-    public var recordSpans = false
+    /// Leaves a page's records unbuilt: the page carries the body and where each record lies in
+    /// it (`Page.spans`), so a mapping reads only the fields it maps, straight from the bytes
+    /// (`JSONFieldSet`), and `keep_raw` keeps each record as sent. The records are still checked
+    /// whole when the page arrives. For records built by a transform it has no effect.
+    public var recordsAsBytes = false
     var number = 0
     var finished = false
     /// Tokens sent (or about to be sent) in this pagination: one coming back means a loop.
@@ -35,6 +37,11 @@ public struct Paginator: Sendable {
     /// Hash of the previous page's records: numbered and offset pages carry no token that
     /// could repeat, but a provider that ignores the page parameter repeats the page itself.
     var previousPage: Int?
+    /// Where the requester leaves the records unbuilt (`recordsAsBytes`): a list of records
+    /// found by path, not one answer (`$`) or a transform's.
+    var listing: JSONPath? {
+        recordsAsBytes && transform == nil && records.description != "$" ? records : nil
+    }
 
     public init(requester: Requester, request: RequestSpec, pagination: any PaginationStrategy, records: JSONPath,
                 transform: (any RecordTransform)? = nil, startToken: String? = nil, recordsOptional: Bool = false,
@@ -80,6 +87,7 @@ public struct Paginator: Sendable {
         var total: Int?
         var body: [UInt8] = []
         var spans: [Range<Int>]?
+        var count: Int { spans?.count ?? items.count }
     }
 
     /// The next page, or nil after the last one.
@@ -93,7 +101,7 @@ public struct Paginator: Sendable {
         while true {
             let current = self
             do {
-                step = try await requester.fetch(http) { response in try current.interpret(response) }
+                step = try await requester.fetch(http, records: listing) { response in try current.interpret(response) }
                 break
             } catch FetchError.queryTooCostly(let requested, let maximum, let url) {
                 // A page costed above the provider's whole budget: ask for fewer records.
@@ -106,11 +114,11 @@ public struct Paginator: Sendable {
         }
         strategy = step.strategy
         if !step.last, let token = strategy.token { seenTokens.insert(token) }
-        received += step.items.count
+        received += step.count
         // Only a page-number/offset paginator can be served the same page again with a new
         // parameter; hashing every record of every page costs ~4% of a sync, so token and link
         // paginators (whose loops the token check catches) skip it.
-        previousPage = step.items.isEmpty || strategy.pageParameter == nil ? nil : step.items.hashValue
+        previousPage = step.count == 0 || strategy.pageParameter == nil ? nil : Self.recordsHash(step)
         if let total = step.total {
             // The smallest stated total: records deleted while we page must not fail the run.
             statedTotal = min(statedTotal ?? total, total)
@@ -122,7 +130,7 @@ public struct Paginator: Sendable {
                 reason: "provider reported \(statedTotal) records at '\(totalPath)', received \(received)")
         }
         finished = step.last
-        var page = Page(records: step.items, nextToken: strategy.token, isLast: step.last, number: number)
+        var page = Page(records: step.spans == nil ? step.items : [], nextToken: strategy.token, isLast: step.last, number: number)
         page.body = step.body
         page.spans = step.spans
         return page
@@ -131,16 +139,24 @@ public struct Paginator: Sendable {
     /// Checks a response against the stream's contract and reads its records and paging state.
     func interpret(_ response: PageResponse) throws -> Step {
         let json = response.json
-        let items: [JSONValue]
+        var step = Step(items: [], strategy: strategy, last: true, total: nil)
         if let transform {
-            items = transform.records(from: json)
+            step.items = transform.records(from: json)
+        } else if let spans = response.records {
+            step.body = response.body
+            step.spans = spans
         } else {
-            items = try recordList(json)
+            step.items = try recordList(json)
+            // One answer that is the record (`$`): kept as sent too.
+            if recordsAsBytes, records.description == "$", let whole = JSONListing.document(response.body) {
+                step.body = response.body
+                step.spans = [whole]
+            }
         }
         var following = strategy
-        var more = try following.advance(after: response, records: items)
-        if items.isEmpty, number > 1 { more = false }
-        if let (param, key) = strategy.pageParameter, !items.isEmpty, items.hashValue == previousPage {
+        var more = try following.advance(after: response, recordCount: step.count)
+        if step.count == 0, number > 1 { more = false }
+        if let (param, key) = strategy.pageParameter, step.count > 0, Self.recordsHash(step) == previousPage {
             throw ContractViolation(
                 "page \(number) has the same records as page \(number - 1): the provider ignores '\(param)', so the stream would loop (check paginate.\(key))")
         }
@@ -148,20 +164,8 @@ public struct Paginator: Sendable {
             throw ContractViolation(
                 "repeated page token '\(Self.abbreviated(next))' at '\(following.tokenSource ?? "")': the stream would loop")
         }
-        var step = Step(items: items, strategy: following, last: !more, total: nil)
-        if recordSpans, transform == nil, !items.isEmpty {
-            let spans: [Range<Int>]?
-            if records.description == "$" {
-                spans = JSONSpans.document(response.body).map { [$0] }
-            } else {
-                spans = JSONSpans.elements(of: response.body, at: records)
-            }
-            // Anything the scan and the parser disagree on is written out from the parsed records.
-            if let spans, spans.count == items.count {
-                step.body = response.body
-                step.spans = spans
-            }
-        }
+        step.strategy = following
+        step.last = !more
         if let totalPath {
             switch json.value(at: totalPath) {
             case nil, .null?: break
@@ -197,6 +201,19 @@ public struct Paginator: Sendable {
         case let other?:
             throw ContractViolation("'\(records)' is \(PagingRead.kind(other)), not a list of records")
         }
+    }
+
+    /// The page's records, hashed as bytes when they were left as bytes.
+    static func recordsHash(_ step: Step) -> Int {
+        guard let spans = step.spans else { return step.items.hashValue }
+        var hasher = Hasher()
+        step.body.withUnsafeBytes { body in
+            for span in spans {
+                hasher.combine(span.count)
+                hasher.combine(bytes: UnsafeRawBufferPointer(rebasing: body[span]))
+            }
+        }
+        return hasher.finalize()
     }
 
     static func abbreviated(_ token: String) -> String {

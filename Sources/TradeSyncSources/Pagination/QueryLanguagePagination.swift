@@ -60,9 +60,9 @@ public struct QueryLanguagePagination: PaginationStrategy {
         return sql + " ORDERBY \(orderBy) STARTPOSITION \(position) MAXRESULTS \(size)"
     }
 
-    public mutating func advance(after response: PageResponse, records: [JSONValue]) throws -> Bool {
-        position += records.count
-        return records.count >= size
+    public mutating func advance(after response: PageResponse, recordCount: Int) throws -> Bool {
+        position += recordCount
+        return recordCount >= size
     }
 
     public var pageParameter: (param: String, key: String)? { (queryParam, "query_param") }
