@@ -115,9 +115,11 @@ public struct MappedRecord: Sendable, Hashable {
             }
             mix(0x1F)
         }
-        let digits: [UInt8] = Array("0123456789abcdef".utf8)
         return String(unsafeUninitializedCapacity: 16) { b in
-            for i in 0..<16 { b[i] = digits[Int((hash >> UInt64((15 - i) * 4)) & 0xF)] }
+            for i in 0..<16 {
+                let digit = UInt8(truncatingIfNeeded: (hash >> UInt64((15 - i) * 4)) & 0xF)
+                b[i] = digit < 10 ? 48 + digit : 87 + digit
+            }
             return 16
         }
     }
@@ -201,26 +203,37 @@ extension Timestamp {
     /// `Z` or `±hh:mm` / `±hhmm` offsets, `T` or a space between date and time, and a bare
     /// date (midnight). A time without offset is read in `defaultOffsetSeconds` (UTC by default).
     public static func parse(_ text: String, defaultOffsetSeconds: Int64 = 0) -> Int64? {
-        var bytes = Array(text.utf8)[...]
+        var text = text
+        // Read in place: a sync parses a timestamp or two per record.
+        return text.withUTF8 { parse(utf8: $0, defaultOffsetSeconds: defaultOffsetSeconds) }
+    }
+
+    static func parse(utf8 bytes: UnsafeBufferPointer<UInt8>, defaultOffsetSeconds: Int64) -> Int64? {
+        var at = 0
+        var first: UInt8? { at < bytes.count ? bytes[at] : nil }
         func number(_ count: Int) -> Int64? {
-            guard bytes.count >= count else { return nil }
+            guard bytes.count - at >= count else { return nil }
             var v: Int64 = 0
             for _ in 0..<count {
-                let b = bytes.removeFirst()
+                let b = bytes[at]
+                at += 1
                 guard b >= 48, b <= 57 else { return nil }
                 v = v * 10 + Int64(b - 48)
             }
             return v
         }
         func take(_ c: UInt8) -> Bool {
-            if bytes.first == c { bytes.removeFirst(); return true }
+            if first == c {
+                at += 1
+                return true
+            }
             return false
         }
         guard let year = number(4), take(45), let month = number(2), take(45), let day = number(2),
             (1...12).contains(month), (1...31).contains(day)
         else { return nil }
         let days = daysFromCivil(year: year, month: month, day: day)
-        if bytes.isEmpty { return days * 86_400_000_000 }
+        if at == bytes.count { return days * 86_400_000_000 }
         guard take(84) || take(116) || take(32) else { return nil }  // T, t, space
         guard let hour = number(2), take(58), let minute = number(2), hour < 24, minute < 60 else { return nil }
         var second: Int64 = 0
@@ -230,8 +243,8 @@ extension Timestamp {
             second = s
             if take(46) || take(44) {
                 var digits = 0
-                while let b = bytes.first, b >= 48, b <= 57 {
-                    bytes.removeFirst()
+                while let b = first, b >= 48, b <= 57 {
+                    at += 1
                     if digits < 6 { micros = micros * 10 + Int64(b - 48) }
                     digits += 1
                 }
@@ -243,14 +256,14 @@ extension Timestamp {
         var offset = defaultOffsetSeconds
         if take(90) || take(122) {  // Z, z
             offset = 0
-        } else if let sign = bytes.first, sign == 43 || sign == 45 {
-            bytes.removeFirst()
+        } else if let sign = first, sign == 43 || sign == 45 {
+            at += 1
             guard let oh = number(2) else { return nil }
             _ = take(58)
             let om = number(2) ?? 0
             offset = (oh * 3600 + om * 60) * (sign == 45 ? -1 : 1)
         }
-        guard bytes.isEmpty else { return nil }
+        guard at == bytes.count else { return nil }
         let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset
         return seconds * 1_000_000 + micros
     }

@@ -237,11 +237,17 @@ struct StreamRun {
                 if let raws, raws.count > 0 { prepared.rawPage = raws.finish() }
                 return prepared
             }
+            // Pages being mapped, in order. Reading ahead, two are mapped at once while the page
+            // before them is written: mapping is the longest stage, and one task maps on one core.
             var fetching = source.fetch(after: nil)
-            var pending: Task<PreparedPage?, any Error>? = source.prepared(fetching)
-            if source.readsAhead { fetching = source.fetch(after: fetching) }
+            var pending: [Task<PreparedPage?, any Error>] = [source.prepared(fetching)]
+            if source.readsAhead {
+                fetching = source.fetch(after: fetching)
+                pending.append(source.prepared(fetching))
+                fetching = source.fetch(after: fetching)
+            }
             defer {
-                pending?.cancel()
+                for task in pending { task.cancel() }
                 fetching.cancel()
             }
             // The previous page, still committing, where the store overlaps page writes: this page's
@@ -257,22 +263,25 @@ struct StreamRun {
             do {
                 // A cancelled run (a worker shutting down) stops at a page boundary: the page being
                 // fetched is dropped, the committed ones stay, and the cursor is where they left it.
-                while let task = pending,
+                while let task = pending.first,
                     let prepared = try await withTaskCancellationHandler(operation: { try await task.value },
                                                                          onCancel: { task.cancel() })
                 {
+                    pending.removeFirst()
                     // A newest-first listing that reached the stored cursor ends here: the next page is
                     // not even requested.
                     let ends = prepared.isLast || prepared.reachedCursor
                     if ends {
-                        pending = nil
+                        for rest in pending { rest.cancel() }
+                        pending = []
                     } else if source.readsAhead {
-                        // The next page is fetched already (or being fetched): map it, fetch the one after.
-                        pending = source.prepared(fetching)
+                        // The pages after it are fetched already (or being fetched): map the next one
+                        // too, fetch the one after.
+                        pending.append(source.prepared(fetching))
                         fetching = source.fetch(after: fetching)
                     } else {
                         fetching = source.fetch(after: nil)
-                        pending = source.prepared(fetching)
+                        pending = [source.prepared(fetching)]
                     }
                     result.pages += 1
                     result.fetched += prepared.fetched

@@ -5,25 +5,38 @@ public import TradeSyncCore
 public struct RecordMapper: Sendable {
     public let entity: EntityModel
     /// Aligned with `entity.fields`; nil = the mapping does not fill that field (stored as null).
-    let rules: [FieldRule?]
+    let steps: [Step?]
     /// The record paths the rules read, each once: a record is read at these and no further.
     public let paths: [JSONPath]
-    /// Aligned with `rules`: where in `paths` each rule reads the record (nil: a constant).
-    let sources: [Int?]
+
+    /// One field's rule, its target and where it reads the record. A reference, so that the
+    /// per-record loop does not copy a rule's maps and sets for every field of every record.
+    final class Step: Sendable {
+        let rule: FieldRule
+        let field: ModelField
+        /// Where in `paths` the rule reads the record (nil: a constant).
+        let source: Int?
+
+        init(rule: FieldRule, field: ModelField, source: Int?) {
+            self.rule = rule
+            self.field = field
+            self.source = source
+        }
+    }
 
     public init(entity: EntityModel, rules: [FieldRule]) {
         self.entity = entity
         var byName: [String: FieldRule] = [:]
         for r in rules { byName[r.target] = r }
-        self.rules = entity.fields.map { byName[$0.name] }
         var paths: [JSONPath] = []
         var positions: [JSONPath: Int] = [:]
-        sources = self.rules.map { rule in
-            guard case .path(let p)? = rule?.source else { return nil }
-            if let known = positions[p] { return known }
+        steps = entity.fields.map { field in
+            guard let rule = byName[field.name] else { return nil }
+            guard case .path(let p) = rule.source else { return Step(rule: rule, field: field, source: nil) }
+            if let known = positions[p] { return Step(rule: rule, field: field, source: known) }
             positions[p] = paths.count
             paths.append(p)
-            return paths.count - 1
+            return Step(rule: rule, field: field, source: paths.count - 1)
         }
         self.paths = paths
     }
@@ -37,22 +50,24 @@ public struct RecordMapper: Sendable {
     /// record has none), as `JSONFieldSet` reads them from the record's bytes.
     public func map(fields: [JSONValue?], lookups: LookupTables) -> Result<[CellValue], MappingFailure> {
         var out: [CellValue] = []
-        out.reserveCapacity(rules.count)
-        for (i, rule) in rules.enumerated() {
-            guard let rule else {
+        out.reserveCapacity(steps.count)
+        for step in steps {
+            guard let step else {
                 out.append(.null)
                 continue
             }
             let source: JSONValue
-            switch rule.source {
-            case .constant(let c): source = c
-            case .path: source = sources[i].flatMap { fields[$0] } ?? .null
+            if let i = step.source {
+                source = fields[i] ?? .null
+            } else if case .constant(let c) = step.rule.source {
+                source = c
+            } else {
+                source = .null
             }
-            let field = entity.fields[i]
-            switch RecordMapper.evaluate(rule, source: source, lookups: lookups) {
+            switch RecordMapper.evaluate(step.rule, source: source, lookups: lookups) {
             case .failure(let f): return .failure(f)
             case .success(let value):
-                switch RecordMapper.convert(value, to: field, cast: rule.cast) {
+                switch RecordMapper.convert(value, to: step.field, cast: step.rule.cast) {
                 case .success(let cell): out.append(cell)
                 case .failure(let f): return .failure(f)
                 }

@@ -8,7 +8,11 @@ final class SQLiteConnection {
     let handle: OpaquePointer
     private var cache: [String: SQLiteStatement] = [:]
 
+    /// Runs once, before the process's first connection opens.
+    private static let configured: Bool = tradesync_sqlite3_disable_memstatus() == SQLITE_OK
+
     init(path: String) throws {
+        _ = SQLiteConnection.configured
         var db: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
         let rc = sqlite3_open_v2(path, &db, flags, nil)
@@ -94,10 +98,16 @@ final class SQLiteStatement {
     deinit { sqlite3_finalize(handle) }
 
     func bind(_ index: Int32, _ text: String?) {
-        if let text {
-            sqlite3_bind_text(handle, index, text, -1, SQLITE_TRANSIENT_DESTRUCTOR)
-        } else {
+        guard var text else {
             sqlite3_bind_null(handle, index)
+            return
+        }
+        // The string's own UTF-8 with its length: passing the String as a C string would copy it
+        // into a temporary first (SQLite copies it once more either way).
+        text.withUTF8 { utf8 in
+            // An empty string still needs a non-null pointer, or SQLite stores NULL.
+            let start = UnsafeRawPointer(utf8.baseAddress ?? UnsafePointer(bitPattern: 1))?.assumingMemoryBound(to: CChar.self)
+            sqlite3_bind_text(handle, index, start, Int32(utf8.count), SQLITE_TRANSIENT_DESTRUCTOR)
         }
     }
 
