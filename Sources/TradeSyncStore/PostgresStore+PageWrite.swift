@@ -246,7 +246,9 @@ extension PostgresStore {
                 }
                 return [indexes, rawHashes]
             }
-            if !plan.inserts.isEmpty {
+            if !plan.inserts.isEmpty, PostgresStore.copyable(entity) {
+                try await copyInserts(on: c, plan, rawPage: rawPage)
+            } else if !plan.inserts.isEmpty {
                 var binds = PostgresBindings(capacity: next + 5)
                 for a in try PostgresStore.columnArrays(plan.inserts, of: page) { try binds.append(a) }
                 try binds.append(page.demoId)

@@ -173,6 +173,43 @@ func page(_ c: ConnectionRecord, _ records: [MappedRecord], cursor: String?, ent
         }
     }
 
+    /// New rows reach PostgreSQL by COPY's text format, where a tab, a line break or a backslash
+    /// in a value means something: every value must read back exactly as written, and an empty
+    /// string must stay apart from NULL and from the text `\N`.
+    @Test(arguments: backends)
+    func valuesThatMeanSomethingToCopyReadBackExactly(backend: Backend) async throws {
+        try await withFreshStore(backend) { store in
+            _ = try await store.migrate(model: testModel)
+            let c = try await makeConnection(store)
+            let awkward = ["tab\there", "line\nbreak\r\n", "back\\slash \\N \\.", "\\N", "", "é ü 😀", "\\", "end\\"]
+            let records = awkward.enumerated().map { i, text in
+                MappedRecord(externalId: "ext\t\(i)\\", values: [
+                    .text(text), .text("scheduled"), .decimal("-0.5"), .timestamp(0), .boolean(false), .integer(-7),
+                    .json("{\"k\":\"a\\tb\\\\c\\n\",\"text\":\(JSONValue.string(text).jsonText)}"), .text(text), .null,
+                ])
+            }
+            let outcome = try await store.applyPage(page(c, records, cursor: nil))
+            #expect(outcome == PageOutcome(inserted: awkward.count, updated: 0, unchanged: 0))
+            let rows = try await store.rows(entity: jobsEntity, integrationId: c.id)
+            #expect(rows.count == awkward.count)
+            for (i, text) in awkward.enumerated() {
+                let row = try #require(rows["ext\t\(i)\\"])
+                #expect(row.values["job_name"] == .some(text))
+                #expect(row.values["notes"] == .some(text))
+                #expect(row.values["service_date"] == .some(nil))
+                #expect(row.values["final_value"] == "-0.5")
+                #expect(row.values["warranty"] == "0")
+                #expect(row.values["visits"] == "-7")
+                #expect(row.values["completed_at"] == "1970-01-01T00:00:00Z")
+                let crew = try JSONValue.parse(try #require(row.values["crew"] ?? nil))
+                #expect(crew["k"] == "a\tb\\c\n")
+                #expect(crew["text"] == .string(text))
+            }
+            // Stored exactly: the same page again changes nothing.
+            #expect(try await store.applyPage(page(c, records, cursor: nil)) == PageOutcome(inserted: 0, updated: 0, unchanged: awkward.count))
+        }
+    }
+
     @Test(arguments: backends)
     func aRecordRepeatedInOnePageIsCountedOnceAsInsertThenAsUpdate(backend: Backend) async throws {
         try await withFreshStore(backend) { store in
