@@ -194,9 +194,28 @@ struct JSONReader {
         }
     }
 
+    /// Moves past the string bytes that need no look (not a quote, a backslash or a control
+    /// character), eight at a time: most of a record's bytes are string contents.
+    @inline(__always)
+    mutating func skipPlainStringBytes() {
+        guard let base = bytes.baseAddress else { return }
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        while index + 8 <= bytes.count {
+            let word = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)
+            let quote = word ^ (ones &* 0x22)
+            let backslash = word ^ (ones &* 0x5C)
+            // A byte is zero (or below 0x20) exactly where this sets its high bit, for bytes below 0x80.
+            let found = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((word &- ones &* 0x20) & ~word)
+            if found & highs != 0 { return }
+            index += 8
+        }
+    }
+
     mutating func readString() throws(JSONParseError) -> String {
         index += 1
         let start = index
+        skipPlainStringBytes()
         // Fast path: no escapes.
         while index < bytes.count {
             let b = bytes[index]
@@ -377,6 +396,7 @@ struct JSONReader {
     mutating func skipString() throws(JSONParseError) -> Bool {
         index += 1
         var escaped = false
+        skipPlainStringBytes()
         while index < bytes.count {
             let b = bytes[index]
             if b == UInt8(ascii: "\"") {

@@ -16,11 +16,14 @@ public struct RecordMapper: Sendable {
         let field: ModelField
         /// Where in `paths` the rule reads the record (nil: a constant).
         let source: Int?
+        /// The value is the source value as it is: no lookup, value map or `each`.
+        let plain: Bool
 
         init(rule: FieldRule, field: ModelField, source: Int?) {
             self.rule = rule
             self.field = field
             self.source = source
+            plain = rule.lookup == nil && rule.valueMap == nil && rule.each == nil
         }
     }
 
@@ -64,13 +67,18 @@ public struct RecordMapper: Sendable {
             } else {
                 source = .null
             }
-            switch RecordMapper.evaluate(step.rule, source: source, lookups: lookups) {
-            case .failure(let f): return .failure(f)
-            case .success(let value):
-                switch RecordMapper.convert(value, to: step.field, cast: step.rule.cast) {
-                case .success(let cell): out.append(cell)
+            let value: JSONValue
+            if step.plain {
+                value = source
+            } else {
+                switch RecordMapper.evaluate(step.rule, source: source, lookups: lookups) {
                 case .failure(let f): return .failure(f)
+                case .success(let v): value = v
                 }
+            }
+            switch RecordMapper.convert(value, to: step.field, cast: step.rule.cast) {
+            case .success(let cell): out.append(cell)
+            case .failure(let f): return .failure(f)
             }
         }
         return .success(out)

@@ -96,6 +96,29 @@ struct JSONListingTests {
         #expect(listingError?.description == parserError?.description)
     }
 
+    /// Strings are scanned eight bytes at a time: an escape, a multi-byte character or a control
+    /// character at any position of any word must be seen exactly as byte by byte.
+    @Test(arguments: [("\\\"", "\""), ("\\\\", "\\"), ("\\n", "\n"), ("\\u00e9", "é"), ("é", "é"), ("😀", "😀"), ("\t", nil)])
+    func everyPositionOfAStringIsChecked(_ special: (json: String, text: String?)) throws {
+        for length in 0..<24 {
+            for position in 0...length {
+                let before = String(repeating: "a", count: position)
+                let after = String(repeating: "b", count: length - position)
+                let body = Array("{\"data\":[{\"s\":\"\(before)\(special.json)\(after)\",\"n\":1}]}".utf8)
+                if let text = special.text {
+                    let listing = try JSONListing.parse(body, recordsAt: JSONPath("data"))
+                    let record = try #require(listing.records?.first)
+                    let read = JSONFieldSet([JSONPath("s"), JSONPath("n")]).values(in: body[record])
+                    #expect(read == [.string(before + text + after), .integer(1)])
+                    #expect(try JSONValue.parse(body)["data"]?.arrayValue?.first?["s"] == .string(before + text + after))
+                } else {
+                    #expect(throws: JSONParseError.self) { try JSONListing.parse(body, recordsAt: JSONPath("data")) }
+                    #expect(throws: JSONParseError.self) { try JSONValue.parse(body) }
+                }
+            }
+        }
+    }
+
     @Test func nestingDeeperThanTheParserTakesIsRefused() {
         let deep = "{\"data\":[" + String(repeating: "[", count: 600) + String(repeating: "]", count: 600) + "]}"
         #expect(throws: JSONParseError.self) { try JSONListing.parse(Array(deep.utf8), recordsAt: JSONPath("data")) }
