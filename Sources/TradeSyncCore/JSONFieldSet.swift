@@ -6,52 +6,87 @@
 /// segment as a list index or an object key.
 public struct JSONFieldSet: Sendable {
     public let paths: [JSONPath]
+    // The path tree, flattened into plain values: walking it costs no reference counting and
+    // a key is matched by its length, then its bytes.
     let nodes: [Node]
+    let children: [Child]
+    let keyBytes: [UInt8]
+    /// The paths that end at a node, and those that go on below (`customer` and `customer.name`):
+    /// the value there is built whole and they are read from it (`rests`: nil where the path ends).
+    let wholePaths: [Int]
+    let rests: [JSONPath?]
 
     struct Node: Sendable {
-        var children: [Child] = []
-        /// The paths that end here, and those that go on below (`customer` and `customer.name`):
-        /// the value here is built whole and they are read from it.
-        var whole: [(path: Int, rest: JSONPath)] = []
+        var firstChild = 0
+        var childCount = 0
+        var firstWhole = 0
+        var wholeCount = 0
     }
 
     struct Child: Sendable {
         /// The key it matches in an object (an index segment matches its digits, as `value(at:)` does).
-        var key: [UInt8]
-        /// The position it matches in a list (index segments only).
-        var position: Int?
+        var keyStart: Int
+        var keyCount: Int
+        /// The position it matches in a list (index segments only; -1 otherwise).
+        var position: Int
         var node: Int
     }
 
     public init(_ paths: [JSONPath]) {
         self.paths = paths
-        var nodes = [Node()]
+        // Built as a tree first.
+        struct TreeNode {
+            var children: [(key: [UInt8], position: Int, node: Int)] = []
+            var whole: [(path: Int, rest: JSONPath)] = []
+        }
+        var tree = [TreeNode()]
         // Shorter paths first: a path that ends where a longer one passes makes that value whole.
         for i in paths.indices.sorted(by: { paths[$0].segments.count < paths[$1].segments.count }) {
             let segments = paths[i].segments
             var at = 0
             var depth = 0
-            while depth < segments.count, nodes[at].whole.isEmpty {
+            while depth < segments.count, tree[at].whole.isEmpty {
                 let key: [UInt8]
-                var position: Int?
+                var position = -1
                 switch segments[depth] {
                 case .key(let k): key = Array(k.utf8)
                 case .index(let n):
                     key = Array(String(n).utf8)
                     position = n
                 }
-                if let existing = nodes[at].children.first(where: { $0.key == key }) {
+                if let existing = tree[at].children.first(where: { $0.key == key }) {
                     at = existing.node
                 } else {
-                    nodes.append(Node())
-                    nodes[at].children.append(Child(key: key, position: position, node: nodes.count - 1))
-                    at = nodes.count - 1
+                    tree.append(TreeNode())
+                    tree[at].children.append((key, position, tree.count - 1))
+                    at = tree.count - 1
                 }
                 depth += 1
             }
-            nodes[at].whole.append((i, JSONPath(segments: Array(segments[depth...]))))
+            tree[at].whole.append((i, JSONPath(segments: Array(segments[depth...]))))
+        }
+        var nodes: [Node] = []
+        var children: [Child] = []
+        var keyBytes: [UInt8] = []
+        var wholePaths: [Int] = []
+        var rests: [JSONPath?] = []
+        for t in tree {
+            nodes.append(Node(firstChild: children.count, childCount: t.children.count, firstWhole: wholePaths.count,
+                              wholeCount: t.whole.count))
+            for c in t.children {
+                children.append(Child(keyStart: keyBytes.count, keyCount: c.key.count, position: c.position, node: c.node))
+                keyBytes += c.key
+            }
+            for w in t.whole {
+                wholePaths.append(w.path)
+                rests.append(w.rest.segments.isEmpty ? nil : w.rest)
+            }
         }
         self.nodes = nodes
+        self.children = children
+        self.keyBytes = keyBytes
+        self.wholePaths = wholePaths
+        self.rests = rests
     }
 
     /// `values[i]` is the value at `paths[i]`, nil where the record has none; nil when the bytes
@@ -59,11 +94,44 @@ public struct JSONFieldSet: Sendable {
     public func values(in bytes: ArraySlice<UInt8>) -> [JSONValue?]? {
         var out = [JSONValue?](repeating: nil, count: paths.count)
         let read = bytes.withUnsafeBufferPointer { buffer -> Bool in
-            var reader = JSONReader(buffer)
-            reader.skipWhitespace()
-            return (try? reader.readFields(of: self, node: 0, depth: 0, into: &out)) != nil
+            nodes.withUnsafeBufferPointer { nodes in
+                children.withUnsafeBufferPointer { children in
+                    keyBytes.withUnsafeBufferPointer { keys in
+                        wholePaths.withUnsafeBufferPointer { wholePaths in
+                            let tree = Tree(nodes: nodes, children: children, keys: keys, wholePaths: wholePaths, rests: rests)
+                            var reader = JSONReader(buffer)
+                            reader.skipWhitespace()
+                            return (try? reader.readFields(of: tree, node: 0, depth: 0, into: &out)) != nil
+                        }
+                    }
+                }
+            }
         }
         return read ? out : nil
+    }
+
+    /// The flattened tree, borrowed for one record.
+    struct Tree {
+        let nodes: UnsafeBufferPointer<Node>
+        let children: UnsafeBufferPointer<Child>
+        let keys: UnsafeBufferPointer<UInt8>
+        let wholePaths: UnsafeBufferPointer<Int>
+        let rests: [JSONPath?]
+
+        /// The first child of `node` not yet read whose key is `raw`.
+        func child(of node: Node, key raw: UnsafeBufferPointer<UInt8>, skipping done: Marks) -> Int? {
+            for i in 0..<node.childCount where !done[i] {
+                let c = children[node.firstChild + i]
+                guard c.keyCount == raw.count else { continue }
+                var equal = true
+                for j in 0..<c.keyCount where keys[c.keyStart + j] != raw[j] {
+                    equal = false
+                    break
+                }
+                if equal { return i }
+            }
+            return nil
+        }
     }
 }
 
@@ -91,49 +159,55 @@ struct Marks {
 extension JSONReader {
     /// Reads the paths below `node` from the value here. At the record's top level it stops once
     /// every path is read; below it, it goes on to the value's end, where the next member starts.
-    mutating func readFields(of set: JSONFieldSet, node: Int, depth: Int, into out: inout [JSONValue?]) throws(JSONParseError) {
-        let here = set.nodes[node]
-        if !here.whole.isEmpty {
+    mutating func readFields(of tree: JSONFieldSet.Tree, node index: Int, depth: Int,
+                             into out: inout [JSONValue?]) throws(JSONParseError) {
+        let here = tree.nodes[index]
+        if here.wholeCount > 0 {
             let value = try readValue(depth: depth)
-            for (path, rest) in here.whole { out[path] = rest.segments.isEmpty ? value : value.value(at: rest) }
+            for w in here.firstWhole..<(here.firstWhole + here.wholeCount) {
+                if let rest = tree.rests[w] {
+                    out[tree.wholePaths[w]] = value.value(at: rest)
+                } else {
+                    out[tree.wholePaths[w]] = value
+                }
+            }
             return
         }
         guard depth < 512 else { throw error("nesting too deep") }
-        guard index < bytes.count else { throw error("unexpected end of input") }
-        let children = here.children
+        guard self.index < bytes.count else { throw error("unexpected end of input") }
         // Which children were read: only the first of a repeated key counts.
-        var done = Marks(count: children.count)
-        var left = children.count
-        switch bytes[index] {
+        var done = Marks(count: here.childCount)
+        var left = here.childCount
+        switch bytes[self.index] {
         case UInt8(ascii: "{"):
-            index += 1
+            self.index += 1
             skipWhitespace()
-            if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
-                index += 1
+            if self.index < bytes.count, bytes[self.index] == UInt8(ascii: "}") {
+                self.index += 1
                 return
             }
             while true {
                 skipWhitespace()
-                guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a key") }
-                let keyStart = index
+                guard self.index < bytes.count, bytes[self.index] == UInt8(ascii: "\"") else { throw error("expected a key") }
+                let keyStart = self.index
                 let escaped = try skipString()
-                let raw = UnsafeBufferPointer(rebasing: bytes[(keyStart + 1)..<(index - 1)])
                 var match: Int?
                 if escaped {
-                    index = keyStart
-                    let decoded = Array(try readString().utf8)
-                    match = children.indices.first { !done[$0] && children[$0].key == decoded }
+                    self.index = keyStart
+                    var decoded = try readString()
+                    match = decoded.withUTF8 { tree.child(of: here, key: $0, skipping: done) }
                 } else {
-                    match = children.indices.first { !done[$0] && children[$0].key.elementsEqual(raw) }
+                    match = tree.child(of: here, key: UnsafeBufferPointer(rebasing: bytes[(keyStart + 1)..<(self.index - 1)]),
+                                       skipping: done)
                 }
                 skipWhitespace()
-                guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
-                index += 1
+                guard self.index < bytes.count, bytes[self.index] == UInt8(ascii: ":") else { throw error("expected ':'") }
+                self.index += 1
                 skipWhitespace()
                 if let match {
                     done[match] = true
                     left -= 1
-                    try readFields(of: set, node: children[match].node, depth: depth + 1, into: &out)
+                    try readFields(of: tree, node: tree.children[here.firstChild + match].node, depth: depth + 1, into: &out)
                     if left == 0, depth == 0 { return }
                 } else {
                     try skipValue(depth: depth + 1)
@@ -141,19 +215,24 @@ extension JSONReader {
                 guard try skipSeparator(closing: UInt8(ascii: "}")) else { return }
             }
         case UInt8(ascii: "["):
-            index += 1
+            self.index += 1
             skipWhitespace()
-            if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
-                index += 1
+            if self.index < bytes.count, bytes[self.index] == UInt8(ascii: "]") {
+                self.index += 1
                 return
             }
             var position = 0
             while true {
                 skipWhitespace()
-                if let match = children.indices.first(where: { !done[$0] && children[$0].position == position }) {
+                var match: Int?
+                for i in 0..<here.childCount where !done[i] && tree.children[here.firstChild + i].position == position {
+                    match = i
+                    break
+                }
+                if let match {
                     done[match] = true
                     left -= 1
-                    try readFields(of: set, node: children[match].node, depth: depth + 1, into: &out)
+                    try readFields(of: tree, node: tree.children[here.firstChild + match].node, depth: depth + 1, into: &out)
                     if left == 0, depth == 0 { return }
                 } else {
                     try skipValue(depth: depth + 1)
