@@ -18,12 +18,15 @@ public struct RecordMapper: Sendable {
         let source: Int?
         /// The value is the source value as it is: no lookup, value map or `each`.
         let plain: Bool
+        /// The rule's cast, held apart: reading it through `rule` copied the whole rule.
+        let cast: Cast?
 
         init(rule: FieldRule, field: ModelField, source: Int?) {
             self.rule = rule
             self.field = field
             self.source = source
             plain = rule.lookup == nil && rule.valueMap == nil && rule.each == nil
+            cast = rule.cast
         }
     }
 
@@ -76,7 +79,7 @@ public struct RecordMapper: Sendable {
                 case .success(let v): value = v
                 }
             }
-            switch RecordMapper.convert(value, to: step.field, cast: step.rule.cast) {
+            switch RecordMapper.convert(value, to: step.field, cast: step.cast) {
             case .success(let cell): out.append(cell)
             case .failure(let f): return .failure(f)
             }
