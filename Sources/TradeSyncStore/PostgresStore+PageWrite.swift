@@ -107,23 +107,37 @@ extension PostgresStore {
                 try await previous()
                 if let fence = page.fence { try await self.extendLease(on: c, page.integrationId, fence) }
             }
-            if let cursor = page.cursor {
-                _ = try await self.query(on: c, """
-                    INSERT INTO tradesync_cursors (integration_id, stream, cursor, updated_at) VALUES ($1, $2, $3, $4::timestamptz)
-                    ON CONFLICT (integration_id, stream) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at
-                    """, try PostgresStore.binds([page.integrationId, page.stream, cursor, PostgresStore.iso(page.now)]))
-            }
-            if let run = page.run {
-                _ = try await self.query(on: c, """
-                    UPDATE contractor_sync_logs SET records_fetched = records_fetched + $1,
-                        records_inserted = records_inserted + $2, records_updated = records_updated + $3,
-                        records_unchanged = records_unchanged + $4, records_failed = records_failed + $5
-                    WHERE id = $6
-                    """, try PostgresStore.binds([Int64(run.fetched), Int64(outcome.inserted), Int64(outcome.updated),
-                                                  Int64(outcome.unchanged), Int64(run.failed), run.runId]))
-            }
+            try await self.writeCursorAndCounts(on: c, page, outcome)
             return outcome
         }
+    }
+
+    /// The stream's cursor and the run's counts, in one statement (one round trip per page fewer).
+    func writeCursorAndCounts(on c: PostgresConnection, _ page: PageWrite, _ outcome: PageOutcome) async throws {
+        var parts: [String] = []
+        var values: [(any PostgresEncodable & Sendable)?] = []
+        if let cursor = page.cursor {
+            parts.append("""
+                INSERT INTO tradesync_cursors (integration_id, stream, cursor, updated_at) VALUES ($1, $2, $3, $4::timestamptz)
+                ON CONFLICT (integration_id, stream) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at
+                """)
+            values += [page.integrationId, page.stream, cursor, PostgresStore.iso(page.now)]
+        }
+        if let run = page.run {
+            let n = values.count
+            parts.append("""
+                UPDATE contractor_sync_logs SET records_fetched = records_fetched + $\(n + 1),
+                    records_inserted = records_inserted + $\(n + 2), records_updated = records_updated + $\(n + 3),
+                    records_unchanged = records_unchanged + $\(n + 4), records_failed = records_failed + $\(n + 5)
+                WHERE id = $\(n + 6)
+                """)
+            values += [Int64(run.fetched), Int64(outcome.inserted), Int64(outcome.updated), Int64(outcome.unchanged),
+                       Int64(run.failed), run.runId]
+        }
+        guard let last = parts.last else { return }
+        // Both: the cursor's upsert runs as a data-modifying WITH, which runs to completion whether read or not.
+        let sql = parts.count == 1 ? last : "WITH cursor_written AS (\(parts[0]))\n\(last)"
+        _ = try await query(on: c, sql, try PostgresStore.binds(values))
     }
 
     /// Extends the lease if `fence.holder` still holds it; the row lock taken holds off a
