@@ -26,10 +26,14 @@ public final class SQLiteStore: SQLStore, RecordWriter, @unchecked Sendable {
         try db.execute("PRAGMA page_size=8192")
         try db.execute("PRAGMA journal_mode=WAL")
         try db.execute("PRAGMA synchronous=NORMAL")
-        // A 32 MiB page cache keeps the id-map and key indexes in memory for large syncs; fewer,
-        // larger checkpoints write each database page once instead of once per 1,000 commits.
+        // A 32 MiB page cache keeps the id-map and key indexes in memory for large syncs. Fewer,
+        // larger checkpoints write each database page once instead of once per few commits, and
+        // wait on the disk less often: a page write rewrites the index pages and the table's last
+        // pages every commit. 32,768 pages (256 MiB of WAL) made a 200k sync ~20% faster than
+        // 8,192 in alternating runs; the WAL file is cut back to 64 MiB after each checkpoint.
         try db.execute("PRAGMA cache_size=-32768")
-        try db.execute("PRAGMA wal_autocheckpoint=8192")
+        try db.execute("PRAGMA wal_autocheckpoint=32768")
+        try db.execute("PRAGMA journal_size_limit=67108864")
         try db.execute("PRAGMA temp_store=MEMORY")
         try db.execute("PRAGMA foreign_keys=ON")
         executor = SQLiteExecutor(connection: db)
