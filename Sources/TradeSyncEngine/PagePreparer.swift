@@ -91,8 +91,9 @@ struct RecordPreparer: Sendable {
 }
 
 /// Fetches pages in order (each request needs the previous page's token) and maps them apart
-/// from the fetching: page N+2 is fetched and parsed while page N+1 is mapped and page N is
-/// written, so the three use the machine's cores instead of taking turns on one.
+/// from the fetching: page N+3 is fetched and parsed while pages N+1 and N+2 are mapped (each
+/// in a task of its own) and page N is written, so the stages use the machine's cores instead
+/// of taking turns on one.
 actor PageSource {
     var paginator: Paginator
     let prepare: @Sendable (Page) -> PreparedPage
