@@ -134,64 +134,59 @@ struct JSONReader {
     }
 
     mutating func readObject(depth: Int) throws(JSONParseError) -> JSONValue {
-        index += 1
-        skipWhitespace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
-            index += 1
-            return .object(JSONObject([]))
-        }
+        if openContainer(closing: UInt8(ascii: "}")) { return .object(JSONObject([])) }
         var members: [(key: String, value: JSONValue)] = []
         if depth < objectSizes.count { members.reserveCapacity(min(objectSizes[depth], 64)) }
-        while true {
-            skipWhitespace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a key") }
-            let key = try readString()
-            skipWhitespace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
-            index += 1
-            skipWhitespace()
-            let value = try readValue(depth: depth + 1)
-            members.append((key, value))
-            skipWhitespace()
-            guard index < bytes.count else { throw error("unexpected end of input") }
-            if bytes[index] == UInt8(ascii: ",") {
-                index += 1
-                continue
-            }
-            if bytes[index] == UInt8(ascii: "}") {
-                index += 1
-                if depth < objectSizes.count { objectSizes[depth] = members.count }
-                return .object(JSONObject(members))
-            }
-            throw error("expected ',' or '}'")
-        }
+        repeat {
+            let key = try readKey()
+            members.append((key, try readValue(depth: depth + 1)))
+        } while try skipSeparator(closing: UInt8(ascii: "}"))
+        if depth < objectSizes.count { objectSizes[depth] = members.count }
+        return .object(JSONObject(members))
     }
 
     mutating func readArray(depth: Int) throws(JSONParseError) -> JSONValue {
-        index += 1
-        skipWhitespace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
-            index += 1
-            return .array([])
-        }
+        if openContainer(closing: UInt8(ascii: "]")) { return .array([]) }
         var items: [JSONValue] = []
         if depth < arraySizes.count { items.reserveCapacity(min(arraySizes[depth], 64)) }
-        while true {
+        repeat {
             skipWhitespace()
             items.append(try readValue(depth: depth + 1))
-            skipWhitespace()
-            guard index < bytes.count else { throw error("unexpected end of input") }
-            if bytes[index] == UInt8(ascii: ",") {
-                index += 1
-                continue
-            }
-            if bytes[index] == UInt8(ascii: "]") {
-                index += 1
-                if depth < arraySizes.count { arraySizes[depth] = items.count }
-                return .array(items)
-            }
-            throw error("expected ',' or ']'")
-        }
+        } while try skipSeparator(closing: UInt8(ascii: "]"))
+        if depth < arraySizes.count { arraySizes[depth] = items.count }
+        return .array(items)
+    }
+
+    /// Past the opening bracket here and the whitespace after it; true when the container is
+    /// empty (its closing bracket read too).
+    mutating func openContainer(closing: UInt8) -> Bool {
+        index += 1
+        skipWhitespace()
+        guard index < bytes.count, bytes[index] == closing else { return false }
+        index += 1
+        return true
+    }
+
+    /// A member's key and the ':' after it, up to its value.
+    mutating func readKey() throws(JSONParseError) -> String {
+        try expectKey()
+        let key = try readString()
+        try expectColon()
+        return key
+    }
+
+    /// Whitespace, then the quote a key starts with (not consumed).
+    mutating func expectKey() throws(JSONParseError) {
+        skipWhitespace()
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a key") }
+    }
+
+    /// Whitespace, ':', whitespace: between a key and its value.
+    mutating func expectColon() throws(JSONParseError) {
+        skipWhitespace()
+        guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
+        index += 1
+        skipWhitespace()
     }
 
     /// Moves past the string bytes that need no look (not a quote, a backslash or a control
@@ -338,35 +333,19 @@ struct JSONReader {
         guard index < bytes.count else { throw error("unexpected end of input") }
         switch bytes[index] {
         case UInt8(ascii: "{"):
-            index += 1
-            skipWhitespace()
-            if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
-                index += 1
-                return
-            }
-            while true {
-                skipWhitespace()
-                guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a key") }
+            if openContainer(closing: UInt8(ascii: "}")) { return }
+            repeat {
+                try expectKey()
                 _ = try skipString()
-                skipWhitespace()
-                guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
-                index += 1
-                skipWhitespace()
+                try expectColon()
                 try skipValue(depth: depth + 1)
-                guard try skipSeparator(closing: UInt8(ascii: "}")) else { return }
-            }
+            } while try skipSeparator(closing: UInt8(ascii: "}"))
         case UInt8(ascii: "["):
-            index += 1
-            skipWhitespace()
-            if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
-                index += 1
-                return
-            }
-            while true {
+            if openContainer(closing: UInt8(ascii: "]")) { return }
+            repeat {
                 skipWhitespace()
                 try skipValue(depth: depth + 1)
-                guard try skipSeparator(closing: UInt8(ascii: "]")) else { return }
-            }
+            } while try skipSeparator(closing: UInt8(ascii: "]"))
         case UInt8(ascii: "\""): _ = try skipString()
         case UInt8(ascii: "t"): try expect("true")
         case UInt8(ascii: "f"): try expect("false")

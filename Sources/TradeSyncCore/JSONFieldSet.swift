@@ -180,15 +180,9 @@ extension JSONReader {
         var left = here.childCount
         switch bytes[self.index] {
         case UInt8(ascii: "{"):
-            self.index += 1
-            skipWhitespace()
-            if self.index < bytes.count, bytes[self.index] == UInt8(ascii: "}") {
-                self.index += 1
-                return
-            }
-            while true {
-                skipWhitespace()
-                guard self.index < bytes.count, bytes[self.index] == UInt8(ascii: "\"") else { throw error("expected a key") }
+            if openContainer(closing: UInt8(ascii: "}")) { return }
+            repeat {
+                try expectKey()
                 let keyStart = self.index
                 let escaped = try skipString()
                 var match: Int?
@@ -200,49 +194,39 @@ extension JSONReader {
                     match = tree.child(of: here, key: UnsafeBufferPointer(rebasing: bytes[(keyStart + 1)..<(self.index - 1)]),
                                        skipping: done)
                 }
-                skipWhitespace()
-                guard self.index < bytes.count, bytes[self.index] == UInt8(ascii: ":") else { throw error("expected ':'") }
-                self.index += 1
-                skipWhitespace()
-                if let match {
-                    done[match] = true
-                    left -= 1
-                    try readFields(of: tree, node: tree.children[here.firstChild + match].node, depth: depth + 1, into: &out)
-                    if left == 0, depth == 0 { return }
-                } else {
-                    try skipValue(depth: depth + 1)
-                }
-                guard try skipSeparator(closing: UInt8(ascii: "}")) else { return }
-            }
+                try expectColon()
+                if try readMatch(match, of: tree, here, depth: depth, done: &done, left: &left, into: &out) { return }
+            } while try skipSeparator(closing: UInt8(ascii: "}"))
         case UInt8(ascii: "["):
-            self.index += 1
-            skipWhitespace()
-            if self.index < bytes.count, bytes[self.index] == UInt8(ascii: "]") {
-                self.index += 1
-                return
-            }
+            if openContainer(closing: UInt8(ascii: "]")) { return }
             var position = 0
-            while true {
+            repeat {
                 skipWhitespace()
                 var match: Int?
                 for i in 0..<here.childCount where !done[i] && tree.children[here.firstChild + i].position == position {
                     match = i
                     break
                 }
-                if let match {
-                    done[match] = true
-                    left -= 1
-                    try readFields(of: tree, node: tree.children[here.firstChild + match].node, depth: depth + 1, into: &out)
-                    if left == 0, depth == 0 { return }
-                } else {
-                    try skipValue(depth: depth + 1)
-                }
+                if try readMatch(match, of: tree, here, depth: depth, done: &done, left: &left, into: &out) { return }
                 position += 1
-                guard try skipSeparator(closing: UInt8(ascii: "]")) else { return }
-            }
+            } while try skipSeparator(closing: UInt8(ascii: "]"))
         default:
             // A scalar where the paths go on: none of them is there.
             try skipValue(depth: depth)
         }
+    }
+
+    /// The value here: read at the matched child's paths, or skipped. True when that was the last
+    /// path the record's top level needed, so the rest of the record is not read.
+    private mutating func readMatch(_ match: Int?, of tree: JSONFieldSet.Tree, _ here: JSONFieldSet.Node, depth: Int,
+                                    done: inout Marks, left: inout Int, into out: inout [JSONValue?]) throws(JSONParseError) -> Bool {
+        guard let match else {
+            try skipValue(depth: depth + 1)
+            return false
+        }
+        done[match] = true
+        left -= 1
+        try readFields(of: tree, node: tree.children[here.firstChild + match].node, depth: depth + 1, into: &out)
+        return left == 0 && depth == 0
     }
 }

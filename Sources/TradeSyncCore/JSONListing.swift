@@ -75,70 +75,49 @@ extension JSONReader {
     private mutating func readObject(depth: Int, on wanted: String, path: ArraySlice<JSONPath.Segment>,
                                      records: inout [Range<Int>]?) throws(JSONParseError) -> JSONValue {
         guard depth < 512 else { throw error("nesting too deep") }
-        index += 1
-        skipWhitespace()
         var members: [(key: String, value: JSONValue)] = []
-        if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
-            index += 1
-            return .object(JSONObject(members))
-        }
+        if openContainer(closing: UInt8(ascii: "}")) { return .object(JSONObject(members)) }
         var found = false
-        while true {
-            skipWhitespace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a key") }
-            let key = try readString()
-            skipWhitespace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
-            index += 1
-            skipWhitespace()
+        repeat {
+            let key = try readKey()
             if !found, key == wanted {
                 found = true
                 members.append((key, try readListing(depth: depth + 1, path: path, records: &records)))
             } else {
                 members.append((key, try readValue(depth: depth + 1)))
             }
-            guard try skipSeparator(closing: UInt8(ascii: "}")) else { return .object(JSONObject(members)) }
-        }
+        } while try skipSeparator(closing: UInt8(ascii: "}"))
+        return .object(JSONObject(members))
     }
 
     private mutating func readArray(depth: Int, on wanted: Int, path: ArraySlice<JSONPath.Segment>,
                                     records: inout [Range<Int>]?) throws(JSONParseError) -> JSONValue {
         guard depth < 512 else { throw error("nesting too deep") }
-        index += 1
-        skipWhitespace()
         var items: [JSONValue] = []
-        if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
-            index += 1
-            return .array(items)
-        }
-        while true {
+        if openContainer(closing: UInt8(ascii: "]")) { return .array(items) }
+        repeat {
             skipWhitespace()
             if items.count == wanted {
                 items.append(try readListing(depth: depth + 1, path: path, records: &records))
             } else {
                 items.append(try readValue(depth: depth + 1))
             }
-            guard try skipSeparator(closing: UInt8(ascii: "]")) else { return .array(items) }
-        }
+        } while try skipSeparator(closing: UInt8(ascii: "]"))
+        return .array(items)
     }
 
     /// Checks the list here and returns where its elements lie.
     mutating func skimElements(depth: Int) throws(JSONParseError) -> [Range<Int>] {
         guard depth < 512 else { throw error("nesting too deep") }
-        index += 1
-        skipWhitespace()
         var out: [Range<Int>] = []
-        if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
-            index += 1
-            return out
-        }
+        if openContainer(closing: UInt8(ascii: "]")) { return out }
         if depth < arraySizes.count { out.reserveCapacity(arraySizes[depth]) }
-        while true {
+        repeat {
             skipWhitespace()
             let start = index
             try skipValue(depth: depth + 1)
             out.append(start..<index)
-            guard try skipSeparator(closing: UInt8(ascii: "]")) else { return out }
-        }
+        } while try skipSeparator(closing: UInt8(ascii: "]"))
+        return out
     }
 }

@@ -5,26 +5,17 @@ import TradeSyncMapping
 
 /// A record read from its bytes (`prepare(bytes:)`, the sync's path) must come out exactly as the
 /// same record prepared as a value (webhooks, transforms, kept failures): the same row, the same
-/// failure, and for a failure the same kept payload and key.
+/// failure, and for a failure the same kept payload and key. The entity is the store suite's.
 struct RecordPreparerTests {
-    static let entity = EntityModel(name: "jobs", table: "contractor_jobs", fields: [
-        ModelField(name: "job_name", type: .string),
-        ModelField(name: "status", type: .enumeration, values: ["scheduled", "completed"]),
-        ModelField(name: "final_value", type: .decimal),
-        ModelField(name: "completed_at", type: .timestamp),
-        ModelField(name: "customer_name", type: .string),
-        ModelField(name: "crew", type: .json),
-        ModelField(name: "source", type: .string),
-    ])
     static let rules = [
         FieldRule(target: "job_name", source: .path(JSONPath("name"))),
         FieldRule(target: "status", source: .path(JSONPath("jobStatus")),
                   valueMap: ["Scheduled": "scheduled", "Completed": "completed"]),
         FieldRule(target: "final_value", source: .path(JSONPath("total"))),
         FieldRule(target: "completed_at", source: .path(JSONPath("completedOn"))),
-        FieldRule(target: "customer_name", source: .path(JSONPath("customer.name"))),
+        FieldRule(target: "notes", source: .path(JSONPath("customer.name"))),
         FieldRule(target: "crew", source: .path(JSONPath("crew"))),
-        FieldRule(target: "source", source: .constant("servicetitan")),
+        FieldRule(target: "visits", source: .constant(1)),
     ]
 
     static let records = [
@@ -41,7 +32,7 @@ struct RecordPreparerTests {
     func readingTheBytesPreparesWhatTheValuePrepares(_ text: String) throws {
         let preparer = RecordPreparer(
             stream: "jobs", primaryKey: JSONPath("id"), primaryKeyText: "id",
-            mapper: RecordMapper(entity: Self.entity, rules: Self.rules), lookups: LookupTables(),
+            mapper: RecordMapper(entity: jobsEntity, rules: Self.rules), lookups: LookupTables(),
             redactor: SecretRedactor(), extraPaths: [JSONPath("modifiedOn")])
         let bytes = Array(text.utf8)
         let value = try JSONValue.parse(bytes)
