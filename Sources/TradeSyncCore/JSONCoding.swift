@@ -99,6 +99,7 @@ struct JSONReader {
 
     func error(_ reason: String) -> JSONParseError { JSONParseError(offset: index, reason: reason) }
 
+    @inline(__always)
     mutating func skipWhitespace() {
         while index < bytes.count {
             switch bytes[index] {
@@ -159,6 +160,7 @@ struct JSONReader {
 
     /// Past the opening bracket here and the whitespace after it; true when the container is
     /// empty (its closing bracket read too).
+    @inline(__always)
     mutating func openContainer(closing: UInt8) -> Bool {
         index += 1
         skipWhitespace()
@@ -168,6 +170,7 @@ struct JSONReader {
     }
 
     /// A member's key and the ':' after it, up to its value.
+    @inline(__always)
     mutating func readKey() throws(JSONParseError) -> String {
         try expectKey()
         let key = try readString()
@@ -176,12 +179,14 @@ struct JSONReader {
     }
 
     /// Whitespace, then the quote a key starts with (not consumed).
+    @inline(__always)
     mutating func expectKey() throws(JSONParseError) {
         skipWhitespace()
         guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a key") }
     }
 
     /// Whitespace, ':', whitespace: between a key and its value.
+    @inline(__always)
     mutating func expectColon() throws(JSONParseError) {
         skipWhitespace()
         guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
@@ -356,6 +361,7 @@ struct JSONReader {
     }
 
     /// After a member or element: true past a ',', false past the closing bracket.
+    @inline(__always)
     mutating func skipSeparator(closing: UInt8) throws(JSONParseError) -> Bool {
         skipWhitespace()
         guard index < bytes.count else { throw error("unexpected end of input") }
