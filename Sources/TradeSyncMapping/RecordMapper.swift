@@ -226,8 +226,12 @@ public struct RecordMapper: Sendable {
         case .date:
             switch value {
             case .string(let s):
-                guard let micros = Timestamp.parse(s) else { return fail("'\(s)' is not a date") }
-                return .success(.date(String(Timestamp.iso8601(micros: micros).prefix(10))))
+                // The calendar day as written: an invoice dated "2025-03-14T22:00:00-05:00" was
+                // issued on the 14th where it was written, though that instant is the 15th in UTC.
+                guard Timestamp.parse(s) != nil, let day = Timestamp.parse(String(s.prefix(10))) else {
+                    return fail("'\(s)' is not a date")
+                }
+                return .success(.date(String(Timestamp.iso8601(micros: day).prefix(10))))
             case .object(let o):
                 // Google's Date message: {year, month, day}.
                 guard let y = o["year"].flatMap({ $0.scalarText }).flatMap({ Int64($0) }),
