@@ -47,6 +47,23 @@ public struct LookupConfig: Sendable, ConfigDecodable {
     }
 }
 
+/// `first: { where: primary, value: address }`: of a list, the first element whose `where`
+/// field is `true`, else the first element; then its `value` path (the element itself without).
+/// Providers list a contact's emails and phones with one marked primary, not always first.
+public struct FirstConfig: Sendable, ConfigDecodable {
+    public var condition: String
+    public var value: String?
+
+    public static func decode(_ node: ConfigNode) -> FirstConfig? {
+        guard let o = node.object() else { return nil }
+        let condition: String? = o.required("where")
+        let value: String? = o.optional("value")
+        o.finish()
+        guard let condition else { return nil }
+        return FirstConfig(condition: condition, value: value)
+    }
+}
+
 /// How one target field is computed. `field: path` is shorthand for `{ from: path }`.
 public struct FieldMappingConfig: Sendable, ConfigDecodable {
     public var from: String?
@@ -58,6 +75,8 @@ public struct FieldMappingConfig: Sendable, ConfigDecodable {
     public var onUnmapped = UnmappedPolicy.fail
     public var `default`: JSONValue?
     public var lookup: LookupConfig?
+    /// For a list: the element to read (`FirstConfig`).
+    public var first: FirstConfig?
     /// For arrays of objects: each element is mapped with these sub-fields.
     public var each: NamedMap<FieldMappingConfig>?
     public var location = SourceLocation(file: "", line: 1, column: 1)
@@ -97,6 +116,10 @@ public struct FieldMappingConfig: Sendable, ConfigDecodable {
         c.default = o.optional("default")
         c.lookup = o.optional("lookup")
         c.each = o.optional("each")
+        c.first = o.optional("first")
+        if c.first != nil, c.each != nil, let k = o.keyNode("first") {
+            k.error("'first' and 'each' exclude each other: 'first' picks one element, 'each' maps them all")
+        }
         if c.from == nil && c.const == nil {
             node.error("needs 'from' (a source path) or 'const' (a constant)")
         }

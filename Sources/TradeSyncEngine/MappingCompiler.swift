@@ -32,6 +32,7 @@ enum MappingCompiler {
             lookup: f.lookup.map { Lookup(stream: $0.stream.value, key: JSONPath($0.key), value: JSONPath($0.value)) },
             valueMap: map, unspecified: Set(f.unspecified), onUnmapped: onUnmapped,
             cast: f.cast,
-            each: f.each.map { $0.entries.map { rule($0.name, $0.value) } })
+            each: f.each.map { $0.entries.map { rule($0.name, $0.value) } },
+            first: f.first.map { FirstElement(condition: JSONPath($0.condition), value: $0.value.map(JSONPath.init)) })
     }
 }

@@ -24,6 +24,17 @@ public struct Lookup: Sendable, Hashable {
     }
 }
 
+/// Of a list, the first element whose `condition` is `true`, else the first; then its `value`.
+public struct FirstElement: Sendable, Hashable {
+    public var condition: JSONPath
+    public var value: JSONPath?
+
+    public init(condition: JSONPath, value: JSONPath? = nil) {
+        self.condition = condition
+        self.value = value
+    }
+}
+
 /// How one target field is computed from a source record.
 public struct FieldRule: Sendable, Hashable {
     public enum Source: Sendable, Hashable {
@@ -41,10 +52,13 @@ public struct FieldRule: Sendable, Hashable {
     public var cast: Cast?
     /// For lists of objects: each element becomes an object built by these rules.
     public var each: [FieldRule]?
+    /// For a list: the one element read (before lookup and value map).
+    public var first: FirstElement?
 
     public init(
         target: String, source: Source, lookup: Lookup? = nil, valueMap: [String: JSONValue]? = nil,
-        unspecified: Set<String> = [], onUnmapped: UnmappedAction = .fail, cast: Cast? = nil, each: [FieldRule]? = nil
+        unspecified: Set<String> = [], onUnmapped: UnmappedAction = .fail, cast: Cast? = nil, each: [FieldRule]? = nil,
+        first: FirstElement? = nil
     ) {
         self.target = target
         self.source = source
@@ -54,6 +68,7 @@ public struct FieldRule: Sendable, Hashable {
         self.onUnmapped = onUnmapped
         self.cast = cast
         self.each = each
+        self.first = first
     }
 }
 

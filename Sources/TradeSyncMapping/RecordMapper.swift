@@ -25,7 +25,7 @@ public struct RecordMapper: Sendable {
             self.rule = rule
             self.field = field
             self.source = source
-            plain = rule.lookup == nil && rule.valueMap == nil && rule.each == nil
+            plain = rule.lookup == nil && rule.valueMap == nil && rule.each == nil && rule.first == nil
             cast = rule.cast
         }
     }
@@ -98,6 +98,13 @@ public struct RecordMapper: Sendable {
     /// The same, from the value the rule's source names.
     static func evaluate(_ rule: FieldRule, source: JSONValue, lookups: LookupTables) -> Result<JSONValue, MappingFailure> {
         var value = source
+        if let first = rule.first, !value.isNull {
+            guard case .array(let items) = value else {
+                return .failure(MappingFailure(field: rule.target, reason: "'first' needs a list, found \(kind(value))"))
+            }
+            let element = items.first { $0.value(at: first.condition) == .bool(true) } ?? items.first
+            value = element.flatMap { e in first.value.map { e.value(at: $0) } ?? e } ?? .null
+        }
         if let lookup = rule.lookup, !value.isNull {
             guard let key = value.scalarText else {
                 return .failure(MappingFailure(field: rule.target, reason: "lookup key is not a scalar"))

@@ -171,6 +171,47 @@ struct ConversionCase: CustomTestStringConvertible, Sendable {
         #expect(cells["crew"] == .json("[{\"name\":\"Ana\",\"role\":\"Technician\"},{\"name\":\"Bo\",\"role\":\"Technician\"}]"))
     }
 
+    struct FirstCase: Sendable, CustomTestStringConvertible {
+        var testDescription: String
+        var list: JSONValue
+        /// The `source` field's cell, or nil for a failed record.
+        var expected: CellValue?
+    }
+
+    static let firstCases: [FirstCase] = [
+        FirstCase(testDescription: "the primary one, listed second", list: [["address": "a@x", "primary": false], ["address": "b@x", "primary": true]],
+                  expected: .text("b@x")),
+        FirstCase(testDescription: "none primary: the first", list: [["address": "a@x", "primary": false], ["address": "b@x"]],
+                  expected: .text("a@x")),
+        FirstCase(testDescription: "only true counts, not \"true\"", list: [["address": "a@x"], ["address": "b@x", "primary": "true"]],
+                  expected: .text("a@x")),
+        FirstCase(testDescription: "two primary: the first of them", list: [["address": "a@x"], ["address": "b@x", "primary": true], ["address": "c@x", "primary": true]],
+                  expected: .text("b@x")),
+        FirstCase(testDescription: "an empty list", list: [], expected: .null),
+        FirstCase(testDescription: "no value at the path", list: [["primary": true]], expected: .null),
+        FirstCase(testDescription: "absent", list: .null, expected: .null),
+        FirstCase(testDescription: "not a list", list: ["address": "a@x"], expected: nil),
+    ]
+
+    /// `first`: providers list a contact's emails and phones with one marked primary.
+    @Test(arguments: firstCases)
+    func firstPicksTheMarkedElement(_ c: FirstCase) throws {
+        let rule = FieldRule(target: "source", source: .path(JSONPath("emails")),
+                             first: FirstElement(condition: JSONPath("primary"), value: JSONPath("address")))
+        let result = RecordMapper(entity: jobEntity, rules: [rule]).cells(["emails": c.list])
+        switch (result, c.expected) {
+        case (.success(let cells), let expected?): #expect(cells["source"] == expected)
+        case (.failure(let f), nil): #expect(f.reason == "'first' needs a list, found an object")
+        case (let other, _): Issue.record("got \(other)")
+        }
+    }
+
+    @Test func firstWithoutAValuePathIsTheElement() throws {
+        let rule = FieldRule(target: "crew", source: .path(JSONPath("people")), first: FirstElement(condition: JSONPath("lead")))
+        let cells = try RecordMapper(entity: jobEntity, rules: [rule]).cells(["people": [["n": "Ana"], ["n": "Bo", "lead": true]]]).get()
+        #expect(cells["crew"] == .json("{\"n\":\"Bo\",\"lead\":true}"))
+    }
+
     @Test func nestedPathsConstantsAndUnmappedFields() throws {
         let rules = [
             FieldRule(target: "source", source: .constant("servicetitan")),
