@@ -92,8 +92,9 @@ struct JSONReader {
     // The size of the last object and array read at each depth: a page's records share their
     // shape, so the next container at that depth is allocated at its size once, instead of
     // growing by doubling (five or six reallocations and copies for a record of thirty keys).
-    var objectSizes = [Int](repeating: 0, count: 8)
-    var arraySizes = [Int](repeating: 0, count: 8)
+    // Inline, not arrays: a reader is made for every record a mapping reads (`JSONFieldSet`).
+    var objectSizes = InlineArray<8, Int>(repeating: 0)
+    var arraySizes = InlineArray<8, Int>(repeating: 0)
 
     init(_ bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 

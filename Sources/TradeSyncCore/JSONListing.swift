@@ -111,7 +111,6 @@ extension JSONReader {
         guard depth < 512 else { throw error("nesting too deep") }
         var out: [Range<Int>] = []
         if openContainer(closing: UInt8(ascii: "]")) { return out }
-        if depth < arraySizes.count { out.reserveCapacity(arraySizes[depth]) }
         repeat {
             skipWhitespace()
             let start = index

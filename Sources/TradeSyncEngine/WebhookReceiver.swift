@@ -171,7 +171,8 @@ struct WebhookReceiver: Sendable {
             // Kept like a pulled record's (`keep_raw`), so `plan` and `apply` can re-map applicants.
             if !records.isEmpty {
                 var raws = RawPageBuilder()
-                for r in records { raws.append(externalId: r.externalId, text: payload.jsonText) }
+                let text = payload.jsonText
+                for r in records { raws.append(externalId: r.externalId, text: text) }
                 page.rawPage = raws.finish()
             }
             let outcome = try await store.applyPage(page)

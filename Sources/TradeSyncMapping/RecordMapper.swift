@@ -14,17 +14,23 @@ public struct RecordMapper: Sendable {
     final class Step: Sendable {
         let rule: FieldRule
         let field: ModelField
-        /// Where in `paths` the rule reads the record (nil: a constant).
-        let source: Int?
+        let input: Input
         /// The value is the source value as it is: no lookup, value map or `each`.
         let plain: Bool
         /// The rule's cast, held apart: reading it through `rule` copied the whole rule.
         let cast: Cast?
 
-        init(rule: FieldRule, field: ModelField, source: Int?) {
+        /// Where the rule's source value comes from.
+        enum Input {
+            /// `fields[i]`: the record's value at `paths[i]`.
+            case field(Int)
+            case constant(JSONValue)
+        }
+
+        init(rule: FieldRule, field: ModelField, input: Input) {
             self.rule = rule
             self.field = field
-            self.source = source
+            self.input = input
             plain = rule.lookup == nil && rule.valueMap == nil && rule.each == nil && rule.first == nil
             cast = rule.cast
         }
@@ -38,11 +44,14 @@ public struct RecordMapper: Sendable {
         var positions: [JSONPath: Int] = [:]
         steps = entity.fields.map { field in
             guard let rule = byName[field.name] else { return nil }
-            guard case .path(let p) = rule.source else { return Step(rule: rule, field: field, source: nil) }
-            if let known = positions[p] { return Step(rule: rule, field: field, source: known) }
-            positions[p] = paths.count
-            paths.append(p)
-            return Step(rule: rule, field: field, source: paths.count - 1)
+            switch rule.source {
+            case .constant(let c): return Step(rule: rule, field: field, input: .constant(c))
+            case .path(let p):
+                if let known = positions[p] { return Step(rule: rule, field: field, input: .field(known)) }
+                positions[p] = paths.count
+                paths.append(p)
+                return Step(rule: rule, field: field, input: .field(paths.count - 1))
+            }
         }
         self.paths = paths
     }
@@ -63,12 +72,9 @@ public struct RecordMapper: Sendable {
                 continue
             }
             let source: JSONValue
-            if let i = step.source {
-                source = fields[i] ?? .null
-            } else if case .constant(let c) = step.rule.source {
-                source = c
-            } else {
-                source = .null
+            switch step.input {
+            case .field(let i): source = fields[i] ?? .null
+            case .constant(let c): source = c
             }
             let value: JSONValue
             if step.plain {

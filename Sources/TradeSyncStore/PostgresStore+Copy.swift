@@ -7,14 +7,15 @@ import TradeSyncCore
 /// the same rows from bound arrays (`INSERT … SELECT FROM unnest(…)`) cost the server about
 /// twice what `\copy` costs for them. Updates stay set-based `UPDATE … FROM unnest(…)`.
 extension PostgresStore {
-    /// COPY takes the table and column names as given (postgres-nio quotes them but does not
-    /// escape them): only names that need no escaping go this way. Config allows no others.
-    static func copyable(_ entity: EntityModel) -> Bool {
-        ([entity.table] + entity.fields.map(\.name)).allSatisfy { !$0.contains("\"") && !$0.isEmpty }
-    }
-
     func copyInserts(on c: PostgresConnection, _ plan: PagePlan, rawPage: Int64?) async throws {
         let page = plan.page
+        // COPY takes the table and column names as given (postgres-nio quotes them but does not
+        // escape them). Config allows only lowercase letters, digits and `_`; anything else here
+        // is a model built past the validator.
+        let names = [page.entity.table] + page.entity.fields.map(\.name)
+        if let bad = names.first(where: { $0.isEmpty || $0.contains("\"") }) {
+            throw StoreError("'\(bad)' cannot name a column or table of a COPY")
+        }
         let hashes = page.rawPage?.hashes ?? []
         let columns = ["id", "demo_id", "integration_id", "external_id", "source_hash", "created_at", "updated_at",
                        "raw_page", "raw_index", "raw_hash"] + page.entity.fields.map(\.name)

@@ -260,23 +260,7 @@ extension PostgresStore {
                 }
                 return [indexes, rawHashes]
             }
-            if !plan.inserts.isEmpty, PostgresStore.copyable(entity) {
-                try await copyInserts(on: c, plan, rawPage: rawPage)
-            } else if !plan.inserts.isEmpty {
-                var binds = PostgresBindings(capacity: next + 5)
-                for a in try PostgresStore.columnArrays(plan.inserts, of: page) { try binds.append(a) }
-                try binds.append(page.demoId)
-                try binds.append(page.integrationId)
-                try binds.append(now)
-                try binds.append(rawPage)
-                for a in try pointerArrays(plan.inserts) { try binds.append(a) }
-                _ = try await self.query(on: c, """
-                    INSERT INTO \(table) (id, demo_id, integration_id, external_id, source_hash, created_at, updated_at, raw_page, raw_index, raw_hash\(fieldColumns.map { ", " + $0 }.joined()))
-                    SELECT x.id, $\(next), $\(next + 1), x.external_id, x.source_hash, $\(next + 2)::timestamptz, $\(next + 2)::timestamptz,
-                        $\(next + 3)::bigint, x.raw_index, x.raw_hash\(values.map { ", " + $0 }.joined())
-                    FROM unnest(\(arrays), $\(next + 4)::bigint[], $\(next + 5)::bigint[]) AS x(\(names), raw_index, raw_hash)
-                    """, binds)
-            }
+            if !plan.inserts.isEmpty { try await copyInserts(on: c, plan, rawPage: rawPage) }
             if !plan.updates.isEmpty {
                 // Without raw payloads (`apply`'s rewrites) the row keeps pointing where it did.
                 let pointer = rawPage == nil ? [] : ["raw_page = $\(next + 1)::bigint", "raw_index = x.raw_index", "raw_hash = x.raw_hash"]
