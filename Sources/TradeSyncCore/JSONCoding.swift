@@ -214,23 +214,15 @@ struct JSONReader {
     }
 
     mutating func readString() throws(JSONParseError) -> String {
-        index += 1
-        let start = index
-        skipPlainStringBytes()
-        // Fast path: no escapes.
-        while index < bytes.count {
-            let b = bytes[index]
-            if b == UInt8(ascii: "\"") {
-                let s = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
-                index += 1
-                return s
-            }
-            if b == UInt8(ascii: "\\") { break }
-            if b < 0x20 { throw error("control character in string") }
-            index += 1
+        let start = index + 1
+        // Checked whole first (`skipString`): most strings hold no escape, and then their bytes
+        // are their text. Only one with escapes is read again, to decode them.
+        guard try skipString() else {
+            return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<(index - 1)]), as: UTF8.self)
         }
+        index = start
         var scalars = String.UnicodeScalarView()
-        var utf8 = Array(UnsafeBufferPointer(rebasing: bytes[start..<index]))
+        var utf8: [UInt8] = []
         func flush() {
             if !utf8.isEmpty {
                 scalars.append(contentsOf: String(decoding: utf8, as: UTF8.self).unicodeScalars)
